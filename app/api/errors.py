@@ -1,0 +1,87 @@
+"""Exception handlers: every error leaves the service as application/problem+json."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.api.problems import problem_response
+from app.core.errors import AppError
+
+log = structlog.get_logger(__name__)
+
+
+def _request_id(request: Request) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return value if isinstance(value, str) else None
+
+
+def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        status=exc.status_code,
+        title=exc.title,
+        detail=exc.detail,
+        type_slug=exc.type_slug,
+        instance=request.url.path,
+        request_id=_request_id(request),
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": _field_name(error.get("loc", ())),
+            "message": str(error.get("msg", "invalid")),
+            "type": str(error.get("type", "value_error")),
+        }
+        for error in exc.errors()
+    ]
+    fields = ", ".join(e["field"] for e in errors) or "body"
+    return problem_response(
+        status=422,
+        title="Unprocessable Content",
+        detail=f"The request is invalid: {fields}.",
+        type_slug="validation",
+        instance=request.url.path,
+        request_id=_request_id(request),
+        extra={"errors": errors},
+    )
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = HTTPStatus(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else status.description
+    if exc.status_code == 404:
+        detail = f"No resource at {request.url.path}."
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem_response(
+        status=exc.status_code,
+        title=status.phrase,
+        detail=detail,
+        type_slug=status.phrase.lower().replace(" ", "-"),
+        instance=request.url.path,
+        request_id=_request_id(request),
+        headers=dict(exc.headers or {}),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)

@@ -1,0 +1,63 @@
+"""Liveness, readiness and metrics for ops; no API key (serve them on a private port)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from app.api.deps import ResourcesDep
+from app.core.metrics import REGISTRY
+
+router = APIRouter(tags=["ops"])
+log = structlog.get_logger(__name__)
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check_database(resources: ResourcesDep) -> str:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), resources.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("readiness_database_failed", error=type(exc).__name__)
+        return "down"
+    return "ok"
+
+
+async def _check_redis(resources: ResourcesDep) -> str:
+    if resources.redis is None:
+        return "not_configured"
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await resources.redis.ping()
+    except Exception as exc:
+        log.warning("readiness_redis_failed", error=type(exc).__name__)
+        return "down"
+    return "ok"
+
+
+@router.get("/health/ready")
+async def ready(resources: ResourcesDep) -> JSONResponse:
+    """503 only when the database is down: without Redis or CJ the service still serves."""
+    database, redis = await asyncio.gather(_check_database(resources), _check_redis(resources))
+    checks: dict[str, Any] = {"database": database, "redis": redis}
+    degraded = redis == "down"
+    status_code = 503 if database != "ok" else 200
+    status = "down" if status_code == 503 else ("degraded" if degraded else "ok")
+    return JSONResponse({"status": status, "checks": checks}, status_code=status_code)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

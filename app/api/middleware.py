@@ -1,0 +1,166 @@
+"""Pure-ASGI middleware: request id, body-size limit, metrics, access log, last-resort 500.
+
+It is the outermost layer, so even an exception no handler knew about leaves as a
+problem+json 500 that carries the request id (and is logged with it), never a trace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.problems import PROBLEM_TYPE_BASE
+from app.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = structlog.get_logger("app.access")
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _problem_bytes(status: int, title: str, detail: str, slug: str, request_id: str) -> bytes:
+    return json.dumps(
+        {
+            "type": PROBLEM_TYPE_BASE + slug,
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "request_id": request_id,
+        }
+    ).encode()
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        request_id = (
+            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        method: str = scope["method"]
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id, method=method, path=scope["path"]
+        )
+        started = time.perf_counter()
+        status_holder: dict[str, Any] = {"status": 500, "started": False}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            too_large, receive = await self._limit_body(scope, receive, method)
+            if too_large:
+                await self._send_problem(
+                    send_wrapper,
+                    413,
+                    "Payload Too Large",
+                    f"The body is larger than the limit of {self.max_body_bytes} bytes.",
+                    "payload-too-large",
+                    request_id,
+                )
+            else:
+                await self.app(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled_exception")
+            if not status_holder["started"]:
+                await self._send_problem(
+                    send_wrapper,
+                    500,
+                    "Internal Server Error",
+                    "The service failed unexpectedly; the error is logged with this request id.",
+                    "internal",
+                    request_id,
+                )
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            elapsed = time.perf_counter() - started
+            status = str(status_holder["status"])
+            HTTP_REQUESTS.labels(method=method, route=template, status=status).inc()
+            HTTP_LATENCY.labels(method=method, route=template).observe(elapsed)
+            log.info(
+                "http_request",
+                route=template,
+                status=status_holder["status"],
+                duration_ms=round(elapsed * 1000, 1),
+            )
+            structlog.contextvars.unbind_contextvars("request_id", "method", "path")
+
+    async def _limit_body(
+        self, scope: Scope, receive: Receive, method: str
+    ) -> tuple[bool, Receive]:
+        """Refuse bodies over the limit; a body of unknown length is read (up to it) first."""
+        if method not in _BODY_METHODS:
+            return False, receive
+        length = _header(scope, b"content-length")
+        if length is not None:
+            return (length.isdigit() and int(length) > self.max_body_bytes), receive
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False, receive
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return True, receive
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return False, replay
+
+    @staticmethod
+    async def _send_problem(
+        send: Send, status: int, title: str, detail: str, slug: str, request_id: str
+    ) -> None:
+        body = _problem_bytes(status, title, detail, slug, request_id)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

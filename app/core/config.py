@@ -1,0 +1,124 @@
+"""Service settings, read from the environment (and `.env` when present).
+
+The names are the ones in DESIGN "Running it": the README, tests, benchmarks and the
+store's provider rely on them, so they are flat (no prefix, no nesting).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_OPTIONS_FILE = Path(__file__).resolve().parent.parent / "options.default.yaml"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    console = "console"
+
+
+class PayType(StrEnum):
+    """How a CJ order is paid once created (createOrderV2 `payType`)."""
+
+    create_only = "create_only"
+    balance = "balance"
+
+
+class WebhookVerify(StrEnum):
+    enforce = "enforce"
+    log = "log"
+    off = "off"
+
+
+class CancelAfterPayment(StrEnum):
+    refuse = "refuse"
+    dispute = "dispute"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    environment: Environment = Environment.development
+    port: int = 8000
+    log_format: LogFormat = LogFormat.console
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+
+    database_url: str = "sqlite+aiosqlite:///./cj_fulfillment.db"
+    database_pool_size: int = 10
+    redis_url: str = ""
+
+    service_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    token_encryption_key: SecretStr | None = None
+
+    cj_api_base_url: str = "http://127.0.0.1:8700/api2.0/v1"
+    cj_api_key: SecretStr | None = None
+    cj_qps: Decimal = Field(default=Decimal(1), gt=0)
+    cj_pay_type: PayType = PayType.create_only
+    cj_sandbox: bool = False
+    cj_webhook_verify: WebhookVerify = WebhookVerify.enforce
+    cj_open_id: SecretStr | None = None
+    cj_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    options_file: Path = DEFAULT_OPTIONS_FILE
+    rates_ttl: int = Field(default=900, gt=0, description="seconds a quote is fresh")
+    rates_stale_ttl: int = Field(default=86400, gt=0, description="seconds a quote may be stale")
+    rates_budget_ms: int = Field(default=1500, gt=0)
+
+    notify_url: str = ""
+    notify_secret: SecretStr | None = None
+    medusa_url: str = ""
+    medusa_secret_key: SecretStr | None = None
+    cancel_after_payment: CancelAfterPayment = CancelAfterPayment.refuse
+
+    run_worker_in_process: bool = False
+
+    @field_validator("service_api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cj_api_key", "cj_open_id", "token_encryption_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.environment is Environment.production:
+            missing = [
+                name
+                for name, present in (
+                    ("SERVICE_API_KEYS", bool(self.service_api_keys)),
+                    ("TOKEN_ENCRYPTION_KEY", self.token_encryption_key is not None),
+                )
+                if not present
+            ]
+            if missing:
+                raise ValueError(f"production mode refuses to start without {', '.join(missing)}")
+        return self
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,65 @@
+"""Errors the service raises on purpose; each knows its HTTP status and problem type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code = 500
+    title = "Internal Server Error"
+    type_slug = "internal"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class BadRequest(AppError):
+    status_code = 400
+    title = "Bad Request"
+    type_slug = "bad-request"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    title = "Unauthorized"
+    type_slug = "unauthorized"
+
+
+class NotFound(AppError):
+    status_code = 404
+    title = "Not Found"
+    type_slug = "not-found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    title = "Payload Too Large"
+    type_slug = "payload-too-large"
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    title = "Unprocessable Content"
+    type_slug = "unprocessable"
+
+
+class UpstreamUnavailable(AppError):
+    status_code = 503
+    title = "Service Unavailable"
+    type_slug = "upstream-unavailable"

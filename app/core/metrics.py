@@ -1,0 +1,26 @@
+"""Prometheus metrics. Every metric lives here so names stay consistent and unique."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total",
+    "HTTP requests handled, by route template, method and status code.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency by route template and method.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+CJ_BREAKER_STATE = Gauge(
+    "cj_breaker_state",
+    "CJ circuit breaker state: 0 closed, 1 half-open, 2 open.",
+    registry=REGISTRY,
+)

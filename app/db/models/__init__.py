@@ -1,0 +1,27 @@
+"""ORM models, one module per aggregate; importing this package registers them all."""
+
+from app.db.models.cj_token import CJToken
+from app.db.models.fulfillment import (
+    FULFILLMENT_STATUSES,
+    Fulfillment,
+    FulfillmentEvent,
+    FulfillmentItem,
+)
+from app.db.models.idempotency import IdempotencyKey
+from app.db.models.outbox import OUTBOX_STATUSES, OutboxMessage
+from app.db.models.sku_mapping import SkuMapping
+from app.db.models.webhook_inbox import INBOX_STATUSES, WebhookInboxMessage
+
+__all__ = [
+    "FULFILLMENT_STATUSES",
+    "INBOX_STATUSES",
+    "OUTBOX_STATUSES",
+    "CJToken",
+    "Fulfillment",
+    "FulfillmentEvent",
+    "FulfillmentItem",
+    "IdempotencyKey",
+    "OutboxMessage",
+    "SkuMapping",
+    "WebhookInboxMessage",
+]

@@ -1,0 +1,103 @@
+"""A store fulfillment and the CJ order it becomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db.base import Base, BigIntId, JSONType, TimestampMixin, utcnow
+
+FULFILLMENT_STATUSES = (
+    "pending",
+    "created",
+    "in_cart",
+    "unpaid",
+    "unshipped",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "failed",
+)
+_STATUS_LIST = ", ".join(f"'{s}'" for s in FULFILLMENT_STATUSES)
+
+
+class Fulfillment(TimestampMixin, Base):
+    __tablename__ = "fulfillments"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUS_LIST})", name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        Index("ix_fulfillments_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), index=True)
+    order_id: Mapped[str] = mapped_column(String(255), index=True)
+    option_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    cj_order_number: Mapped[str] = mapped_column(String(50), unique=True)
+    cj_order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    cj_status: Mapped[str | None] = mapped_column(String(32))
+    logistic_name: Mapped[str | None] = mapped_column(String(128))
+    from_country: Mapped[str] = mapped_column(String(2))
+    shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType)
+    tracking: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    tracking_events: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    dispute_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_synced_at: Mapped[datetime | None]
+
+    items: Mapped[list[FulfillmentItem]] = relationship(
+        back_populates="fulfillment",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="FulfillmentItem.id",
+    )
+
+
+class FulfillmentItem(Base):
+    __tablename__ = "fulfillment_items"
+    __table_args__ = (
+        UniqueConstraint("fulfillment_id", "line_item_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    fulfillment_id: Mapped[str] = mapped_column(
+        ForeignKey("fulfillments.id", ondelete="CASCADE"), index=True
+    )
+    line_item_id: Mapped[str] = mapped_column(String(255))
+    sku: Mapped[str | None] = mapped_column(String(128))
+    vid: Mapped[str] = mapped_column(String(128))
+    quantity: Mapped[int]
+
+    fulfillment: Mapped[Fulfillment] = relationship(back_populates="items", lazy="raise")
+
+
+class FulfillmentEvent(Base):
+    """One row per status change (append-only), written with the change itself."""
+
+    __tablename__ = "fulfillment_events"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    fulfillment_id: Mapped[str] = mapped_column(
+        ForeignKey("fulfillments.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

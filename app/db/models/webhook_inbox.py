@@ -1,0 +1,34 @@
+"""Every CJ webhook, stored raw before (and with) its effect."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, BigIntId, utcnow
+
+INBOX_STATUSES = ("received", "applied", "awaiting_confirmation", "ignored", "malformed")
+_STATUS_LIST = ", ".join(f"'{s}'" for s in INBOX_STATUSES)
+
+
+class WebhookInboxMessage(Base):
+    __tablename__ = "webhook_inbox"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUS_LIST})", name="status"),
+        Index("ix_webhook_inbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    topic: Mapped[str | None] = mapped_column(String(32))
+    message_type: Mapped[str | None] = mapped_column(String(32))
+    raw_body: Mapped[str] = mapped_column(Text)
+    signature_valid: Mapped[bool | None]
+    status: Mapped[str] = mapped_column(String(24), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]

@@ -1,0 +1,68 @@
+"""The FastAPI application: `uvicorn app.main:app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.api.errors import install_error_handlers
+from app.api.health import router as health_router
+from app.api.middleware import RequestContextMiddleware
+from app.api.router import v1_router
+from app.core.config import Settings, get_settings
+from app.core.logging import configure_logging
+from app.resources import Resources
+
+log = structlog.get_logger(__name__)
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = Resources.build(settings, process="web")
+        app.state.resources = resources
+        log.info(
+            "service_started",
+            environment=settings.environment.value,
+            database=resources.engine.url.get_backend_name(),
+            redis=resources.redis is not None,
+        )
+        try:
+            yield
+        finally:
+            await resources.close()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title="cj-fulfillment",
+        version="0.1.0",
+        summary="CJ Dropshipping as a fulfillment provider for Medusa stores.",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(v1_router)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`app.main:app` is built on first access, so importing this module reads no settings."""
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

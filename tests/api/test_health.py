@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import httpx
+
+from app.main import create_app
+from tests.fixtures.app import make_settings, start
+
+
+class TestLive:
+    async def test_live_is_ok(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/health/live")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+
+class TestReady:
+    async def test_ready_reports_each_check(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/health/ready")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "ok"
+        assert body["checks"]["database"] == "ok"
+        assert body["checks"]["redis"] == "ok"
+
+    async def test_database_down_is_503(self) -> None:
+        settings = make_settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none")
+        async for client in start(create_app(settings)):
+            response = await client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json()["checks"]["database"] == "down"
+
+    async def test_redis_down_is_degraded_not_503(self, database_url: str) -> None:
+        settings = make_settings(database_url=database_url, redis_url="redis://127.0.0.1:1/0")
+        async for client in start(create_app(settings)):
+            response = await client.get("/health/ready")
+        assert response.status_code == 200
+        assert response.json()["status"] == "degraded"
+        assert response.json()["checks"]["redis"] == "down"
+
+    async def test_without_redis_configured(self, database_url: str) -> None:
+        settings = make_settings(database_url=database_url, redis_url="")
+        async for client in start(create_app(settings)):
+            response = await client.get("/health/ready")
+        assert response.json()["status"] == "ok"
+        assert response.json()["checks"]["redis"] == "not_configured"
+
+
+class TestMetrics:
+    async def test_prometheus_text_with_route_templates(
+        self, client: httpx.AsyncClient, auth: dict[str, str]
+    ) -> None:
+        await client.get("/health/live")
+        await client.get("/no/such/path/12345")
+        response = await client.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        text = response.text
+        assert 'http_requests_total{method="GET",route="/health/live",status="200"}' in text
+        assert 'route="unmatched"' in text
+        assert "/no/such/path/12345" not in text
+        assert "http_request_duration_seconds_bucket" in text

@@ -1,0 +1,3 @@
+from tests.fixtures.app import *  # noqa: F403
+from tests.fixtures.database import *  # noqa: F403
+from tests.fixtures.redis import *  # noqa: F403

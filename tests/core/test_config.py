@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from app.core.config import Environment, PayType, Settings
+
+
+def build(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+class TestSettings:
+    def test_defaults_are_the_embedded_first_run(self) -> None:
+        settings = build()
+        assert settings.uses_sqlite
+        assert settings.redis_url == ""
+        assert settings.cj_pay_type is PayType.create_only
+        assert settings.max_body_bytes == 1024 * 1024
+
+    def test_api_keys_are_comma_separated_secrets(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("SERVICE_API_KEYS", "k-alpha, k-beta ,,k-gamma")
+        settings = build()
+        assert [k.get_secret_value() for k in settings.service_api_keys] == [
+            "k-alpha",
+            "k-beta",
+            "k-gamma",
+        ]
+        assert "k-alpha" not in repr(settings)
+
+    @pytest.mark.parametrize(
+        ("values", "missing"),
+        [
+            ({}, "SERVICE_API_KEYS, TOKEN_ENCRYPTION_KEY"),
+            ({"service_api_keys": "k"}, "TOKEN_ENCRYPTION_KEY"),
+            ({"token_encryption_key": "x"}, "SERVICE_API_KEYS"),
+        ],
+    )
+    def test_production_refuses_to_start_without_secrets(
+        self, values: dict[str, str], missing: str
+    ) -> None:
+        with pytest.raises(ValidationError, match=missing):
+            build(environment=Environment.production, **values)
+
+    def test_production_starts_with_secrets(self) -> None:
+        settings = build(
+            environment=Environment.production, service_api_keys="k", token_encryption_key="x"
+        )
+        assert settings.environment is Environment.production
