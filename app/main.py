@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = Resources.build(settings, process="web")
         app.state.resources = resources
+        resources.start()
         log.info(
             "service_started",
             environment=settings.environment.value,

@@ -1,16 +1,57 @@
-"""Long-lived objects of one process, built at start-up and closed at shutdown."""
+"""Long-lived objects of one process, built at start-up and closed at shutdown.
+
+This is the composition root: the one place that knows every concrete class.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.cj.breaker import CJBreaker
+from app.cj.client import CJClient
+from app.cj.ratelimit import create_rate_limiter
+from app.cj.transport import CJTransport
 from app.core.config import Settings
 from app.core.redis import create_redis
+from app.core.security import TokenCipher
 from app.db.session import create_engine, create_sessionmaker
+from app.db.token_store import DatabaseTokenStore
 from app.services.options import OptionsCatalog
+
+# Used only outside production (which requires TOKEN_ENCRYPTION_KEY), so a first run
+# works without configuring one.
+_DEVELOPMENT_TOKEN_KEY = "cj-fulfillment-development-only"
+
+
+def token_cipher(settings: Settings) -> TokenCipher:
+    key = settings.token_encryption_key or settings.cj_api_key
+    return TokenCipher(key or SecretStr(_DEVELOPMENT_TOKEN_KEY))
+
+
+def build_cj_client(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis | None,
+) -> CJClient:
+    transport = CJTransport(
+        base_url=settings.cj_api_base_url,
+        timeout_seconds=settings.cj_timeout_seconds,
+        limiter=create_rate_limiter(redis, settings.cj_qps),
+        breaker=CJBreaker(redis),
+        redis=redis,
+    )
+    return CJClient(
+        transport,
+        api_key=settings.cj_api_key,
+        token_store=DatabaseTokenStore(sessionmaker, token_cipher(settings)),
+        redis=redis,
+        open_id_override=settings.cj_open_id,
+        default_timeout_seconds=settings.cj_timeout_seconds,
+    )
 
 
 @dataclass
@@ -20,20 +61,29 @@ class Resources:
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis | None
     options: OptionsCatalog
+    cj: CJClient
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Resources:
         options = OptionsCatalog.load(settings.options_file)
         engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        redis = create_redis(settings.redis_url, client_name=f"cj-fulfillment.{process}")
         return cls(
             settings=settings,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine),
-            redis=create_redis(settings.redis_url, client_name=f"cj-fulfillment.{process}"),
+            sessionmaker=sessionmaker,
+            redis=redis,
             options=options,
+            cj=build_cj_client(settings, sessionmaker, redis),
         )
 
+    def start(self) -> None:
+        self.cj.transport.breaker.start()
+
     async def close(self) -> None:
+        await self.cj.transport.breaker.stop()
+        await self.cj.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

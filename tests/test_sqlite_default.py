@@ -22,5 +22,10 @@ async def test_sqlite_default_migrates_and_serves(tmp_path: Path) -> None:
             "/v1/fulfillment-options", headers={"Authorization": f"Bearer {API_KEY}"}
         )
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "redis": "not_configured"}
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "redis": "not_configured",
+        "cj_breaker": "closed",
+        "cj_token": "missing",
+    }
     assert options.status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -12,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.api.deps import ResourcesDep
+from app.cj.tokens import REFRESH_AHEAD
 from app.core.metrics import REGISTRY
 
 router = APIRouter(tags=["ops"])
@@ -47,12 +49,38 @@ async def _check_redis(resources: ResourcesDep) -> str:
     return "ok"
 
 
+async def _check_cj_token(resources: ResourcesDep) -> str:
+    """From the stored token only: readiness never spends a CJ request."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            state = await resources.cj.tokens.state()
+    except Exception as exc:
+        log.warning("readiness_cj_token_failed", error=type(exc).__name__)
+        return "unknown"
+    now = datetime.now(UTC)
+    if state is None or state.access_token is None:
+        return "missing"
+    if state.access_valid(now, REFRESH_AHEAD):
+        return "valid"
+    if state.access_valid(now) or state.refresh_valid(now):
+        return "refresh_due"
+    return "expired"
+
+
 @router.get("/health/ready")
 async def ready(resources: ResourcesDep) -> JSONResponse:
     """503 only when the database is down: without Redis or CJ the service still serves."""
-    database, redis = await asyncio.gather(_check_database(resources), _check_redis(resources))
-    checks: dict[str, Any] = {"database": database, "redis": redis}
-    degraded = redis == "down"
+    database, redis, cj_token = await asyncio.gather(
+        _check_database(resources), _check_redis(resources), _check_cj_token(resources)
+    )
+    breaker = resources.cj.breaker_state
+    checks: dict[str, Any] = {
+        "database": database,
+        "redis": redis,
+        "cj_breaker": breaker,
+        "cj_token": cj_token,
+    }
+    degraded = redis == "down" or breaker != "closed" or cj_token in {"expired", "unknown"}
     status_code = 503 if database != "ok" else 200
     status = "down" if status_code == 503 else ("degraded" if degraded else "ok")
     return JSONResponse({"status": status, "checks": checks}, status_code=status_code)

@@ -24,3 +24,16 @@ CJ_BREAKER_STATE = Gauge(
     "CJ circuit breaker state: 0 closed, 1 half-open, 2 open.",
     registry=REGISTRY,
 )
+CJ_CALLS = Counter(
+    "cj_calls_total",
+    "Calls to CJ's API by operation and outcome (ok, or the error type).",
+    ["operation", "outcome"],
+    registry=REGISTRY,
+)
+CJ_CALL_LATENCY = Histogram(
+    "cj_call_duration_seconds",
+    "Latency of CJ API calls by operation (time on the wire, not waiting for a slot).",
+    ["operation"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)

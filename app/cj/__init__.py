@@ -1,0 +1,1 @@
+"""The CJ Dropshipping API 2.0 client: typed calls under CJ's real limits."""

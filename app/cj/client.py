@@ -1,0 +1,467 @@
+"""CJClient: one typed async method per CJ operation.
+
+Retries (tenacity, jittered) happen only for calls that are safe to repeat and only
+inside the caller's deadline. Creating an order or paying is never retried here: after
+an ambiguous failure the caller looks the order up first (CJAmbiguous says so).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from pydantic import SecretStr, TypeAdapter
+from redis.asyncio import Redis
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from app.cj.errors import (
+    TOKEN_CODES,
+    CJAuthError,
+    CJRateLimited,
+    CJTimeout,
+    CJTransportError,
+    CJUpstreamError,
+)
+from app.cj.models import (
+    AccessToken,
+    AccountSettings,
+    Balance,
+    CreatedOrder,
+    CreateOrderRequest,
+    DisputeConfirmInfo,
+    DisputeProduct,
+    FreightQuote,
+    FreightRequest,
+    OrderDetail,
+    OrderPage,
+    Priority,
+    TrackInfo,
+)
+from app.cj.tokens import TokenManager, TokenStore
+from app.cj.transport import CJTransport
+
+RETRY_ATTEMPTS = 3
+_QUOTES = TypeAdapter(list[FreightQuote])
+_TRACKS = TypeAdapter(list[TrackInfo])
+_DISPUTE_PRODUCTS = TypeAdapter(list[DisputeProduct])
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, CJRateLimited):
+        return exc.code == 1600200  # QPS: a later slot works; 1600201 (quota) will not
+    return isinstance(exc, CJUpstreamError | CJTimeout | CJTransportError)
+
+
+def _stop_at(deadline: float) -> Any:
+    def stop(state: RetryCallState) -> bool:
+        return time.monotonic() + (state.upcoming_sleep or 0) >= deadline - 0.1
+
+    return stop
+
+
+class CJClient:
+    def __init__(
+        self,
+        transport: CJTransport,
+        *,
+        api_key: SecretStr | None,
+        token_store: TokenStore,
+        redis: Redis | None = None,
+        open_id_override: SecretStr | None = None,
+        default_timeout_seconds: float = 10.0,
+    ) -> None:
+        self.transport = transport
+        self._default_budget = default_timeout_seconds * 2
+        self.tokens = TokenManager(
+            api_key=api_key,
+            store=token_store,
+            get_access_token=self.get_access_token,
+            refresh_access_token=self.refresh_access_token,
+            redis=redis,
+            open_id_override=open_id_override,
+        )
+
+    @property
+    def breaker_state(self) -> str:
+        return self.transport.breaker.state
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    def _deadline(self, deadline: float | None) -> float:
+        return deadline if deadline is not None else time.monotonic() + self._default_budget
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        priority: Priority,
+        deadline: float | None = None,
+        idempotent: bool,
+        json: Any = None,
+        params: Any = None,
+        costs_points: bool = False,
+    ) -> Any:
+        until = self._deadline(deadline)
+        if not idempotent:
+            return await self._with_token(
+                method, path, priority, until, json, params, costs_points, ambiguous=True
+            )
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(RETRY_ATTEMPTS) | _stop_at(until),
+            wait=wait_random_exponential(multiplier=0.25, max=2.0),
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._with_token(
+                    method, path, priority, until, json, params, costs_points, ambiguous=False
+                )
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _with_token(
+        self,
+        method: str,
+        path: str,
+        priority: Priority,
+        deadline: float,
+        json: Any,
+        params: Any,
+        costs_points: bool,
+        *,
+        ambiguous: bool,
+    ) -> Any:
+        token = await self.tokens.access_token()
+        kwargs: dict[str, Any] = {
+            "priority": priority,
+            "deadline": deadline,
+            "json": json,
+            "params": params,
+            "costs_points": costs_points,
+            "ambiguous_on_failure": ambiguous,
+        }
+        try:
+            return await self.transport.send(method, path, token=token, **kwargs)
+        except CJAuthError as exc:
+            if exc.code not in TOKEN_CODES:
+                raise
+            # One forced refresh, one retry: CJ refused the token, not the request.
+            token = await self.tokens.after_auth_error(token)
+            return await self.transport.send(method, path, token=token, **kwargs)
+
+    # Authentication (no access token needed)
+
+    async def get_access_token(self, api_key: SecretStr) -> AccessToken:
+        data = await self.transport.send(
+            "POST",
+            "authentication/getAccessToken",
+            token=None,
+            priority=Priority.orders,
+            deadline=self._deadline(None),
+            json={"apiKey": api_key.get_secret_value()},
+        )
+        return AccessToken.model_validate(data)
+
+    async def refresh_access_token(self, refresh_token: str) -> AccessToken:
+        data = await self.transport.send(
+            "POST",
+            "authentication/refreshAccessToken",
+            token=None,
+            priority=Priority.orders,
+            deadline=self._deadline(None),
+            json={"refreshToken": refresh_token},
+        )
+        return AccessToken.model_validate(data)
+
+    async def logout(self) -> bool:
+        data = await self._call(
+            "POST", "authentication/logout", priority=Priority.orders, idempotent=True
+        )
+        return bool(data)
+
+    # Account
+
+    async def get_account_settings(self) -> AccountSettings:
+        data = await self._call("GET", "setting/get", priority=Priority.orders, idempotent=True)
+        return AccountSettings.model_validate(data or {})
+
+    async def get_balance(self) -> Balance:
+        data = await self._call(
+            "GET", "shopping/pay/getBalance", priority=Priority.orders, idempotent=True
+        )
+        return Balance.model_validate(data or {})
+
+    # Logistics
+
+    async def freight_calculate(
+        self,
+        request: FreightRequest,
+        *,
+        priority: Priority = Priority.checkout,
+        deadline: float | None = None,
+    ) -> list[FreightQuote]:
+        data = await self._call(
+            "POST",
+            "logistic/freightCalculate",
+            priority=priority,
+            deadline=deadline,
+            idempotent=True,
+            json=request.model_dump(by_alias=True, exclude_none=True),
+            costs_points=True,
+        )
+        return _QUOTES.validate_python(data or [])
+
+    async def track_info(
+        self,
+        track_numbers: Sequence[str],
+        *,
+        priority: Priority = Priority.polling,
+        deadline: float | None = None,
+    ) -> list[TrackInfo]:
+        data = await self._call(
+            "GET",
+            "logistic/trackInfo",
+            priority=priority,
+            deadline=deadline,
+            idempotent=True,
+            params=[("trackNumber", number) for number in track_numbers],
+        )
+        return _TRACKS.validate_python(data or [])
+
+    # Orders
+
+    async def create_order_v2(
+        self,
+        request: CreateOrderRequest,
+        *,
+        deadline: float | None = None,
+    ) -> CreatedOrder:
+        """Never retried: on CJAmbiguous, look the order up by its orderNumber."""
+        data = await self._call(
+            "POST",
+            "shopping/order/createOrderV2",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=False,
+            json=request.model_dump(by_alias=True, exclude_none=True),
+        )
+        return CreatedOrder.model_validate(data)
+
+    async def create_order_v3(
+        self,
+        request: CreateOrderRequest,
+        *,
+        deadline: float | None = None,
+    ) -> CreatedOrder:
+        """V3 takes the same body without `payType` (it only creates)."""
+        body = request.model_dump(by_alias=True, exclude_none=True, exclude={"pay_type"})
+        data = await self._call(
+            "POST",
+            "shopping/order/createOrderV3",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=False,
+            json=body,
+        )
+        return CreatedOrder.model_validate(data)
+
+    async def get_order_detail(
+        self,
+        order_id: str,
+        *,
+        priority: Priority = Priority.orders,
+        deadline: float | None = None,
+    ) -> OrderDetail:
+        """By CJ's order id or by our orderNumber (CJ accepts either)."""
+        data = await self._call(
+            "GET",
+            "shopping/order/getOrderDetail",
+            priority=priority,
+            deadline=deadline,
+            idempotent=True,
+            params={"orderId": order_id},
+        )
+        return OrderDetail.model_validate(data or {})
+
+    async def list_orders(
+        self,
+        *,
+        page_num: int = 1,
+        page_size: int = 20,
+        order_ids: Sequence[str] = (),
+        status: str | None = None,
+        priority: Priority = Priority.polling,
+    ) -> OrderPage:
+        params: list[tuple[str, str | int]] = [("pageNum", page_num), ("pageSize", page_size)]
+        params += [("orderIds", order_id) for order_id in order_ids]
+        if status:
+            params.append(("status", status))
+        data = await self._call(
+            "GET", "shopping/order/list", priority=priority, idempotent=True, params=params
+        )
+        return OrderPage.model_validate(data or {})
+
+    async def delete_order(self, order_id: str, *, deadline: float | None = None) -> str:
+        data = await self._call(
+            "DELETE",
+            "shopping/order/deleteOrder",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=False,
+            params={"orderId": order_id},
+        )
+        return str(data) if data is not None else order_id
+
+    async def confirm_order(self, order_id: str, *, deadline: float | None = None) -> str:
+        data = await self._call(
+            "PATCH",
+            "shopping/order/confirmOrder",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=False,
+            json={"orderId": order_id},
+        )
+        return str(data) if data is not None else order_id
+
+    async def pay_balance(self, order_id: str, *, deadline: float | None = None) -> bool:
+        data = await self._call(
+            "POST",
+            "shopping/pay/payBalance",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=False,
+            json={"orderId": order_id},
+        )
+        return data is not False
+
+    async def pay_balance_v2(
+        self, shipment_order_id: str, pay_id: str, *, deadline: float | None = None
+    ) -> bool:
+        data = await self._call(
+            "POST",
+            "shopping/pay/payBalanceV2",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=False,
+            json={"shipmentOrderId": shipment_order_id, "payId": pay_id},
+        )
+        return data is not False
+
+    # Webhooks
+
+    async def set_webhooks(self, *, order_url: str | None, logistics_url: str | None) -> bool:
+        """Enable ORDER and LOGISTIC callbacks (or cancel them with None); product and
+        stock are cancelled. CJ allows one https URL per topic."""
+
+        def topic(url: str | None) -> dict[str, Any]:
+            return {"type": "ENABLE" if url else "CANCEL", "callbackUrls": [url] if url else []}
+
+        body = {
+            "order": topic(order_url),
+            "logistics": topic(logistics_url),
+            "product": topic(None),
+            "stock": topic(None),
+        }
+        data = await self._call(
+            "POST", "webhook/set", priority=Priority.orders, idempotent=True, json=body
+        )
+        return bool(data)
+
+    # Disputes (cancelling after payment)
+
+    async def dispute_products(self, order_id: str) -> list[DisputeProduct]:
+        data = await self._call(
+            "GET",
+            "disputes/disputeProducts",
+            priority=Priority.orders,
+            idempotent=True,
+            params={"orderId": order_id},
+        )
+        if isinstance(data, dict):
+            data = data.get("productInfoList") or data.get("list") or []
+        return _DISPUTE_PRODUCTS.validate_python(data or [])
+
+    async def dispute_confirm_info(
+        self, order_id: str, products: Sequence[DisputeProduct]
+    ) -> DisputeConfirmInfo:
+        data = await self._call(
+            "POST",
+            "disputes/disputeConfirmInfo",
+            priority=Priority.orders,
+            idempotent=True,
+            json={"orderId": order_id, "productInfoList": _dispute_lines(products)},
+        )
+        return DisputeConfirmInfo.model_validate(data or {})
+
+    async def create_dispute(
+        self,
+        *,
+        order_id: str,
+        business_dispute_id: str,
+        reason_id: int,
+        products: Sequence[DisputeProduct],
+        message: str,
+        refund_to_balance: bool = True,
+    ) -> str:
+        """Open a refund dispute (expectType 1); returns CJ's dispute id."""
+        data = await self._call(
+            "POST",
+            "disputes/create",
+            priority=Priority.orders,
+            idempotent=False,
+            json={
+                "orderId": order_id,
+                "businessDisputeId": business_dispute_id,
+                "disputeReasonId": reason_id,
+                "expectType": 1,
+                "refundType": 1 if refund_to_balance else 2,
+                "messageText": message,
+                "productInfoList": _dispute_lines(products),
+            },
+        )
+        if isinstance(data, dict):
+            return str(data.get("disputeId") or data.get("id") or business_dispute_id)
+        return str(data) if data not in (None, True) else business_dispute_id
+
+    # Sandbox
+
+    async def simulate_pay(self, order_id: str) -> bool:
+        data = await self._call(
+            "POST",
+            "shopping/sandbox/simulatePay",
+            priority=Priority.orders,
+            idempotent=False,
+            json={"orderId": order_id},
+        )
+        return bool(data)
+
+    async def update_status(self, order_id: str, target_status: int) -> bool:
+        data = await self._call(
+            "POST",
+            "shopping/sandbox/updateStatus",
+            priority=Priority.orders,
+            idempotent=False,
+            json={"orderId": order_id, "targetStatus": target_status},
+        )
+        return bool(data)
+
+
+def _dispute_lines(products: Sequence[DisputeProduct]) -> list[dict[str, Any]]:
+    return [
+        {
+            "lineItemId": p.line_item_id,
+            "quantity": p.quantity,
+            "price": str(p.price if p.price is not None else Decimal(0)),
+        }
+        for p in products
+    ]

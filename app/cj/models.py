@@ -1,0 +1,198 @@
+"""CJ wire models. Unknown fields are tolerated (CJ adds fields often); never returned by our API.
+
+Ids are kept as strings: CJ sends some as JSON numbers above 2**53.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from enum import IntEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _id_to_str(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _money(value: Any) -> Any:
+    return Decimal(str(value)) if isinstance(value, int | float) else value
+
+
+CJId = Annotated[str, BeforeValidator(_id_to_str)]
+Money = Annotated[Decimal, BeforeValidator(_money)]
+
+
+class CJModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Priority(IntEnum):
+    """Who gets CJ's scarce requests first: checkout, then orders, then polling."""
+
+    checkout = 0
+    orders = 1
+    polling = 2
+
+
+class AccessToken(CJModel):
+    access_token: str = Field(alias="accessToken")
+    access_token_expires_at: datetime = Field(alias="accessTokenExpiryDate")
+    refresh_token: str = Field(alias="refreshToken")
+    refresh_token_expires_at: datetime = Field(alias="refreshTokenExpiryDate")
+    open_id: CJId | None = Field(default=None, alias="openId")
+
+
+class FreightProduct(CJModel):
+    vid: str
+    quantity: int = Field(gt=0)
+
+
+class FreightRequest(CJModel):
+    start_country_code: str = Field(serialization_alias="startCountryCode")
+    end_country_code: str = Field(serialization_alias="endCountryCode")
+    zip: str | None = None
+    products: list[FreightProduct]
+
+
+class FreightQuote(CJModel):
+    logistic_name: str = Field(alias="logisticName")
+    logistic_aging: str | None = Field(default=None, alias="logisticAging")
+    logistic_price: Money | None = Field(default=None, alias="logisticPrice")
+    taxes_fee: Money | None = Field(default=None, alias="taxesFee")
+    clearance_operation_fee: Money | None = Field(default=None, alias="clearanceOperationFee")
+    total_postage_fee: Money | None = Field(default=None, alias="totalPostageFee")
+
+    @property
+    def price(self) -> Decimal:
+        """max(totalPostageFee, logisticPrice + taxesFee + clearanceOperationFee), nulls as 0.
+
+        CJ sometimes sends totalPostageFee 0 as a placeholder while logisticPrice is set.
+        """
+        parts = (self.logistic_price, self.taxes_fee, self.clearance_operation_fee)
+        summed = sum((p or Decimal(0) for p in parts), Decimal(0))
+        return max(self.total_postage_fee or Decimal(0), summed)
+
+    @property
+    def eta_days(self) -> tuple[int, int] | None:
+        """`logisticAging` "a-b" (sometimes with words around it) as (a, b)."""
+        numbers = [int(n) for n in re.findall(r"\d+", self.logistic_aging or "")]
+        if not numbers:
+            return None
+        return (min(numbers[0], numbers[-1]), max(numbers[0], numbers[-1]))
+
+
+class OrderProduct(CJModel):
+    vid: str
+    quantity: int = Field(gt=0)
+    store_line_item_id: str | None = Field(default=None, serialization_alias="storeLineItemId")
+
+
+class CreateOrderRequest(CJModel):
+    order_number: str = Field(max_length=50, serialization_alias="orderNumber")
+    shipping_country_code: str = Field(serialization_alias="shippingCountryCode")
+    shipping_country: str = Field(serialization_alias="shippingCountry")
+    shipping_province: str = Field(serialization_alias="shippingProvince")
+    shipping_city: str = Field(serialization_alias="shippingCity")
+    shipping_customer_name: str = Field(serialization_alias="shippingCustomerName")
+    shipping_address: str = Field(serialization_alias="shippingAddress")
+    shipping_address2: str | None = Field(default=None, serialization_alias="shippingAddress2")
+    shipping_zip: str | None = Field(default=None, serialization_alias="shippingZip")
+    shipping_phone: str | None = Field(default=None, serialization_alias="shippingPhone")
+    email: str | None = None
+    logistic_name: str = Field(serialization_alias="logisticName")
+    from_country_code: str = Field(serialization_alias="fromCountryCode")
+    products: list[OrderProduct]
+    pay_type: int | None = Field(default=None, serialization_alias="payType")
+    is_sandbox: int | None = Field(default=None, serialization_alias="isSandbox")
+    remark: str | None = None
+    platform: str | None = None
+
+
+class CreatedOrder(CJModel):
+    order_id: CJId = Field(alias="orderId")
+    order_number: str | None = Field(default=None, alias="orderNumber")
+    order_status: str | None = Field(default=None, alias="orderStatus")
+    shipment_order_id: CJId | None = Field(default=None, alias="shipmentOrderId")
+    order_amount: Money | None = Field(default=None, alias="orderAmount")
+    cj_pay_url: str | None = Field(default=None, alias="cjPayUrl")
+
+
+class OrderDetail(CJModel):
+    order_id: CJId | None = Field(default=None, alias="orderId")
+    cj_order_id: CJId | None = Field(default=None, alias="cjOrderId")
+    order_number: str | None = Field(default=None, alias="orderNumber")
+    order_num: str | None = Field(default=None, alias="orderNum")
+    order_status: str | None = Field(default=None, alias="orderStatus")
+    logistic_name: str | None = Field(default=None, alias="logisticName")
+    track_number: str | None = Field(default=None, alias="trackNumber")
+    tracking_url: str | None = Field(default=None, alias="trackingUrl")
+    dispute_id: CJId | None = Field(default=None, alias="disputeId")
+    order_amount: Money | None = Field(default=None, alias="orderAmount")
+    product_list: list[dict[str, Any]] = Field(default_factory=list, alias="productList")
+
+    @property
+    def cj_id(self) -> str | None:
+        """CJ's id: `orderId` holds it even when `cjOrderId` comes back null."""
+        return self.cj_order_id or self.order_id
+
+
+class OrderPage(CJModel):
+    page_num: int = Field(default=1, alias="pageNum")
+    page_size: int = Field(default=20, alias="pageSize")
+    total: int = 0
+    orders: list[OrderDetail] = Field(default_factory=list, alias="list")
+
+
+class Balance(CJModel):
+    amount: Money | None = None
+    no_withdrawal_amount: Money | None = Field(default=None, alias="noWithdrawalAmount")
+    freeze_amount: Money | None = Field(default=None, alias="freezeAmount")
+
+
+class TrackInfo(CJModel):
+    tracking_number: str = Field(alias="trackingNumber")
+    logistic_name: str | None = Field(default=None, alias="logisticName")
+    tracking_status: str | int | None = Field(default=None, alias="trackingStatus")
+    delivery_time: str | None = Field(default=None, alias="deliveryTime")
+    last_mile_carrier: str | None = Field(default=None, alias="lastMileCarrier")
+    last_track_number: str | None = Field(default=None, alias="lastTrackNumber")
+
+
+class AccountSettings(CJModel):
+    open_id: CJId | None = Field(default=None, alias="openId")
+    qps_limit: int | None = Field(default=None, alias="qpsLimit")
+    is_sandbox: bool | None = Field(default=None, alias="isSandbox")
+    quota_limits: Any = Field(default=None, alias="quotaLimits")
+
+
+class DisputeProduct(CJModel):
+    line_item_id: CJId = Field(alias="lineItemId")
+    quantity: int = 1
+    price: Money | None = None
+    can_choose: bool | None = Field(default=None, alias="canChoose")
+
+
+class DisputeReason(CJModel):
+    dispute_reason_id: int = Field(alias="disputeReasonId")
+    reason_name: str = Field(alias="reasonName")
+
+
+class DisputeConfirmInfo(CJModel):
+    max_amount: Money | None = Field(default=None, alias="maxAmount")
+    expect_result_option_list: list[Any] = Field(
+        default_factory=list, alias="expectResultOptionList"
+    )
+    dispute_reason_list: list[DisputeReason] = Field(
+        default_factory=list, alias="disputeReasonList"
+    )
+
+
+class WebhookTopic(CJModel):
+    type: str
+    callback_urls: list[str] = Field(serialization_alias="callbackUrls")

@@ -1,0 +1,154 @@
+"""One rate limiter for every process on the CJ account, with priorities.
+
+CJ counts requests per account, across all our processes, and answers 1600200 when a
+second request arrives within the same 1/QPS interval. So calls are spaced: each takes
+the next free slot (`next_free`), and waiters are served strictly by priority, then
+arrival. With Redis, the slot clock and the queue live in Redis (one Lua script, Redis's
+own clock, so process clocks do not matter); without it, in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+import uuid
+from decimal import Decimal
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from app.cj.errors import CJThrottled
+from app.cj.models import Priority
+
+# A margin over CJ's interval, so network jitter cannot bring two calls inside one window.
+SAFETY_FACTOR = Decimal("1.1")
+_POLL_SECONDS = 0.025
+
+
+def interval_seconds(qps: Decimal) -> float:
+    return float(SAFETY_FACTOR / qps)
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, priority: Priority, deadline: float) -> None:
+        """Wait for a slot; raise CJThrottled if none comes before `deadline` (monotonic)."""
+
+
+class LocalRateLimiter:
+    """Per-process limiter: correct for one process (the embedded first run)."""
+
+    def __init__(self, qps: Decimal) -> None:
+        self._interval = interval_seconds(qps)
+        self._next_free = 0.0
+        self._waiters: dict[tuple[int, int], asyncio.Event] = {}
+        self._sequence = itertools.count()
+
+    async def acquire(self, priority: Priority, deadline: float) -> None:
+        ticket = (int(priority), next(self._sequence))
+        wakeup = asyncio.Event()
+        self._waiters[ticket] = wakeup
+        try:
+            while True:
+                now = time.monotonic()
+                if min(self._waiters) == ticket and now >= self._next_free:
+                    self._next_free = now + self._interval
+                    return
+                wait = max(self._next_free - now, 0.0) if min(self._waiters) == ticket else None
+                remaining = deadline - now
+                if remaining <= 0:
+                    raise CJThrottled("no CJ request slot before the deadline")
+                wakeup.clear()
+                timeout = remaining if wait is None else min(wait, remaining)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), timeout=max(timeout, 0.001))
+        finally:
+            del self._waiters[ticket]
+            if self._waiters:
+                self._waiters[min(self._waiters)].set()
+
+
+# KEYS: next-free key, waiter zset, waiter-deadline hash
+# ARGV: member, interval in microseconds
+# Returns {granted (0/1), microseconds to wait (hint)}
+_ACQUIRE_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+while true do
+  local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+  if not head then break end
+  local expires = tonumber(redis.call('HGET', KEYS[3], head) or '0')
+  if expires >= now then break end
+  redis.call('ZREM', KEYS[2], head)
+  redis.call('HDEL', KEYS[3], head)
+end
+local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+if head ~= ARGV[1] then
+  return {0, math.max(next_free - now, 0)}
+end
+if now < next_free then
+  return {0, next_free - now}
+end
+local interval = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], now + interval, 'PX', math.ceil(interval / 1000) + 1000)
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return {1, 0}
+"""
+
+_ENQUEUE_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) * 1e16 + now, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], now + tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], 600000)
+redis.call('PEXPIRE', KEYS[2], 600000)
+return 1
+"""
+
+
+class RedisRateLimiter:
+    """The limiter shared by every process through Redis."""
+
+    def __init__(self, redis: Redis, qps: Decimal, namespace: str = "cj:ratelimit") -> None:
+        self._redis = redis
+        self._interval_us = int(interval_seconds(qps) * 1_000_000)
+        self._keys = [f"{namespace}:next_free", f"{namespace}:queue", f"{namespace}:deadlines"]
+        self._acquire = redis.register_script(_ACQUIRE_SCRIPT)
+        self._enqueue = redis.register_script(_ENQUEUE_SCRIPT)
+
+    async def acquire(self, priority: Priority, deadline: float) -> None:
+        member = uuid.uuid4().hex
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise CJThrottled("no CJ request slot before the deadline")
+        # A waiter that dies leaves its entry; the deadline lets the script drop it.
+        await self._enqueue(
+            keys=self._keys[1:], args=[member, int(priority), int(remaining * 1_000_000)]
+        )
+        try:
+            while True:
+                granted, wait_us = await self._acquire(
+                    keys=self._keys, args=[member, self._interval_us]
+                )
+                if int(granted) == 1:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise CJThrottled("no CJ request slot before the deadline")
+                await asyncio.sleep(min(max(int(wait_us) / 1_000_000, _POLL_SECONDS), remaining))
+        except BaseException:
+            await asyncio.shield(self._leave(member))
+            raise
+
+    async def _leave(self, member: str) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrem(self._keys[1], member)
+        pipe.hdel(self._keys[2], member)
+        await pipe.execute()
+
+
+def create_rate_limiter(redis: Redis | None, qps: Decimal) -> RateLimiter:
+    return RedisRateLimiter(redis, qps) if redis is not None else LocalRateLimiter(qps)

@@ -1,0 +1,176 @@
+"""One CJ HTTP exchange: slot, breaker, request, envelope. No retries, no tokens here."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from redis.asyncio import Redis
+
+from app.cj.breaker import CJBreaker
+from app.cj.envelope import unwrap
+from app.cj.errors import (
+    CJAmbiguous,
+    CJError,
+    CJPointsExhausted,
+    CJThrottled,
+    CJTimeout,
+    CJTransportError,
+    CJUpstreamError,
+)
+from app.cj.models import Priority
+from app.cj.ratelimit import RateLimiter
+from app.core.metrics import CJ_CALL_LATENCY, CJ_CALLS
+
+log = structlog.get_logger(__name__)
+
+# Raised before the request left us: nothing can have happened at CJ.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+POINTS_KEY = "cj:points_exhausted_until"
+
+
+def operation_name(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+class PointsGate:
+    """Remembers (shared through Redis when there is one) that CJ's points are gone."""
+
+    def __init__(self, redis: Redis | None) -> None:
+        self._redis = redis
+        self._until: datetime | None = None
+
+    async def check(self) -> None:
+        until = self._until
+        if until is None and self._redis is not None:
+            raw = await self._redis.get(POINTS_KEY)
+            if raw is not None:
+                until = datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw)
+                self._until = until
+        if until is not None and until > datetime.now(UTC):
+            raise CJPointsExhausted("CJ API points exhausted", until=until)
+        self._until = None
+
+    async def exhausted(self, until: datetime) -> None:
+        self._until = until
+        if self._redis is not None:
+            seconds = max(int((until - datetime.now(UTC)).total_seconds()), 1)
+            await self._redis.set(POINTS_KEY, until.isoformat(), ex=seconds)
+
+
+class CJTransport:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout_seconds: float,
+        limiter: RateLimiter,
+        breaker: CJBreaker,
+        redis: Redis | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._timeout = timeout_seconds
+        self._limiter = limiter
+        self.breaker = breaker
+        self._points = PointsGate(redis)
+        self._http = http or httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0)),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            headers={"Content-Type": "application/json", "User-Agent": "cj-fulfillment/0.1"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        priority: Priority,
+        deadline: float,
+        json: Any = None,
+        params: Any = None,
+        costs_points: bool = False,
+        ambiguous_on_failure: bool = False,
+    ) -> Any:
+        operation = operation_name(path)
+        if costs_points:
+            await self._points.check()
+        self.breaker.check()
+        await self._limiter.acquire(priority, deadline)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.05:
+            raise CJThrottled("the deadline passed while waiting for a CJ slot")
+        attempt_timeout = min(self._timeout, remaining)
+        headers = {"CJ-Access-Token": token} if token else {}
+        started = time.monotonic()
+        outcome = "ok"
+        request_id: str | None = None
+        try:
+            async with self.breaker.guard():
+                response = await self._exchange(
+                    method, path, headers, json, params, attempt_timeout, ambiguous_on_failure
+                )
+                try:
+                    data, request_id = unwrap(response)
+                except CJUpstreamError as exc:
+                    if ambiguous_on_failure:
+                        raise CJAmbiguous(str(exc), request_id=exc.request_id) from exc
+                    raise
+            return data
+        except CJPointsExhausted as exc:
+            outcome = type(exc).__name__
+            await self._points.exhausted(exc.until)
+            raise
+        except CJError as exc:
+            outcome = type(exc).__name__
+            request_id = exc.request_id
+            raise
+        finally:
+            elapsed = time.monotonic() - started
+            CJ_CALLS.labels(operation=operation, outcome=outcome).inc()
+            CJ_CALL_LATENCY.labels(operation=operation).observe(elapsed)
+            log.info(
+                "cj_call",
+                operation=operation,
+                outcome=outcome,
+                cj_request_id=request_id,
+                duration_ms=round(elapsed * 1000, 1),
+            )
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        json: Any,
+        params: Any,
+        timeout: float,
+        ambiguous_on_failure: bool,
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(
+                method,
+                path.lstrip("/"),
+                headers=headers,
+                json=json,
+                params=params,
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            )
+        except _NOT_SENT as exc:
+            error_type = CJTimeout if isinstance(exc, httpx.TimeoutException) else CJTransportError
+            raise error_type(f"could not reach CJ: {type(exc).__name__}") from exc
+        except httpx.TimeoutException as exc:
+            if ambiguous_on_failure:
+                raise CJAmbiguous(f"no answer from CJ in {timeout:.1f}s") from exc
+            raise CJTimeout(f"no answer from CJ in {timeout:.1f}s") from exc
+        except httpx.TransportError as exc:
+            if ambiguous_on_failure:
+                raise CJAmbiguous(f"connection to CJ failed: {type(exc).__name__}") from exc
+            raise CJTransportError(f"connection to CJ failed: {type(exc).__name__}") from exc
