@@ -1,0 +1,183 @@
+"""The `/_sim/*` control API: reset, configuration, faults, order advancement, stats.
+
+Not part of CJ's API: no auth, no latency, no limits, plain JSON (errors as FastAPI
+`{"detail": ...}` with 404 / 409 / 422).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.responses import Response
+
+from cjsim import catalog, lifecycle, webhooks
+from cjsim.api.common import sim
+from cjsim.envelope import json_response, money
+from cjsim.models import ALL_STATUSES, CANCELLED, DELIVERED, SHIPPED, Order
+from cjsim.state import Fault, SimState
+
+router = APIRouter(prefix="/_sim")
+
+
+class ConfigPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    qps: int | None = Field(default=None, ge=1)
+    latency_ms: int | None = Field(default=None, ge=0)
+    jitter_ms: int | None = Field(default=None, ge=0)
+    mode: Literal["up", "down", "slow"] | None = None
+    points_per_day: int | None = Field(default=None, ge=0)
+    sign_webhooks: bool | None = None
+    balance: Decimal | None = Field(default=None, ge=0)
+    token_ttl_seconds: int | None = Field(default=None, ge=0)
+    hang_ms: int | None = Field(default=None, ge=0)
+
+
+class FaultIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(min_length=1)
+    kind: Literal["timeout_after_commit", "http_500", "reset", "code"]
+    code: int | None = None
+    count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _code_needed(self) -> FaultIn:
+        if self.kind == "code" and self.code is None:
+            raise ValueError("kind 'code' needs a code")
+        return self
+
+
+class AdvanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str
+    track_number: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    finally_deal: Literal[1, 2, 3] = 1  # 1 refund, 2 reissue, 3 reject
+
+
+@router.post("/reset")
+async def reset(request: Request) -> Response:
+    state = sim(request)
+    async with state.lock:
+        state.reset()
+    return json_response({"reset": True})
+
+
+@router.get("/catalog")
+async def get_catalog() -> Response:
+    return json_response({"variants": [v.public() for v in catalog.VARIANTS]})
+
+
+@router.get("/config")
+async def get_config(request: Request) -> Response:
+    return json_response(sim(request).config.public())
+
+
+@router.post("/config")
+async def set_config(patch: ConfigPatch, request: Request) -> Response:
+    state = sim(request)
+    for name, value in patch.model_dump(exclude_none=True).items():
+        setattr(state.config, name, money(value) if name == "balance" else value)
+    return json_response(state.config.public())
+
+
+@router.get("/faults")
+async def get_faults(request: Request) -> Response:
+    faults = sim(request).faults
+    return json_response({op: [f.public() for f in queue] for op, queue in faults.items() if queue})
+
+
+@router.post("/faults")
+async def add_fault(fault: FaultIn, request: Request) -> Response:
+    state = sim(request)
+    state.add_fault(fault.endpoint, Fault(kind=fault.kind, remaining=fault.count, code=fault.code))
+    return await get_faults(request)
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request) -> Response:
+    sim(request).faults.clear()
+    return json_response({})
+
+
+@router.get("/orders")
+async def list_orders(request: Request) -> Response:
+    state = sim(request)
+    orders = [{**o.detail(), "openId": o.open_id} for o in state.orders.values()]
+    return json_response({"orders": orders})
+
+
+async def _notify(state: SimState, order: Order) -> list[dict[str, Any]]:
+    """Send the webhooks for the order's current state to the account's callbacks."""
+    callbacks = state.account(order.api_key).callbacks
+    deliveries = [
+        (url, message)
+        for topic, message in webhooks.messages_for(order, state.utcnow())
+        for url in callbacks.get(topic, [])
+    ]
+    results = await webhooks.deliver(deliveries, order.open_id, state.config.sign_webhooks)
+    state.stats.webhooks_sent += len(results)
+    state.webhook_log.extend(results)
+    return results
+
+
+@router.post("/orders/{order_id}/advance")
+async def advance_order(order_id: str, move: AdvanceIn, request: Request) -> Response:
+    state = sim(request)
+    if move.status not in ALL_STATUSES:
+        raise HTTPException(422, f"status must be one of {', '.join(ALL_STATUSES)}")
+    async with state.lock:
+        order = state.find_order(order_id)
+        if order is None:
+            raise HTTPException(404, f"order {order_id} not found")
+        try:
+            lifecycle.advance(state, order, move.status, move.track_number)
+        except lifecycle.TransitionError as exc:
+            raise HTTPException(409, str(exc)) from None
+    # Delivered outside the lock: a receiver may call back into the simulator.
+    results = await _notify(state, order)
+    return json_response({"order": order.detail(), "webhooks": results})
+
+
+@router.post("/disputes/{dispute_id}/resolve")
+async def resolve_dispute(dispute_id: str, outcome: ResolveIn, request: Request) -> Response:
+    """Close a dispute as CJ staff would. A refund credits the balance and, unless the order
+    has shipped, cancels it (with an ORDER webhook); a reissue or a rejection changes nothing."""
+    state = sim(request)
+    async with state.lock:
+        dispute = state.disputes.get(dispute_id)
+        if dispute is None:
+            raise HTTPException(404, f"dispute {dispute_id} not found")
+        if dispute.status != "PROCESSING":
+            raise HTTPException(409, f"dispute is {dispute.status}")
+        order = state.orders[dispute.order_id]
+        dispute.finally_deal = outcome.finally_deal
+        dispute.status = "FINISHED" if outcome.finally_deal != 3 else "REJECTED"
+        cancelled = False
+        if outcome.finally_deal == 1:
+            if not order.is_sandbox:
+                state.config.balance = money(state.config.balance + dispute.amount)
+            if order.status not in (CANCELLED, SHIPPED, DELIVERED):
+                lifecycle.advance(state, order, CANCELLED, None)
+                cancelled = True
+    results = await _notify(state, order) if cancelled else []
+    return json_response({"dispute": dispute.public(), "webhooks": results})
+
+
+@router.get("/webhooks")
+async def webhook_log(request: Request) -> Response:
+    return json_response({"webhooks": list(sim(request).webhook_log)})
+
+
+@router.get("/stats")
+async def stats(request: Request) -> Response:
+    return json_response(sim(request).stats_public())

@@ -1,0 +1,153 @@
+"""ORDER and LOGISTIC webhook messages, their `sign` header, and delivery.
+
+The messages reproduce CJ's quirks on purpose: `cjOrderId` / `orderId` are JSON numbers
+above 2^53 (the body is serialised here, Python ints are exact), ORDER says `trackNumber`
+while LOGISTIC says `trackingNumber`, and `logisticsTrackEvents` is a JSON-encoded string.
+Delivery is inline (awaited, 5 s timeout) so that tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from cjsim import catalog
+from cjsim.envelope import dumps
+from cjsim.models import DELIVERED, LOGISTIC_TRACKING_STATUS, Order, cj_time
+
+DELIVERY_TIMEOUT_S = 5.0
+ORDER_TOPIC = "order"
+LOGISTICS_TOPIC = "logistics"
+
+
+def sign(body: bytes, open_id: int) -> str:
+    """base64(HMAC-SHA256(raw body, key = openId as a decimal string))."""
+    mac = hmac.new(str(open_id).encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
+def _message_id() -> str:
+    return uuid.uuid4().hex
+
+
+def order_message(order: Order, now: datetime) -> dict[str, Any]:
+    return {
+        "messageId": _message_id(),
+        "type": "ORDER",
+        "messageType": "UPDATE",
+        "openId": order.open_id,
+        "params": {
+            "orderNumber": order.order_number,
+            "cjOrderId": int(order.cj_id),
+            "orderStatus": order.status,
+            "logisticName": order.logistic_name,
+            "trackNumber": order.track_number,
+            "trackingUrl": order.tracking_url,
+            "createDate": cj_time(order.created_at),
+            "updateDate": cj_time(now),
+            "payDate": cj_time(order.paid_at),
+            "deliveryDate": cj_time(order.shipped_at),
+            "completeDate": cj_time(order.delivered_at),
+            "orderItems": [
+                {
+                    "vid": item.vid,
+                    "quantity": item.quantity,
+                    "sellPrice": item.sell_price,
+                    "lineItemId": item.line_item_id,
+                    "storeLineItemId": item.store_line_item_id,
+                    "productionOrderStatus": None,
+                    "abnormalType": None,
+                }
+                for item in order.items
+            ],
+        },
+    }
+
+
+def _event(status: int, activity: str, location: str, at: datetime | None) -> dict[str, Any]:
+    when = cj_time(at)
+    return {
+        "status": status,
+        "activity": activity,
+        "location": location,
+        "eventTime": when,
+        "statusDesc": activity,
+        "thirdActivity": activity,
+        "thirdLocation": location,
+        "thirdEventTime": when,
+    }
+
+
+def track_events(order: Order) -> list[dict[str, Any]]:
+    origin = "Cranbury, NJ, US" if order.from_country == "US" else "Shenzhen, CN"
+    city = order.shipping.get("shippingCity") or ""
+    destination = f"{city}, {order.shipping.get('shippingCountryCode') or ''}".strip(", ")
+    events = []
+    if order.shipped_at is not None:
+        events.append(_event(1, "Departed from the warehouse", origin, order.shipped_at))
+        events.append(_event(5, "In transit", origin, order.shipped_at))
+    if order.status == DELIVERED:
+        events.append(_event(12, "Delivered", destination, order.delivered_at))
+    return events
+
+
+def logistic_message(order: Order) -> dict[str, Any]:
+    return {
+        "messageId": _message_id(),
+        "type": "LOGISTIC",
+        "messageType": "UPDATE",
+        "openId": order.open_id,
+        "params": {
+            "orderId": int(order.cj_id),
+            "logisticName": order.logistic_name,
+            "trackingNumber": order.track_number,
+            "trackingStatus": LOGISTIC_TRACKING_STATUS.get(order.status, 0),
+            "logisticsTrackEvents": json.dumps(track_events(order), ensure_ascii=False),
+            "trackingUrl": order.tracking_url,
+            "trackingProvider": catalog.carrier_for(order.logistic_name),
+            "storeOrderNumbers": [order.order_number],
+        },
+    }
+
+
+def messages_for(order: Order, now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, message) pairs an order change produces: ORDER always, LOGISTIC once the
+    order has a track number."""
+    out = [(ORDER_TOPIC, order_message(order, now))]
+    if order.track_number:
+        out.append((LOGISTICS_TOPIC, logistic_message(order)))
+    return out
+
+
+async def deliver(
+    deliveries: list[tuple[str, dict[str, Any]]], open_id: int, signed: bool
+) -> list[dict[str, Any]]:
+    """POST each (url, message); report `{"url","type","messageId","status_code"|"error"}`."""
+    results: list[dict[str, Any]] = []
+    if not deliveries:
+        return results
+    async with httpx.AsyncClient(timeout=DELIVERY_TIMEOUT_S) as client:
+        for url, message in deliveries:
+            body = dumps(message)
+            headers = {"Content-Type": "application/json"}
+            if signed:
+                headers["sign"] = sign(body, open_id)
+            report: dict[str, Any] = {
+                "url": url,
+                "type": message["type"],
+                "messageId": message["messageId"],
+            }
+            try:
+                response = await client.post(url, content=body, headers=headers)
+                report["status_code"] = response.status_code
+            except httpx.HTTPError as exc:
+                report["error"] = f"{type(exc).__name__}: {exc}"
+            results.append(report)
+    return results
