@@ -13,7 +13,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.api.deps import ResourcesDep
-from app.cj.tokens import REFRESH_AHEAD
 from app.core.metrics import REGISTRY
 
 router = APIRouter(tags=["ops"])
@@ -57,14 +56,9 @@ async def _check_cj_token(resources: ResourcesDep) -> str:
     except Exception as exc:
         log.warning("readiness_cj_token_failed", error=type(exc).__name__)
         return "unknown"
-    now = datetime.now(UTC)
     if state is None or state.access_token is None:
         return "missing"
-    if state.access_valid(now, REFRESH_AHEAD):
-        return "valid"
-    if state.access_valid(now) or state.refresh_valid(now):
-        return "refresh_due"
-    return "expired"
+    return state.status(datetime.now(UTC))
 
 
 @router.get("/health/ready")

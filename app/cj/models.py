@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 def _id_to_str(value: Any) -> Any:
@@ -169,6 +169,14 @@ class AccountSettings(CJModel):
     qps_limit: int | None = Field(default=None, alias="qpsLimit")
     is_sandbox: bool | None = Field(default=None, alias="isSandbox")
     quota_limits: Any = Field(default=None, alias="quotaLimits")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lift_setting(cls, data: Any) -> Any:
+        """CJ's sample nests qpsLimit and quotaLimits under `setting`; accept both shapes."""
+        if isinstance(data, dict) and isinstance(data.get("setting"), dict):
+            return {**data["setting"], **{k: v for k, v in data.items() if k != "setting"}}
+        return data
 
 
 class DisputeProduct(CJModel):

@@ -47,6 +47,14 @@ class TokenState:
             self.refresh_token and self.refresh_expires_at and self.refresh_expires_at > now
         )
 
+    def status(self, now: datetime) -> str:
+        """valid, refresh_due (inside the refresh-ahead window or only refreshable), expired."""
+        if self.access_valid(now, REFRESH_AHEAD):
+            return "valid"
+        if self.access_valid(now) or self.refresh_valid(now):
+            return "refresh_due"
+        return "expired"
+
 
 class TokenStore(Protocol):
     """Where tokens live (the database, encrypted); implemented by app.db."""
@@ -130,6 +138,11 @@ class TokenManager:
                 return stored.access_token or ""
             state = await self._ensure(force_refresh=True)
         return state.access_token or ""
+
+    async def refresh_now(self) -> TokenState:
+        """Refresh (or buy) the token now, whatever its expiry: the ops CLI's `--refresh`."""
+        async with self._lock, self._shared_lock():
+            return await self._ensure(force_refresh=True)
 
     def _shared_lock(self) -> AbstractAsyncContextManager[object]:
         """Serialises refreshes across processes (Redis); one process needs only `_lock`."""
