@@ -44,6 +44,26 @@ def _problem_bytes(status: int, title: str, detail: str, slug: str, request_id: 
     ).encode()
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's template with its router prefixes (`/v1/fulfillments/{id}`).
+
+    FastAPI puts the route as declared, without the prefixes of the routers that include
+    it, in the scope; the prefix is what the request path has before the rendered route.
+    """
+    path_format = getattr(scope.get("route"), "path_format", None)
+    if not isinstance(path_format, str):
+        return "unmatched"
+    params = {name: str(value) for name, value in scope.get("path_params", {}).items()}
+    try:
+        rendered = path_format.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return path_format
+    path: str = scope.get("path", "")
+    if rendered and path.endswith(rendered):
+        return path[: len(path) - len(rendered)] + path_format
+    return path_format
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -100,8 +120,7 @@ class RequestContextMiddleware:
                     request_id,
                 )
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             elapsed = time.perf_counter() - started
             status = str(status_holder["status"])
             HTTP_REQUESTS.labels(method=method, route=template, status=status).inc()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import httpx
+from starlette.routing import Route
 
+from app.api.middleware import route_template
 from app.main import create_app
 from tests.fixtures.app import make_settings, start
 
@@ -50,6 +52,7 @@ class TestMetrics:
         self, client: httpx.AsyncClient, auth: dict[str, str]
     ) -> None:
         await client.get("/health/live")
+        await client.get("/v1/fulfillment-options", headers=auth)
         await client.get("/no/such/path/12345")
         response = await client.get("/metrics")
         assert response.status_code == 200
@@ -57,5 +60,22 @@ class TestMetrics:
         text = response.text
         assert 'http_requests_total{method="GET",route="/health/live",status="200"}' in text
         assert 'route="unmatched"' in text
+        assert (
+            'http_requests_total{method="GET",route="/v1/fulfillment-options",status="200"}' in text
+        )
         assert "/no/such/path/12345" not in text
         assert "http_request_duration_seconds_bucket" in text
+
+
+class TestRouteTemplate:
+    def test_keeps_the_router_prefix_and_hides_the_ids(self) -> None:
+        route = Route("/fulfillments/{id}", endpoint=lambda _: None)
+        scope = {
+            "route": route,
+            "path": "/v1/fulfillments/ful_123",
+            "path_params": {"id": "ful_123"},
+        }
+        assert route_template(scope) == "/v1/fulfillments/{id}"
+
+    def test_unmatched(self) -> None:
+        assert route_template({"path": "/nowhere"}) == "unmatched"
