@@ -1,0 +1,17 @@
+import { ModuleProvider, Modules } from "@medusajs/framework/utils"
+
+import { CjFulfillmentProviderService } from "./service"
+
+export { CjFulfillmentProviderService, MANUAL_RETURN_NOTE } from "./service"
+export type { CjFulfillment, CjFulfillmentData, CjFulfillmentOption, CjShippingMethodData } from "./service"
+export type { CjProviderOptions, MajorAmount } from "./options"
+export { CjHttpError, CjTransportError } from "./client"
+
+/**
+ * The Fulfillment Module provider. In medusa-config.ts:
+ * `{ resolve: "medusa-fulfillment-cj", id: "cj", options: { baseUrl, apiKey } }`
+ * → provider id `cj_cj`.
+ */
+export default ModuleProvider(Modules.FULFILLMENT, {
+  services: [CjFulfillmentProviderService],
+})

@@ -1,0 +1,649 @@
+import { AbstractFulfillmentProviderService, MedusaError } from "@medusajs/framework/utils"
+import type {
+  CalculatedShippingOptionPrice,
+  CalculateShippingOptionPriceDTO,
+  CartAddressDTO,
+  CreateFulfillmentResult,
+  CreateShippingOptionDTO,
+  FulfillmentDTO,
+  FulfillmentItemDTO,
+  FulfillmentOption,
+  FulfillmentOrderDTO,
+  Logger,
+  ValidateFulfillmentDataContext,
+} from "@medusajs/framework/types"
+
+import { CjHttpError, CjServiceClient, CjTransportError, isRecord } from "./client"
+import { ANY_CURRENCY, parseAmount, resolveOptions, type CjProviderOptions, type ResolvedOptions } from "./options"
+
+const PACKAGE_VERSION = "0.1.0"
+
+type InjectedDependencies = {
+  logger?: Logger
+}
+
+type FulfillmentItemInput = Partial<Omit<FulfillmentItemDTO, "fulfillment">>
+type FulfillmentInput = Partial<Omit<FulfillmentDTO, "provider_id" | "data" | "items">>
+type Label = CreateFulfillmentResult["labels"][number]
+
+/** One entry of `GET /v1/fulfillment-options`. */
+export interface CjFulfillmentOption extends FulfillmentOption {
+  id: string
+  name: string
+  from_country?: string
+  destinations?: string[]
+  eta_days?: { min: number; max: number }
+  calculated?: boolean
+}
+
+/** The body of `POST /v1/fulfillments` and `GET /v1/fulfillments/{id}` (201 and 202 alike). */
+export interface CjFulfillment {
+  id: string
+  external_id?: string
+  order_id?: string
+  option_id?: string
+  status: string
+  cj_order_id?: string | null
+  cj_order_number?: string | null
+  tracking?: { number?: string | null; carrier?: string | null; url?: string | null }[]
+  created_at?: string
+  updated_at?: string
+}
+
+/** What this provider keeps in Medusa's `fulfillment.data`. */
+export interface CjFulfillmentData extends Record<string, unknown> {
+  id: string
+  status: string
+  cj_order_id: string | null
+  cj_order_number: string | null
+  option_id: string | null
+  external_id: string | null
+}
+
+/** What `validateFulfillmentData` stores in `ShippingMethod.data`. */
+export interface CjShippingMethodData extends Record<string, unknown> {
+  option_id: string
+  option_name?: string
+}
+
+/** Returned by `createReturnFulfillment`: returns are not automated at CJ. */
+export const MANUAL_RETURN_NOTE =
+  "Returns are handled manually: CJ Dropshipping has no automated return flow. " +
+  "Agree the return with the customer, then open an after-sales case at CJ if needed."
+
+/**
+ * Medusa v2 fulfillment module provider for CJ Dropshipping, through the cj-fulfillment
+ * service (HTTP contract v1). Registered as `identifier = "cj"`; with `id: "cj"` in
+ * medusa-config the provider id Medusa stores and shows is `cj_cj`.
+ *
+ * Money: Medusa v2 works in MAJOR units (10.5 = 10.50) and so does the service (decimal
+ * strings), so amounts are passed through, never multiplied or divided by 100.
+ */
+export class CjFulfillmentProviderService extends AbstractFulfillmentProviderService {
+  static identifier = "cj"
+
+  protected readonly options_: ResolvedOptions
+  protected readonly client_: CjServiceClient
+  protected readonly logger_: Pick<Logger, "debug" | "info" | "warn" | "error">
+
+  /** Called by Medusa's module-provider loader before the provider is registered. */
+  static validateOptions(options: Record<string, unknown>): void {
+    resolveOptions(options)
+  }
+
+  constructor(container: InjectedDependencies, options: CjProviderOptions) {
+    super()
+    this.options_ = resolveOptions(options)
+    this.logger_ = container?.logger ?? console
+    this.client_ = new CjServiceClient({
+      baseUrl: this.options_.baseUrl,
+      apiKey: this.options_.apiKey,
+      userAgent: `medusa-fulfillment-cj/${PACKAGE_VERSION}`,
+    })
+  }
+
+  // ---------------------------------------------------------------- options (admin)
+
+  async getFulfillmentOptions(): Promise<CjFulfillmentOption[]> {
+    return await this.listOptions()
+  }
+
+  /** Not called by Medusa 2.21 core flows; asks the service whether the option still exists. */
+  async validateOption(data: Record<string, unknown>): Promise<boolean> {
+    const optionId = typeof data?.id === "string" ? data.id : undefined
+    if (!optionId) {
+      return false
+    }
+    try {
+      const res = await this.client_.post(
+        "/v1/fulfillment-options/validate",
+        { option_id: optionId, data },
+        this.options_.timeoutMs
+      )
+      return isRecord(res.body) && res.body.valid === true
+    } catch (err) {
+      if (err instanceof CjHttpError && err.status === 422) {
+        return false
+      }
+      throw this.toMedusaError(err, "validating the fulfillment option")
+    }
+  }
+
+  /** Called when the admin saves a shipping option with `price_type: "calculated"`. */
+  async canCalculate(data: CreateShippingOptionDTO): Promise<boolean> {
+    const optionId = isRecord(data?.data) && typeof data.data.id === "string" ? data.data.id : undefined
+    if (!optionId) {
+      return false
+    }
+    const options = await this.listOptions()
+    const option = options.find((o) => o.id === optionId)
+    return option !== undefined && option.calculated !== false
+  }
+
+  // ---------------------------------------------------------------- checkout
+
+  /**
+   * Runs after calculatePrice when a shipping method is added to a cart; the result
+   * becomes `ShippingMethod.data`, and later the `data` argument of createFulfillment.
+   */
+  async validateFulfillmentData(
+    optionData: Record<string, unknown>,
+    data: Record<string, unknown>,
+    context: ValidateFulfillmentDataContext
+  ): Promise<CjShippingMethodData> {
+    const optionId = this.optionIdOf(optionData)
+    const destinations = Array.isArray(optionData.destinations)
+      ? optionData.destinations.filter((d): d is string => typeof d === "string").map((d) => d.toUpperCase())
+      : []
+    const country = context?.shipping_address?.country_code?.toUpperCase()
+    if (country && destinations.length && !destinations.includes(country)) {
+      throw new MedusaError(
+        MedusaError.Types.NOT_ALLOWED,
+        `The shipping option ${String(optionData.name ?? optionId)} does not deliver to ${country}`
+      )
+    }
+    const result: CjShippingMethodData = { ...(data ?? {}), option_id: optionId }
+    if (typeof optionData.name === "string") {
+      result.option_name = optionData.name
+    }
+    return result
+  }
+
+  /**
+   * Prices one calculated option for a cart. Returns MAJOR units in the cart's currency,
+   * tax exclusive. Never returns 0 unless the service quoted "0.00" (a free option).
+   */
+  async calculatePrice(
+    optionData: CalculateShippingOptionPriceDTO["optionData"],
+    data: CalculateShippingOptionPriceDTO["data"],
+    context: CalculateShippingOptionPriceDTO["context"]
+  ): Promise<CalculatedShippingOptionPrice> {
+    const optionId = this.optionIdOf(optionData)
+    const currency = typeof context?.currency_code === "string" ? context.currency_code.trim() : ""
+    if (!currency) {
+      throw new MedusaError(MedusaError.Types.INVALID_DATA, "Cannot price shipping: the cart has no currency")
+    }
+    const destination = this.destinationOf(context?.shipping_address)
+    const items = this.rateItemsOf(context?.items)
+
+    let body: unknown
+    try {
+      const res = await this.client_.post(
+        "/v1/rates",
+        { option_id: optionId, destination, items, currency: currency.toUpperCase() },
+        this.options_.rateTimeoutMs
+      )
+      body = res.body
+    } catch (err) {
+      if (this.isUnavailable(err)) {
+        const fallback = this.fallbackAmount(optionId, currency)
+        if (fallback !== undefined) {
+          this.logger_.warn(
+            `medusa-fulfillment-cj: ${(err as Error).message}; charging the configured fallback ` +
+              `${fallback} ${currency} for option ${optionId}`
+          )
+          return { calculated_amount: fallback, is_calculated_price_tax_inclusive: false }
+        }
+      }
+      throw this.toMedusaError(err, "pricing shipping")
+    }
+
+    return {
+      calculated_amount: this.amountFromRates(body, optionId, currency),
+      is_calculated_price_tax_inclusive: false,
+    }
+  }
+
+  // ---------------------------------------------------------------- orders (admin)
+
+  /**
+   * Places the order at CJ through the service. Medusa has already created its
+   * fulfillment row (so `fulfillment.id` is known) and deletes it if this throws.
+   * The Medusa fulfillment id is the idempotency key: a retry never makes a second order.
+   */
+  async createFulfillment(
+    data: Record<string, unknown>,
+    items: FulfillmentItemInput[],
+    order: Partial<FulfillmentOrderDTO> | undefined,
+    fulfillment: FulfillmentInput
+  ): Promise<CreateFulfillmentResult> {
+    const fulfillmentId = fulfillment?.id
+    if (!fulfillmentId) {
+      throw new MedusaError(MedusaError.Types.INVALID_DATA, "Cannot send a fulfillment to CJ without its Medusa id")
+    }
+    if (!order?.id) {
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        "CJ fulfillments are created from an order: this fulfillment has no order"
+      )
+    }
+    const optionId = this.methodOptionIdOf(data)
+    const request = {
+      external_id: fulfillmentId,
+      order_id: order.id,
+      option_id: optionId,
+      shipping_address: this.shippingAddressOf(fulfillment, order),
+      items: this.fulfillmentItemsOf(items, order),
+    }
+
+    const created = await this.postWithOneRetry("/v1/fulfillments", request, {
+      "idempotency-key": fulfillmentId,
+    }).catch((err: unknown) => {
+      throw this.toMedusaError(err, "sending the order to CJ")
+    })
+    const body = this.fulfillmentOf(created.body)
+    if (created.status === 202) {
+      this.logger_.info(
+        `medusa-fulfillment-cj: fulfillment ${fulfillmentId} accepted and queued by cj-fulfillment as ${body.id} (status ${body.status})`
+      )
+    }
+    return { data: this.dataOf(body), labels: this.labelsOf(body) }
+  }
+
+  /** Cancels at CJ through the service; a refusal (409, e.g. already paid/dispatched) stops Medusa's cancel. */
+  async cancelFulfillment(data: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = typeof data?.id === "string" && data.id ? data.id : undefined
+    if (!id) {
+      this.logger_.warn(
+        "medusa-fulfillment-cj: cancelling a fulfillment that has no cj-fulfillment id; nothing was sent to CJ"
+      )
+      return { ...(data ?? {}) }
+    }
+    try {
+      const res = await this.client_.post(
+        `/v1/fulfillments/${encodeURIComponent(id)}/cancel`,
+        undefined,
+        this.options_.timeoutMs
+      )
+      const status = isRecord(res.body) && typeof res.body.status === "string" ? res.body.status : "cancelled"
+      return { ...data, status }
+    } catch (err) {
+      throw this.toMedusaError(err, "cancelling the CJ order")
+    }
+  }
+
+  /**
+   * Returns are not automated: CJ has no return API that fits Medusa's flow. Medusa needs
+   * `{ data, labels }`; this records that the return is handled by hand and makes no call.
+   */
+  async createReturnFulfillment(fulfillment: Record<string, unknown>): Promise<CreateFulfillmentResult> {
+    const id = typeof fulfillment?.id === "string" ? fulfillment.id : "(unknown)"
+    this.logger_.info(`medusa-fulfillment-cj: return fulfillment ${id} is handled manually (no CJ call)`)
+    return {
+      data: { handled_by: "manual", provider: "cj", note: MANUAL_RETURN_NOTE },
+      labels: [],
+    }
+  }
+
+  // ---------------------------------------------------------------- documents (not used by core)
+
+  async getFulfillmentDocuments(_data: Record<string, unknown>): Promise<never[]> {
+    return []
+  }
+
+  async getReturnDocuments(_data: Record<string, unknown>): Promise<never[]> {
+    return []
+  }
+
+  async getShipmentDocuments(_data: Record<string, unknown>): Promise<never[]> {
+    return []
+  }
+
+  /**
+   * No documents either. Medusa's base class types this `Promise<void>` while
+   * `IFulfillmentProvider` (what callers see) types it `Promise<any>`; it resolves to an
+   * empty list like the three methods above.
+   */
+  async retrieveDocuments(_fulfillmentData: Record<string, unknown>, _documentType: string): Promise<void> {
+    const none: never[] = []
+    return none as unknown as void
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private async listOptions(): Promise<CjFulfillmentOption[]> {
+    let body: unknown
+    try {
+      body = (await this.client_.get("/v1/fulfillment-options", this.options_.timeoutMs)).body
+    } catch (err) {
+      throw this.toMedusaError(err, "listing the fulfillment options")
+    }
+    const raw = isRecord(body) && Array.isArray(body.options) ? body.options : undefined
+    if (!raw) {
+      throw new MedusaError(
+        MedusaError.Types.UNEXPECTED_STATE,
+        "cj-fulfillment answered GET /v1/fulfillment-options without an `options` list"
+      )
+    }
+    return raw.filter(isRecord).flatMap((o): CjFulfillmentOption[] => {
+      if (typeof o.id !== "string" || !o.id) {
+        return []
+      }
+      // The whole object becomes ShippingOption.data when the admin picks it.
+      return [{ ...o, id: o.id, name: typeof o.name === "string" && o.name ? o.name : o.id, is_return: false }]
+    })
+  }
+
+  private optionIdOf(optionData: Record<string, unknown> | undefined): string {
+    const id = optionData?.id
+    if (typeof id !== "string" || !id) {
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        "This shipping option has no CJ option id in its data; recreate it from the CJ provider's options"
+      )
+    }
+    return id
+  }
+
+  private methodOptionIdOf(data: Record<string, unknown> | undefined): string {
+    const id = data?.option_id ?? data?.id
+    if (typeof id !== "string" || !id) {
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        "The shipping method has no CJ option id (data.option_id); it was not added through the CJ provider"
+      )
+    }
+    return id
+  }
+
+  private destinationOf(address: CartAddressDTO | null | undefined): Record<string, string> {
+    const country = address?.country_code?.trim()
+    if (!country) {
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        "Cannot price shipping before the cart has a shipping address with a country"
+      )
+    }
+    const destination: Record<string, string> = { country_code: country.toUpperCase() }
+    const optional: [string, string | undefined][] = [
+      ["province", address?.province],
+      ["city", address?.city],
+      ["zip", address?.postal_code],
+    ]
+    for (const [key, value] of optional) {
+      const v = value?.trim()
+      if (v) {
+        destination[key] = v
+      }
+    }
+    return destination
+  }
+
+  private rateItemsOf(items: CalculateShippingOptionPriceDTO["context"]["items"] | undefined): { sku: string; quantity: number }[] {
+    const result: { sku: string; quantity: number }[] = []
+    for (const item of items ?? []) {
+      if (item.requires_shipping === false) {
+        continue
+      }
+      const sku = item.variant_sku ?? stringField(item.variant, "sku")
+      if (!sku) {
+        throw new MedusaError(
+          MedusaError.Types.INVALID_DATA,
+          `Cannot price CJ shipping: "${item.title ?? item.id}" has no SKU`
+        )
+      }
+      result.push({ sku, quantity: toQuantity(item.quantity) })
+    }
+    if (!result.length) {
+      throw new MedusaError(MedusaError.Types.INVALID_DATA, "Cannot price CJ shipping for a cart with no items to ship")
+    }
+    return result
+  }
+
+  private amountFromRates(body: unknown, optionId: string, currency: string): number {
+    const rates = isRecord(body) && Array.isArray(body.rates) ? body.rates.filter(isRecord) : []
+    const rate = rates.find((r) => r.option_id === optionId)
+    if (!rate) {
+      throw new MedusaError(
+        MedusaError.Types.UNEXPECTED_STATE,
+        `cj-fulfillment returned no rate for option ${optionId}`
+      )
+    }
+    if (typeof rate.currency !== "string" || rate.currency.toLowerCase() !== currency.toLowerCase()) {
+      throw new MedusaError(
+        MedusaError.Types.UNEXPECTED_STATE,
+        `cj-fulfillment quoted option ${optionId} in ${String(rate.currency)}, not in the cart's currency ${currency}`
+      )
+    }
+    // The contract says a decimal string; never trust a float for money.
+    const amount = typeof rate.amount === "string" ? parseAmount(rate.amount) : undefined
+    if (amount === undefined) {
+      throw new MedusaError(
+        MedusaError.Types.UNEXPECTED_STATE,
+        `cj-fulfillment returned an invalid amount for option ${optionId}: ${JSON.stringify(rate.amount)}`
+      )
+    }
+    if (rate.source === "stale" || rate.source === "static") {
+      this.logger_.debug(`medusa-fulfillment-cj: option ${optionId} priced from a ${rate.source} rate`)
+    }
+    return amount
+  }
+
+  private fallbackAmount(optionId: string, currency: string): number | undefined {
+    const perCurrency = this.options_.fallbackAmounts.get(optionId)
+    return perCurrency?.get(currency.toLowerCase()) ?? perCurrency?.get(ANY_CURRENCY)
+  }
+
+  private isUnavailable(err: unknown): boolean {
+    return err instanceof CjTransportError || (err instanceof CjHttpError && err.status >= 500)
+  }
+
+  private async postWithOneRetry(path: string, body: unknown, headers: Record<string, string>) {
+    try {
+      return await this.client_.post(path, body, this.options_.timeoutMs, headers)
+    } catch (err) {
+      // Safe to repeat: the same Idempotency-Key with the same body replays the first answer.
+      if (!this.isUnavailable(err)) {
+        throw err
+      }
+      this.logger_.warn(`medusa-fulfillment-cj: ${(err as Error).message}; retrying once with the same Idempotency-Key`)
+      return await this.client_.post(path, body, this.options_.timeoutMs, headers)
+    }
+  }
+
+  private shippingAddressOf(fulfillment: FulfillmentInput, order: Partial<FulfillmentOrderDTO>) {
+    const delivery = fulfillment.delivery_address
+    const fromOrder = order.shipping_address
+    const pick = (key: "first_name" | "last_name" | "phone" | "address_1" | "address_2" | "city" | "province" | "country_code" | "postal_code" | "company"): string | undefined => {
+      const v = delivery?.[key] ?? fromOrder?.[key]
+      return typeof v === "string" && v.trim() ? v.trim() : undefined
+    }
+    const name = [pick("first_name"), pick("last_name")].filter(Boolean).join(" ") || pick("company")
+    const country = pick("country_code")
+    const address1 = pick("address_1")
+    const city = pick("city")
+    if (!name || !country || !address1 || !city) {
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        "CJ needs a delivery address with a name, first address line, city and country"
+      )
+    }
+    const email = order.email ?? stringField(recordField(order, "customer"), "email")
+    return dropUndefined({
+      name,
+      phone: pick("phone"),
+      email: email || undefined,
+      address1,
+      address2: pick("address_2"),
+      city,
+      province: pick("province") ?? "",
+      country_code: country.toUpperCase(),
+      zip: pick("postal_code"),
+    })
+  }
+
+  /**
+   * Medusa creates one fulfillment item per inventory item: a variant made of several
+   * inventory items (a kit) gives several rows, each with `required_quantity × quantity`.
+   * CJ ships variants, so rows are folded back to one line per order line item, with the
+   * variant's SKU and the line item quantity.
+   */
+  private fulfillmentItemsOf(items: FulfillmentItemInput[], order: Partial<FulfillmentOrderDTO>) {
+    const orderItems = new Map<string, Record<string, unknown>>()
+    for (const oi of order.items ?? []) {
+      orderItems.set(oi.id, oi as unknown as Record<string, unknown>)
+    }
+    const lines: { line_item_id: string; sku: string; quantity: number }[] = []
+    const seen = new Set<string>()
+    for (const item of items ?? []) {
+      const lineItemId = item.line_item_id
+      if (!lineItemId) {
+        throw new MedusaError(
+          MedusaError.Types.INVALID_DATA,
+          `Fulfillment item "${item.title ?? item.id}" has no order line item; CJ fulfillments need one`
+        )
+      }
+      if (seen.has(lineItemId)) {
+        continue
+      }
+      seen.add(lineItemId)
+      const orderItem = orderItems.get(lineItemId)
+      const variant = recordField(orderItem, "variant")
+      const sku = stringField(orderItem, "variant_sku") ?? stringField(variant, "sku") ?? (item.sku || undefined)
+      if (!sku) {
+        throw new MedusaError(
+          MedusaError.Types.INVALID_DATA,
+          `"${item.title ?? lineItemId}" has no SKU; CJ needs the variant SKU (or a SKU mapping in cj-fulfillment)`
+        )
+      }
+      let quantity = toQuantity(item.quantity)
+      const inventoryItems = Array.isArray(variant?.inventory_items) ? variant.inventory_items.filter(isRecord) : []
+      const link = inventoryItems.find(
+        (ii) => ii.inventory_item_id === item.inventory_item_id || recordField(ii, "inventory")?.id === item.inventory_item_id
+      )
+      const required = link ? toQuantity(link.required_quantity ?? 1) : 1
+      if (item.inventory_item_id && required > 1) {
+        quantity = quantity / required
+      }
+      lines.push({ line_item_id: lineItemId, sku, quantity })
+    }
+    if (!lines.length) {
+      throw new MedusaError(MedusaError.Types.INVALID_DATA, "A CJ fulfillment needs at least one item")
+    }
+    return lines
+  }
+
+  private fulfillmentOf(body: unknown): CjFulfillment {
+    if (!isRecord(body) || typeof body.id !== "string" || typeof body.status !== "string") {
+      throw new MedusaError(
+        MedusaError.Types.UNEXPECTED_STATE,
+        "cj-fulfillment accepted the fulfillment but its answer has no id/status"
+      )
+    }
+    return body as unknown as CjFulfillment
+  }
+
+  private dataOf(body: CjFulfillment): CjFulfillmentData {
+    return {
+      id: body.id,
+      status: body.status,
+      cj_order_id: body.cj_order_id ?? null,
+      cj_order_number: body.cj_order_number ?? null,
+      option_id: body.option_id ?? null,
+      external_id: body.external_id ?? null,
+    }
+  }
+
+  private labelsOf(body: CjFulfillment): Label[] {
+    const tracking = Array.isArray(body.tracking) ? body.tracking : []
+    return tracking.flatMap((t): Label[] => {
+      const number = typeof t?.number === "string" ? t.number.trim() : ""
+      if (!number) {
+        return []
+      }
+      return [{ tracking_number: number, tracking_url: typeof t.url === "string" ? t.url : "", label_url: "" }]
+    })
+  }
+
+  /** Maps a service failure to the MedusaError that Medusa shows (our problem `detail` as the message). */
+  protected toMedusaError(err: unknown, action: string): MedusaError {
+    if (err instanceof MedusaError) {
+      return err
+    }
+    if (err instanceof CjHttpError) {
+      switch (err.status) {
+        case 400:
+        case 422:
+          return new MedusaError(MedusaError.Types.INVALID_DATA, err.message)
+        case 404:
+          return new MedusaError(MedusaError.Types.NOT_FOUND, err.message)
+        case 409:
+          return new MedusaError(MedusaError.Types.NOT_ALLOWED, err.message)
+        case 401:
+        case 403:
+          return new MedusaError(
+            MedusaError.Types.UNEXPECTED_STATE,
+            `cj-fulfillment refused the provider's API key while ${action} (HTTP ${err.status}): check the provider option apiKey against SERVICE_API_KEYS`
+          )
+        default:
+          return new MedusaError(
+            MedusaError.Types.UNEXPECTED_STATE,
+            `cj-fulfillment failed while ${action} (HTTP ${err.status}): ${err.message}`
+          )
+      }
+    }
+    const message = err instanceof Error ? err.message : String(err)
+    return new MedusaError(MedusaError.Types.UNEXPECTED_STATE, `${message} (while ${action})`)
+  }
+}
+
+function toQuantity(value: unknown): number {
+  let n: number
+  if (typeof value === "number") {
+    n = value
+  } else if (typeof value === "string") {
+    n = Number(value)
+  } else if (isRecord(value) && typeof value.numeric === "number") {
+    n = value.numeric
+  } else if (value !== null && typeof value === "object" && typeof (value as { valueOf(): unknown }).valueOf() === "number") {
+    n = (value as { valueOf(): number }).valueOf()
+  } else {
+    n = NaN
+  }
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new MedusaError(MedusaError.Types.INVALID_DATA, `Invalid item quantity: ${JSON.stringify(value)}`)
+  }
+  return n
+}
+
+function recordField(obj: unknown, key: string): Record<string, unknown> | undefined {
+  if (!isRecord(obj)) {
+    return undefined
+  }
+  const v = obj[key]
+  return isRecord(v) ? v : undefined
+}
+
+function stringField(obj: unknown, key: string): string | undefined {
+  if (!isRecord(obj)) {
+    return undefined
+  }
+  const v = obj[key]
+  return typeof v === "string" && v.trim() ? v.trim() : undefined
+}
+
+function dropUndefined<T extends Record<string, unknown>>(obj: T): T {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T
+}
+
+export default CjFulfillmentProviderService

@@ -1,0 +1,347 @@
+/**
+ * Integration test: the provider registered in Medusa's real Fulfillment Module
+ * (@medusajs/fulfillment 2.21.2) through @medusajs/test-utils' moduleIntegrationTestRunner,
+ * on a throwaway Postgres database the runner creates.
+ *
+ * Two suites:
+ * - "against a stub service": always runs when Postgres is reachable. A local node:http
+ *   stub plays cj-fulfillment, so this checks the Medusa side: provider registration
+ *   (`cj_cj`), options, calculated shipping options, pricing, fulfillment create/cancel.
+ * - "against the real cj-fulfillment": runs only when CJ_FULFILLMENT_URL and
+ *   CJ_FULFILLMENT_API_KEY are set (the service running against cjsim), and is skipped
+ *   with a message otherwise.
+ *
+ * Needs: Postgres on DB_HOST:DB_PORT (default 127.0.0.1:5432), user DB_USERNAME (default
+ * postgres) allowed to CREATE DATABASE, password DB_PASSWORD (default empty / trust).
+ * Run: npm run test:integration
+ */
+import { createConnection } from "node:net"
+import { createRequire } from "node:module"
+import { dirname, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import assert from "node:assert/strict"
+import { after, afterEach, before, beforeEach, describe, it } from "node:test"
+
+import { MedusaError, Modules } from "@medusajs/framework/utils"
+import type { IFulfillmentModuleService, OrderDTO } from "@medusajs/framework/types"
+
+import { OPTION_DATA, cartContext, fulfillmentResponse } from "../support/fixtures.js"
+import { problem, startStub, type Stub } from "../support/stub-server.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const require = createRequire(import.meta.url)
+const PROVIDER_PATH = resolve(here, "../../src/index.ts")
+const FULFILLMENT_MODULE_PATH = dirname(require.resolve("@medusajs/fulfillment/package.json"))
+const PROVIDER_ID = "cj_cj" // {identifier}_{id}
+
+process.env.DB_HOST ??= "127.0.0.1"
+process.env.DB_USERNAME ??= "postgres"
+const DB_HOST = process.env.DB_HOST
+const DB_PORT = Number(process.env.DB_PORT ?? "5432")
+
+process.env.MEDUSA_DISABLE_TELEMETRY ??= "true"
+
+// Without @medusajs/medusa installed (it would pull in the whole server and admin bundler)
+// MedusaApp cannot load the link modules; a single-module test needs none, and Medusa
+// says so with a long stack trace on every module init. Drop only that warning.
+const warn = console.warn.bind(console)
+console.warn = (...args: unknown[]) => {
+  if (typeof args[0] === "string" && args[0].startsWith("Error initializing link modules.")) {
+    return
+  }
+  warn(...args)
+}
+
+// moduleIntegrationTestRunner is written for Jest: it calls the globals describe /
+// beforeAll / afterAll / beforeEach / afterEach. node:test provides the same hooks.
+Object.assign(globalThis, { describe, it, beforeAll: before, afterAll: after, beforeEach, afterEach })
+const { moduleIntegrationTestRunner } = require("@medusajs/test-utils") as typeof import("@medusajs/test-utils")
+
+function reachable(host: string, port: number, timeoutMs = 1500): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host, port })
+    const finish = (ok: boolean) => {
+      socket.destroy()
+      done(ok)
+    }
+    socket.setTimeout(timeoutMs, () => finish(false))
+    socket.once("connect", () => finish(true))
+    socket.once("error", () => finish(false))
+  })
+}
+
+/** Creates what a calculated CJ shipping option hangs on and returns it. */
+async function createCalculatedOption(service: IFulfillmentModuleService, option: Record<string, unknown>) {
+  const profile = await service.createShippingProfiles({ name: "Default", type: "default" })
+  const set = await service.createFulfillmentSets({
+    name: "CJ warehouse",
+    type: "shipping",
+    service_zones: [{ name: "US", geo_zones: [{ type: "country", country_code: "us" }] }],
+  })
+  const payload = {
+    name: String(option.name ?? option.id),
+    price_type: "calculated" as const,
+    service_zone_id: set.service_zones[0].id,
+    shipping_profile_id: profile.id,
+    provider_id: PROVIDER_ID,
+    type: { label: "Standard", description: "CJ", code: "cj-standard" },
+    data: option,
+  }
+  // What Medusa's createShippingOptionsWorkflow asks before saving a calculated option.
+  const [can] = await service.validateShippingOptionsForPriceCalculation([payload])
+  assert.equal(can, true, "canCalculate must be true for a CJ option")
+  return await service.createShippingOptions(payload)
+}
+
+function orderFor(items: { id: string; sku: string; quantity: number }[]): Partial<OrderDTO> {
+  // Only the fields the provider reads; the module passes the order through untouched.
+  return {
+    id: "order_it_01",
+    display_id: 1,
+    email: "ada@example.com",
+    currency_code: "usd",
+    items: items.map((i) => ({ id: i.id, title: i.sku, variant_sku: i.sku, quantity: i.quantity })),
+  } as unknown as Partial<OrderDTO>
+}
+
+const deliveryAddress = {
+  first_name: "Ada",
+  last_name: "Lovelace",
+  phone: "+1 555 0100",
+  address_1: "1 Main St",
+  city: "Springfield",
+  province: "IL",
+  country_code: "us",
+  postal_code: "62701",
+}
+
+const pgUp = await reachable(DB_HOST, DB_PORT)
+
+if (!pgUp) {
+  describe("Fulfillment Module + CJ provider", () => {
+    it(`skipped: Postgres is not reachable at ${DB_HOST}:${DB_PORT} (set DB_HOST/DB_PORT/DB_USERNAME/DB_PASSWORD)`, {
+      skip: true,
+    }, () => {})
+  })
+} else {
+  // ------------------------------------------------------------------ stub service
+  const stub: Stub = await startStub()
+  after(() => stub.close())
+
+  const stubRoutes = () => ({
+    "GET /v1/fulfillment-options": { status: 200, body: { options: [OPTION_DATA] } },
+    "POST /v1/rates": {
+      status: 200,
+      body: {
+        rates: [
+          {
+            option_id: "us-standard",
+            amount: "12.34",
+            currency: "USD",
+            source: "live",
+            logistic_name: "USPS+",
+            eta_days: { min: 5, max: 7 },
+            expires_at: "2026-01-01T00:15:00Z",
+          },
+        ],
+      },
+    },
+    "POST /v1/fulfillments": (req: { headers: Record<string, unknown>; body: unknown }) => ({
+      status: 201,
+      body: fulfillmentResponse({
+        external_id: req.headers["idempotency-key"],
+        tracking: [{ number: "YT0001", carrier: "USPS", url: "https://t.example/YT0001" }],
+      }),
+    }),
+    "POST /v1/fulfillments/cjf_01/cancel": { status: 200, body: fulfillmentResponse({ status: "cancelled" }) },
+  })
+
+  describe("Fulfillment Module + CJ provider, against a stub service", () => {
+    moduleIntegrationTestRunner<IFulfillmentModuleService>({
+      moduleName: Modules.FULFILLMENT,
+      resolve: FULFILLMENT_MODULE_PATH,
+      dbName: "medusa-cj-provider-it-stub",
+      moduleOptions: {
+        providers: [{ resolve: PROVIDER_PATH, id: "cj", options: { baseUrl: stub.url, apiKey: "it-key", rateTimeoutMs: 1000 } }],
+      },
+      testSuite: ({ service }) => {
+        beforeEach(() => stub.routes(stubRoutes()))
+
+        it("registers the provider as cj_cj and lists its options", async () => {
+          const providers = await service.listFulfillmentProviders({})
+          const cj = providers.find((p) => p.id === PROVIDER_ID)
+          assert.ok(cj, `providers: ${providers.map((p) => p.id).join(", ")}`)
+          assert.equal((cj as { is_enabled?: boolean }).is_enabled, true)
+
+          const options = await service.retrieveFulfillmentOptions(PROVIDER_ID)
+          assert.deepEqual(
+            options.map((o) => [o.id, o.name]),
+            [["us-standard", "US Standard"]]
+          )
+          assert.equal(stub.requests.at(-1)?.headers.authorization, "Bearer it-key")
+        })
+
+        it("prices a calculated shipping option in major units", async () => {
+          const [option] = await service.retrieveFulfillmentOptions(PROVIDER_ID)
+          const so = await createCalculatedOption(service, option)
+          stub.routes(stubRoutes())
+
+          const [price] = await service.calculateShippingOptionsPrices([
+            { id: so.id, provider_id: PROVIDER_ID, optionData: so.data ?? {}, data: {}, context: cartContext() },
+          ])
+          assert.deepEqual(price, { calculated_amount: 12.34, is_calculated_price_tax_inclusive: false })
+          const rateReq = stub.requests.find((r) => r.path === "/v1/rates")
+          assert.ok(rateReq)
+          assert.equal((rateReq.body as { option_id: string }).option_id, "us-standard")
+        })
+
+        it("a 422 from the service reaches the caller as a MedusaError with our detail", async () => {
+          stub.routes({ ...stubRoutes(), "POST /v1/rates": problem(422, "Option us-standard does not deliver to FR") })
+          await assert.rejects(
+            service.calculateShippingOptionsPrices([
+              { id: "so_x", provider_id: PROVIDER_ID, optionData: { ...OPTION_DATA }, data: {}, context: cartContext() },
+            ]),
+            (err: unknown) => err instanceof Error && (err as MedusaError).type === MedusaError.Types.INVALID_DATA &&
+              err.message === "Option us-standard does not deliver to FR"
+          )
+        })
+
+        it("creates a fulfillment (Idempotency-Key = Medusa fulfillment id), stores data and labels, then cancels", async () => {
+          const [option] = await service.retrieveFulfillmentOptions(PROVIDER_ID)
+          const so = await createCalculatedOption(service, option)
+          stub.routes(stubRoutes())
+
+          const created = await service.createFulfillment({
+            location_id: "sloc_it_01",
+            provider_id: PROVIDER_ID,
+            shipping_option_id: so.id,
+            delivery_address: deliveryAddress,
+            items: [
+              { title: "Mug", sku: "MUG-RED", quantity: 2, barcode: "", line_item_id: "ordli_1" },
+            ],
+            labels: [],
+            order: orderFor([{ id: "ordli_1", sku: "MUG-RED", quantity: 2 }]),
+            data: { option_id: "us-standard" },
+          })
+
+          const req = stub.requests.find((r) => r.path === "/v1/fulfillments")
+          assert.ok(req, "the provider called POST /v1/fulfillments")
+          assert.equal(req.headers["idempotency-key"], created.id)
+          assert.deepEqual((req.body as { items: unknown }).items, [{ line_item_id: "ordli_1", sku: "MUG-RED", quantity: 2 }])
+          assert.equal((req.body as { order_id: string }).order_id, "order_it_01")
+
+          const stored = await service.retrieveFulfillment(created.id, { relations: ["labels"] })
+          assert.equal(stored.data?.id, "cjf_01")
+          assert.equal(stored.data?.cj_order_id, "2101234567890123456")
+          assert.deepEqual(
+            stored.labels.map((l) => [l.tracking_number, l.tracking_url, l.label_url]),
+            [["YT0001", "https://t.example/YT0001", ""]]
+          )
+
+          stub.routes({
+            ...stubRoutes(),
+            "POST /v1/fulfillments/cjf_01/cancel": problem(409, "CJ order is paid and can no longer be cancelled"),
+          })
+          await assert.rejects(service.cancelFulfillment(created.id), /can no longer be cancelled/)
+          assert.equal((await service.retrieveFulfillment(created.id)).canceled_at, null)
+
+          stub.routes(stubRoutes())
+          const cancelled = await service.cancelFulfillment(created.id)
+          assert.ok(cancelled.canceled_at)
+        })
+
+        it("when the service refuses the order, Medusa deletes its fulfillment row", async () => {
+          stub.routes({ ...stubRoutes(), "POST /v1/fulfillments": problem(422, "Unknown SKU NOPE") })
+          await assert.rejects(
+            service.createFulfillment({
+              location_id: "sloc_it_01",
+              provider_id: PROVIDER_ID,
+              delivery_address: deliveryAddress,
+              items: [{ title: "Nope", sku: "NOPE", quantity: 1, barcode: "", line_item_id: "ordli_9" }],
+              labels: [],
+              order: orderFor([{ id: "ordli_9", sku: "NOPE", quantity: 1 }]),
+              data: { option_id: "us-standard" },
+            }),
+            /Unknown SKU NOPE/
+          )
+          assert.equal((await service.listFulfillments({})).length, 0)
+        })
+      },
+    })
+  })
+
+  // ------------------------------------------------------------------ real service
+  const liveUrl = process.env.CJ_FULFILLMENT_URL
+  const liveKey = process.env.CJ_FULFILLMENT_API_KEY
+  if (!liveUrl || !liveKey) {
+    describe("Fulfillment Module + CJ provider, against the real cj-fulfillment", () => {
+      it(
+        "skipped: set CJ_FULFILLMENT_URL and CJ_FULFILLMENT_API_KEY (the service running against cjsim); " +
+          "optional CJ_FULFILLMENT_TEST_SKU (default: first SKU of CJSIM_URL/_sim/catalog) and CJ_FULFILLMENT_TEST_COUNTRY (default US)",
+        { skip: true },
+        () => {}
+      )
+    })
+  } else {
+    const country = (process.env.CJ_FULFILLMENT_TEST_COUNTRY ?? "US").toLowerCase()
+    let sku = process.env.CJ_FULFILLMENT_TEST_SKU
+    if (!sku && process.env.CJSIM_URL) {
+      const res = await fetch(`${process.env.CJSIM_URL.replace(/\/+$/, "")}/_sim/catalog`)
+      const catalog = (await res.json()) as { variants?: { sku?: string; from_country?: string }[] }
+      sku = catalog.variants?.find((v) => v.sku)?.sku
+    }
+
+    describe("Fulfillment Module + CJ provider, against the real cj-fulfillment", () => {
+      moduleIntegrationTestRunner<IFulfillmentModuleService>({
+        moduleName: Modules.FULFILLMENT,
+        resolve: FULFILLMENT_MODULE_PATH,
+        dbName: "medusa-cj-provider-it-live",
+        moduleOptions: {
+          providers: [{ resolve: PROVIDER_PATH, id: "cj", options: { baseUrl: liveUrl, apiKey: liveKey } }],
+        },
+        testSuite: ({ service }) => {
+          it("lists the service's options", async () => {
+            const options = await service.retrieveFulfillmentOptions(PROVIDER_ID)
+            assert.ok(options.length > 0)
+            for (const o of options) {
+              assert.equal(typeof o.id, "string")
+              assert.equal(typeof o.name, "string")
+            }
+          })
+
+          it("prices an option for the destination and creates a fulfillment", { skip: sku ? false : "no test SKU: set CJ_FULFILLMENT_TEST_SKU or CJSIM_URL" }, async () => {
+            const options = await service.retrieveFulfillmentOptions(PROVIDER_ID)
+            const option = options.find(
+              (o) => !Array.isArray(o.destinations) || (o.destinations as string[]).map((d) => d.toLowerCase()).includes(country)
+            )
+            assert.ok(option, `no option serves ${country}`)
+            const so = await createCalculatedOption(service, option)
+            const context = cartContext({
+              shipping_address: { id: "a", country_code: country, city: "Springfield", province: "IL", postal_code: "62701", created_at: new Date(), updated_at: new Date() },
+              items: [{ id: "cali_1", title: "Item", quantity: 1, variant_sku: sku, requires_shipping: true }],
+            })
+            const [price] = await service.calculateShippingOptionsPrices([
+              { id: so.id, provider_id: PROVIDER_ID, optionData: so.data ?? {}, data: {}, context },
+            ])
+            assert.ok(price.calculated_amount > 0, `price ${price.calculated_amount}`)
+            assert.equal(price.is_calculated_price_tax_inclusive, false)
+
+            const created = await service.createFulfillment({
+              location_id: "sloc_it_live",
+              provider_id: PROVIDER_ID,
+              shipping_option_id: so.id,
+              delivery_address: { ...deliveryAddress, country_code: country },
+              items: [{ title: "Item", sku: sku!, quantity: 1, barcode: "", line_item_id: `ordli_${Date.now()}` }],
+              labels: [],
+              order: { ...orderFor([]), id: `order_it_${Date.now()}`, items: [] },
+              data: { option_id: option.id },
+            })
+            const stored = await service.retrieveFulfillment(created.id)
+            assert.equal(typeof stored.data?.id, "string")
+            assert.equal(typeof stored.data?.status, "string")
+          })
+        },
+      })
+    })
+  }
+}
