@@ -1,0 +1,347 @@
+"""Each CJ call: the request it sends, the typed answer, the typed error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from app.cj.client import CJClient
+from app.cj.errors import (
+    CJAmbiguous,
+    CJBalanceInsufficient,
+    CJLogisticInvalid,
+    CJNotFound,
+    CJOrderExists,
+    CJParameterError,
+    CJPointsExhausted,
+    CJRateLimited,
+    CJUpstreamError,
+    CJVariantNotFound,
+)
+from app.cj.models import CreateOrderRequest, DisputeProduct, FreightRequest, OrderProduct
+from tests.cj.conftest import ACCESS, BASE, fail, ok
+
+FREIGHT = FreightRequest(
+    start_country_code="US",
+    end_country_code="US",
+    zip="10001",
+    products=[{"vid": "V1", "quantity": 2}],  # type: ignore[list-item]
+)
+ORDER = CreateOrderRequest(
+    order_number="ful_01",
+    shipping_country_code="US",
+    shipping_country="United States",
+    shipping_province="New York",
+    shipping_city="New York",
+    shipping_customer_name="Ada Lovelace",
+    shipping_address="1 Main St",
+    shipping_zip="10001",
+    logistic_name="USPS+",
+    from_country_code="US",
+    products=[OrderProduct(vid="V1", quantity=1, store_line_item_id="li_1")],
+)
+PRODUCT = DisputeProduct.model_validate({"lineItemId": "L1", "quantity": 1})
+
+Call = Callable[[CJClient], Awaitable[Any]]
+
+# (name, HTTP method, path, CJ's data, the call)
+ENDPOINTS: list[tuple[str, str, str, Any, Call]] = [
+    ("logout", "POST", "/authentication/logout", True, lambda c: c.logout()),
+    (
+        "settings",
+        "GET",
+        "/setting/get",
+        {"setting": {"qpsLimit": 2}},
+        lambda c: c.get_account_settings(),
+    ),
+    ("balance", "GET", "/shopping/pay/getBalance", {"amount": "12.50"}, lambda c: c.get_balance()),
+    (
+        "freight",
+        "POST",
+        "/logistic/freightCalculate",
+        [{"logisticName": "USPS+", "logisticAging": "2-5", "logisticPrice": 4.5}],
+        lambda c: c.freight_calculate(FREIGHT),
+    ),
+    ("track", "GET", "/logistic/trackInfo", [], lambda c: c.track_info(["T1"])),
+    (
+        "create_v2",
+        "POST",
+        "/shopping/order/createOrderV2",
+        {"orderId": "2108231000162905551", "orderNumber": "ful_01"},
+        lambda c: c.create_order_v2(ORDER),
+    ),
+    (
+        "create_v3",
+        "POST",
+        "/shopping/order/createOrderV3",
+        {"orderId": "2108231000162905551", "orderNumber": "ful_01"},
+        lambda c: c.create_order_v3(ORDER),
+    ),
+    (
+        "detail",
+        "GET",
+        "/shopping/order/getOrderDetail",
+        {"orderId": "2108231000162905551", "orderNum": "ful_01", "orderStatus": "CREATED"},
+        lambda c: c.get_order_detail("ful_01"),
+    ),
+    ("list", "GET", "/shopping/order/list", {"list": [], "total": 0}, lambda c: c.list_orders()),
+    ("delete", "DELETE", "/shopping/order/deleteOrder", "2108", lambda c: c.delete_order("2108")),
+    ("confirm", "PATCH", "/shopping/order/confirmOrder", "2108", lambda c: c.confirm_order("2108")),
+    ("pay", "POST", "/shopping/pay/payBalance", None, lambda c: c.pay_balance("2108")),
+    ("pay_v2", "POST", "/shopping/pay/payBalanceV2", None, lambda c: c.pay_balance_v2("S1", "P1")),
+    (
+        "webhooks",
+        "POST",
+        "/webhook/set",
+        True,
+        lambda c: c.set_webhooks(order_url="https://s/o", logistics_url="https://s/l"),
+    ),
+    (
+        "dispute_products",
+        "GET",
+        "/disputes/disputeProducts",
+        {"productInfoList": [{"lineItemId": "L1", "quantity": 1}]},
+        lambda c: c.dispute_products("2108"),
+    ),
+    (
+        "dispute_confirm",
+        "POST",
+        "/disputes/disputeConfirmInfo",
+        {"disputeReasonList": [{"disputeReasonId": 7, "reasonName": "Unfulfilled"}]},
+        lambda c: c.dispute_confirm_info("2108", [PRODUCT]),
+    ),
+    (
+        "dispute_create",
+        "POST",
+        "/disputes/create",
+        "D1",
+        lambda c: c.create_dispute(
+            order_id="2108",
+            business_dispute_id="b1",
+            reason_id=7,
+            products=[PRODUCT],
+            message="cancel",
+        ),
+    ),
+    (
+        "simulate_pay",
+        "POST",
+        "/shopping/sandbox/simulatePay",
+        True,
+        lambda c: c.simulate_pay("2108"),
+    ),
+    (
+        "update_status",
+        "POST",
+        "/shopping/sandbox/updateStatus",
+        True,
+        lambda c: c.update_status("2108", 3),
+    ),
+]
+IDS = [entry[0] for entry in ENDPOINTS]
+
+
+class TestEachEndpoint:
+    @pytest.mark.parametrize(("name", "method", "path", "data", "call"), ENDPOINTS, ids=IDS)
+    async def test_success_sends_the_token_and_returns_the_typed_answer(
+        self,
+        client: CJClient,
+        cj_api: respx.MockRouter,
+        name: str,
+        method: str,
+        path: str,
+        data: Any,
+        call: Call,
+    ) -> None:
+        route = cj_api.route(method=method, url=f"{BASE}{path}").respond(json=ok(data))
+        result = await call(client)
+        assert route.call_count == 1
+        assert route.calls.last.request.headers["CJ-Access-Token"] == ACCESS
+        assert result is not None
+
+    @pytest.mark.parametrize(("name", "method", "path", "data", "call"), ENDPOINTS, ids=IDS)
+    async def test_a_code_in_an_http_200_is_a_typed_error(
+        self,
+        client: CJClient,
+        cj_api: respx.MockRouter,
+        name: str,
+        method: str,
+        path: str,
+        data: Any,
+        call: Call,
+    ) -> None:
+        route = cj_api.route(method=method, url=f"{BASE}{path}").respond(
+            json=fail(1600100, "Param error")
+        )
+        with pytest.raises(CJParameterError) as caught:
+            await call(client)
+        assert caught.value.code == 1600100
+        assert caught.value.request_id == "r-2"
+        assert route.call_count == 1
+
+
+class TestRequests:
+    async def test_freight_body_and_quotes(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        quotes = [{"logisticName": "USPS+", "logisticPrice": 4.5, "taxesFee": None}]
+        route = cj_api.post("/logistic/freightCalculate").respond(json=ok(quotes))
+        [quote] = await client.freight_calculate(FREIGHT)
+        assert json.loads(route.calls.last.request.content) == {
+            "startCountryCode": "US",
+            "endCountryCode": "US",
+            "zip": "10001",
+            "products": [{"vid": "V1", "quantity": 2}],
+        }
+        assert quote.logistic_price == Decimal("4.5")
+        assert quote.taxes_fee is None
+
+    async def test_track_info_repeats_the_track_number_key(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        route = cj_api.get("/logistic/trackInfo").respond(json=ok([]))
+        await client.track_info(["T1", "T2"])
+        assert route.calls.last.request.url.params.get_list("trackNumber") == ["T1", "T2"]
+
+    async def test_create_v3_drops_pay_type(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        route = cj_api.post("/shopping/order/createOrderV3").respond(json=ok({"orderId": "1"}))
+        await client.create_order_v3(ORDER.model_copy(update={"pay_type": 2}))
+        body = json.loads(route.calls.last.request.content)
+        assert "payType" not in body
+        assert body["products"] == [{"vid": "V1", "quantity": 1, "storeLineItemId": "li_1"}]
+
+    async def test_big_numeric_ids_stay_exact_strings(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        cj_api.get("/shopping/order/getOrderDetail").mock(
+            return_value=httpx.Response(
+                200,
+                content=b'{"code":200,"result":true,"data":{"orderId":2108231000162905551,'
+                b'"orderNum":"ful_01","orderStatus":"CREATED"}}',
+            )
+        )
+        detail = await client.get_order_detail("ful_01")
+        assert detail.order_id == "2108231000162905551"
+
+
+class TestEnvelope:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"code": 0, "data": [], "message": "ok"},
+            {"result": True, "data": []},
+            {"success": True, "data": []},
+        ],
+    )
+    async def test_other_success_shapes(
+        self, client: CJClient, cj_api: respx.MockRouter, body: dict[str, Any]
+    ) -> None:
+        cj_api.post("/logistic/freightCalculate").respond(json=body)
+        assert await client.freight_calculate(FREIGHT) == []
+
+    @pytest.mark.parametrize(
+        ("code", "error"),
+        [
+            (1600201, CJRateLimited),
+            (1603003, CJOrderExists),
+            (1603100, CJNotFound),
+            (1602000, CJVariantNotFound),
+            (1604000, CJBalanceInsufficient),
+            (1605001, CJLogisticInvalid),
+        ],
+    )
+    async def test_codes_map_to_typed_errors(
+        self, client: CJClient, cj_api: respx.MockRouter, code: int, error: type[Exception]
+    ) -> None:
+        cj_api.post("/shopping/order/createOrderV2").respond(json=fail(code))
+        with pytest.raises(error):
+            await client.create_order_v2(ORDER)
+
+    async def test_qps_exceeded_without_result_field(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        route = cj_api.get("/setting/get").respond(
+            json={"code": 1600200, "message": "Too Many Requests", "data": None}
+        )
+        with pytest.raises(CJRateLimited):
+            await client.get_account_settings()
+        assert route.call_count >= 1
+
+    async def test_http_429_means_points_gone_until_midnight_utc(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        route = cj_api.post("/logistic/freightCalculate").respond(
+            429,
+            json={
+                "code": 429,
+                "result": False,
+                "message": "Insufficient API points. Used today: 50000, Remaining: 0",
+            },
+        )
+        with pytest.raises(CJPointsExhausted) as caught:
+            await client.freight_calculate(FREIGHT)
+        until = caught.value.until
+        assert until.utcoffset() == timedelta(0)
+        assert (until.hour, until.minute, until.second) == (0, 0, 0)
+        assert until > datetime.now(UTC)
+        calls = route.call_count
+        with pytest.raises(CJPointsExhausted):
+            await client.freight_calculate(FREIGHT)
+        assert route.call_count == calls, "no point-costing call until 00:00 UTC"
+
+
+class TestRetries:
+    async def test_safe_calls_are_retried_on_transport_errors(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        route = cj_api.get("/shopping/order/getOrderDetail").mock(
+            side_effect=[
+                httpx.ConnectTimeout("slow"),
+                httpx.Response(200, json=ok({"orderId": "1", "orderStatus": "CREATED"})),
+            ]
+        )
+        detail = await client.get_order_detail("1")
+        assert detail.order_id == "1"
+        assert route.call_count == 2
+
+    async def test_business_errors_are_not_retried(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        route = cj_api.get("/shopping/order/getOrderDetail").respond(json=fail(1603100))
+        with pytest.raises(CJNotFound):
+            await client.get_order_detail("1")
+        assert route.call_count == 1
+
+    @pytest.mark.parametrize(
+        "answer",
+        [
+            httpx.ReadTimeout("no answer"),
+            httpx.Response(502),
+            httpx.Response(200, json=fail(1600000, "Interface internal error")),
+        ],
+        ids=["timeout", "http_502", "code_1600000"],
+    )
+    async def test_create_order_is_never_retried_and_is_ambiguous(
+        self, client: CJClient, cj_api: respx.MockRouter, answer: Any
+    ) -> None:
+        route = cj_api.post("/shopping/order/createOrderV2").mock(side_effect=[answer])
+        with pytest.raises(CJAmbiguous):
+            await client.create_order_v2(ORDER)
+        assert route.call_count == 1
+
+    async def test_upstream_error_on_a_safe_call_is_retried_then_raised(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        route = cj_api.get("/shopping/pay/getBalance").respond(503)
+        with pytest.raises(CJUpstreamError):
+            await client.get_balance()
+        assert route.call_count > 1
