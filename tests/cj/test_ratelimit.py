@@ -1,0 +1,56 @@
+"""The shared limiter spaces calls at 1/QPS and serves checkout before orders before polling."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from redis.asyncio import Redis
+
+from app.cj.errors import CJThrottled
+from app.cj.models import Priority
+from app.cj.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+
+QPS = Decimal(10)  # one slot every 0.11 s
+
+
+@pytest.fixture(params=["local", "redis"])
+async def limiter(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[RateLimiter]:
+    if request.param == "local":
+        yield LocalRateLimiter(QPS)
+        return
+    redis = Redis.from_url(redis_url)
+    yield RedisRateLimiter(redis, QPS, namespace="test:ratelimit")
+    await redis.aclose()
+
+
+async def test_priorities_and_spacing(limiter: RateLimiter) -> None:
+    deadline = time.monotonic() + 5
+    await limiter.acquire(Priority.orders, deadline)  # takes the current slot
+    order: list[str] = []
+    granted: list[float] = []
+
+    async def take(name: str, priority: Priority, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await limiter.acquire(priority, deadline)
+        order.append(name)
+        granted.append(time.monotonic())
+
+    await asyncio.gather(
+        take("polling", Priority.polling, 0.0),
+        take("orders", Priority.orders, 0.01),
+        take("checkout", Priority.checkout, 0.02),
+    )
+    assert order == ["checkout", "orders", "polling"]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(granted)]
+    assert all(gap >= 0.1 for gap in gaps), gaps
+
+
+async def test_no_slot_before_the_deadline_is_throttled(limiter: RateLimiter) -> None:
+    await limiter.acquire(Priority.orders, time.monotonic() + 5)
+    with pytest.raises(CJThrottled):
+        await limiter.acquire(Priority.checkout, time.monotonic() + 0.02)
