@@ -32,13 +32,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _problem_bytes(status: int, title: str, detail: str, slug: str, request_id: str) -> bytes:
+def _problem_bytes(
+    status: int, title: str, detail: str, slug: str, instance: str, request_id: str
+) -> bytes:
     return json.dumps(
         {
             "type": PROBLEM_TYPE_BASE + slug,
             "title": title,
             "status": status,
             "detail": detail,
+            "instance": instance,
             "request_id": request_id,
         }
     ).encode()
@@ -104,6 +107,7 @@ class RequestContextMiddleware:
                     "Payload Too Large",
                     f"The body is larger than the limit of {self.max_body_bytes} bytes.",
                     "payload-too-large",
+                    scope.get("path", ""),
                     request_id,
                 )
             else:
@@ -117,6 +121,7 @@ class RequestContextMiddleware:
                     "Internal Server Error",
                     "The service failed unexpectedly; the error is logged with this request id.",
                     "internal",
+                    scope.get("path", ""),
                     request_id,
                 )
         finally:
@@ -169,9 +174,15 @@ class RequestContextMiddleware:
 
     @staticmethod
     async def _send_problem(
-        send: Send, status: int, title: str, detail: str, slug: str, request_id: str
+        send: Send,
+        status: int,
+        title: str,
+        detail: str,
+        slug: str,
+        instance: str,
+        request_id: str,
     ) -> None:
-        body = _problem_bytes(status, title, detail, slug, request_id)
+        body = _problem_bytes(status, title, detail, slug, instance, request_id)
         await send(
             {
                 "type": "http.response.start",

@@ -16,7 +16,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
     assert body["status"] == status
-    assert {"type", "title", "detail"} <= body.keys()
+    assert {"type", "title", "detail", "instance", "request_id"} <= body.keys()
     assert "Traceback" not in response.text
     return body
 
