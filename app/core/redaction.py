@@ -57,7 +57,8 @@ _PERSONAL_KEYS = frozenset(
     }
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s().-]{7,}\d(?![\w.])")
+# Not inside a longer token: a UUID's digit groups ("…-4123-4567-…") are no phone number.
+_PHONE = re.compile(r"(?<![\w.])(?<!\w-)\+?\d[\d\s().-]{7,}\d(?![\w.])(?!-\w)")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]+")
 _MAX_DEPTH = 6
 

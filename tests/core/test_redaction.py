@@ -66,6 +66,14 @@ class TestRedactProcessor:
         assert event["cj_order_id"] == "2108231000162905550"
         assert event["amount"] == "12.34"
 
+    def test_uuids_survive_but_a_dashed_phone_does_not(self) -> None:
+        request_id = "be232b6d-4123-4567-9a0e-e87dcd403d55"
+        event = redact_processor(
+            None, "info", {"event": "x", "cj_request_id": request_id, "note": "call 212-555-0100"}
+        )
+        assert event["cj_request_id"] == request_id
+        assert event["note"] == f"call {MASK}"
+
 
 class TestLogOutput:
     def test_json_logs_never_show_secrets(self, capfd: pytest.CaptureFixture[str]) -> None:
