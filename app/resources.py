@@ -21,6 +21,7 @@ from app.core.security import TokenCipher
 from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.options import OptionsCatalog
+from app.services.skus import VariantResolver
 
 # Used only outside production (which requires TOKEN_ENCRYPTION_KEY), so a first run
 # works without configuring one.
@@ -62,6 +63,7 @@ class Resources:
     redis: Redis | None
     options: OptionsCatalog
     cj: CJClient
+    variants: VariantResolver
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Resources:
@@ -76,6 +78,7 @@ class Resources:
             redis=redis,
             options=options,
             cj=build_cj_client(settings, sessionmaker, redis),
+            variants=VariantResolver(sessionmaker),
         )
 
     def start(self) -> None:
