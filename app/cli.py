@@ -7,13 +7,19 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.errors import CJError
 from app.core.config import get_settings
+from app.db.repositories.sku_mappings import SkuMappingRepository
+from app.db.session import create_engine, create_sessionmaker
 from app.resources import Resources
 from app.services.options import OptionsCatalog, OptionsFileError
+from app.services.sku_import import SkuFileError, import_mappings, read_mapping_file
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -46,6 +52,22 @@ def with_resources(work: Callable[[Resources], Awaitable[int]]) -> int:
             return 1
         finally:
             await resources.close()
+
+    return asyncio.run(run())
+
+
+def with_database(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]) -> int:
+    """Run `work` with a sessionmaker on `DATABASE_URL` (no Redis, no CJ), then close."""
+
+    async def run() -> int:
+        engine = create_engine(get_settings())
+        try:
+            return await work(create_sessionmaker(engine))
+        except (SQLAlchemyError, OSError) as exc:
+            print(f"database error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await engine.dispose()
 
     return asyncio.run(run())
 
@@ -95,6 +117,46 @@ def cj_ping(_args: argparse.Namespace) -> int:
     return with_resources(work)
 
 
+def skus_import(args: argparse.Namespace) -> int:
+    """Load SKU -> vid mappings from a CSV file: 0 all saved, 1 rows rejected, 2 unusable file."""
+    try:
+        mappings = read_mapping_file(Path(args.file))
+    except SkuFileError as exc:
+        print(f"cannot import: {exc}", file=sys.stderr)
+        return 2
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        async with sessionmaker.begin() as session:
+            report = await import_mappings(session, mappings)
+        print(report.summary())
+        for row in report.rejected:
+            print(f"line {row.line}: {row.reason}")
+        return 1 if report.rejected else 0
+
+    return with_database(work)
+
+
+def skus_list(args: argparse.Namespace) -> int:
+    """Print the mappings in SKU order, tab-separated."""
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        async with sessionmaker() as session:
+            mappings = await SkuMappingRepository(session).first(args.limit)
+        print("sku\tvid\tfrom_country")
+        for mapping in mappings:
+            print(f"{mapping.sku}\t{mapping.vid}\t{mapping.from_country or '-'}")
+        return 0
+
+    return with_database(work)
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cj-fulfillment", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=cj_token)
     ping = cj_commands.add_parser("ping", help="check the credentials and the account's QPS")
     ping.set_defaults(handler=cj_ping)
+    skus = commands.add_parser("skus", help="SKU -> CJ variant (vid) mappings")
+    skus_commands = skus.add_subparsers(dest="skus_command", required=True)
+    importer = skus_commands.add_parser(
+        "import", help="load mappings from a CSV file (columns sku, vid, from_country)"
+    )
+    importer.add_argument("file", metavar="FILE.csv", help="UTF-8 CSV with a header row")
+    importer.set_defaults(handler=skus_import)
+    lister = skus_commands.add_parser("list", help="print the mappings in SKU order")
+    lister.add_argument("--limit", type=_positive_int, default=100, help="at most N (100)")
+    lister.set_defaults(handler=skus_list)
     return parser
 
 

@@ -122,3 +122,134 @@ class TestCJPing:
         monkeypatch.setenv("CJ_API_KEY", "not-a-cj-key")
         assert main(["cj", "ping"]) == 1
         assert "CJ error" in capsys.readouterr().err
+
+
+@pytest.fixture
+def db_env(clean_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", clean_db.url.render_as_string(hide_password=False))
+
+
+def csv_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> str:
+    path = tmp_path / "mappings.csv"
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def listed(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    capsys.readouterr()
+    assert main(["skus", "list"]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+FIRST_IMPORT = "sku,vid,from_country\nA-1,vid-a1,CN\nB-2,vid-b2,\nC-3,vid-c3,us\n"
+
+# Columns reordered, an extra column (with a quoted two-line note), blank lines, and one
+# row of each kind: updated, unchanged, added, and rejected for every reason.
+SECOND_IMPORT = (
+    "note,VID,sku,From_Country\n"  # line 1
+    ",vid-a1-new,A-1,CN\n"  # 2: updated (vid)
+    ",vid-b2,B-2,\n"  # 3: unchanged
+    "\n"  # 4: blank
+    '"two\nlines",vid-d4,D-4,gb\n'  # 5-6: added
+    "x,,E-5,CN\n"  # 7: vid is empty
+    "x,vid-f6,  ,CN\n"  # 8: sku is empty
+    f",vid-long,{'S' * 129},CN\n"  # 9: sku too long
+    ",vid-g7,G-7,USA\n"  # 10: bad country
+    ",vid-other,D-4,GB\n"  # 11: D-4 repeated with another vid
+    ",vid-c3,C-3,CA\n"  # 12: updated (from_country)
+    ",vid-d4,D-4,FR\n"  # 13: D-4 repeated with another from_country
+    "   ,  ,  ,  \n"  # 14: blank
+)
+
+
+class TestSkusImport:
+    def test_reports_every_outcome_with_line_numbers(
+        self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["skus", "import", csv_file(tmp_path, FIRST_IMPORT)]) == 0
+        assert capsys.readouterr().out == "added 3, updated 0, unchanged 0, rejected 0\n"
+
+        assert main(["skus", "import", csv_file(tmp_path, SECOND_IMPORT)]) == 1
+        assert capsys.readouterr().out.splitlines() == [
+            "added 1, updated 2, unchanged 1, rejected 6",
+            "line 7: vid is empty",
+            "line 8: sku is empty",
+            "line 9: sku is longer than 128 characters (129)",
+            "line 10: from_country must be 2 letters (ISO 3166-1), not 'USA'",
+            "line 11: sku D-4 is mapped to vid vid-d4 on line 5",
+            "line 13: sku D-4 has from_country GB on line 5",
+        ]
+        # The valid rows were saved although others were rejected.
+        assert listed(capsys) == [
+            "sku\tvid\tfrom_country",
+            "A-1\tvid-a1-new\tCN",
+            "B-2\tvid-b2\t-",
+            "C-3\tvid-c3\tCA",
+            "D-4\tvid-d4\tGB",
+        ]
+
+    def test_the_same_file_twice_changes_nothing(
+        self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = csv_file(tmp_path, FIRST_IMPORT)
+        assert main(["skus", "import", path]) == 0
+        before = listed(capsys)
+        assert main(["skus", "import", path]) == 0
+        assert capsys.readouterr().out == "added 0, updated 0, unchanged 3, rejected 0\n"
+        assert listed(capsys) == before
+
+    def test_a_utf8_bom_is_not_part_of_the_header(
+        self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = csv_file(tmp_path, "sku,vid\r\nÄPFEL-1,vid-ä\r\n", encoding="utf-8-sig")
+        assert main(["skus", "import", path]) == 0
+        assert capsys.readouterr().out == "added 1, updated 0, unchanged 0, rejected 0\n"
+        assert listed(capsys)[1:] == ["ÄPFEL-1\tvid-ä\t-"]
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            (
+                "code,variant\nA-1,vid-a1\n",
+                "must name the columns sku and vid (found: code, variant)",
+            ),
+            ("sku,from_country\nA-1,CN\n", "must name the columns sku and vid"),
+            ("\n\n", "the file is empty"),
+        ],
+    )
+    def test_a_file_without_the_sku_and_vid_header_is_exit_2(
+        self,
+        db_env: None,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        text: str,
+        message: str,
+    ) -> None:
+        path = csv_file(tmp_path, text)
+        assert main(["skus", "import", path]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert path in captured.err
+        assert message in captured.err
+        assert listed(capsys) == ["sku\tvid\tfrom_country"]
+
+    def test_an_unreadable_file_is_exit_2(
+        self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["skus", "import", str(tmp_path / "missing.csv")]) == 2
+        assert "missing.csv: cannot read the file" in capsys.readouterr().err
+        latin1 = csv_file(tmp_path, "sku,vid\nÄPFEL,vid-1\n", encoding="latin-1")
+        assert main(["skus", "import", latin1]) == 2
+        assert "not UTF-8 text" in capsys.readouterr().err
+
+
+class TestSkusList:
+    def test_limit(self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["skus", "import", csv_file(tmp_path, FIRST_IMPORT)]) == 0
+        capsys.readouterr()
+        assert main(["skus", "list", "--limit", "2"]) == 0
+        assert capsys.readouterr().out.splitlines() == [
+            "sku\tvid\tfrom_country",
+            "A-1\tvid-a1\tCN",
+            "B-2\tvid-b2\t-",
+        ]
