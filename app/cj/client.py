@@ -110,12 +110,14 @@ class CJClient:
         json: Any = None,
         params: Any = None,
         costs_points: bool = False,
+        slot_deadline: float | None = None,
     ) -> Any:
         until = self._deadline(deadline)
+        send = {"json": json, "params": params, "costs_points": costs_points}
+        if slot_deadline is not None:
+            send["slot_deadline"] = slot_deadline
         if not idempotent:
-            return await self._with_token(
-                method, path, priority, until, json, params, costs_points, ambiguous=True
-            )
+            return await self._with_token(method, path, priority, until, send, ambiguous=True)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(RETRY_ATTEMPTS) | _stop_at(until),
             wait=wait_random_exponential(multiplier=0.25, max=2.0),
@@ -124,9 +126,7 @@ class CJClient:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._with_token(
-                    method, path, priority, until, json, params, costs_points, ambiguous=False
-                )
+                return await self._with_token(method, path, priority, until, send, ambiguous=False)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _with_token(
@@ -135,19 +135,15 @@ class CJClient:
         path: str,
         priority: Priority,
         deadline: float,
-        json: Any,
-        params: Any,
-        costs_points: bool,
+        send: dict[str, Any],
         *,
         ambiguous: bool,
     ) -> Any:
         token = await self.tokens.access_token()
         kwargs: dict[str, Any] = {
+            **send,
             "priority": priority,
             "deadline": deadline,
-            "json": json,
-            "params": params,
-            "costs_points": costs_points,
             "ambiguous_on_failure": ambiguous,
         }
         try:
@@ -209,6 +205,7 @@ class CJClient:
         *,
         priority: Priority = Priority.checkout,
         deadline: float | None = None,
+        slot_deadline: float | None = None,
     ) -> list[FreightQuote]:
         data = await self._call(
             "POST",
@@ -218,6 +215,7 @@ class CJClient:
             idempotent=True,
             json=request.model_dump(by_alias=True, exclude_none=True),
             costs_points=True,
+            slot_deadline=slot_deadline,
         )
         return _QUOTES.validate_python(data or [])
 

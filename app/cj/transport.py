@@ -98,12 +98,18 @@ class CJTransport:
         params: Any = None,
         costs_points: bool = False,
         ambiguous_on_failure: bool = False,
+        slot_deadline: float | None = None,
     ) -> Any:
+        """`slot_deadline` (monotonic) stops the wait for a rate-limit slot early: a caller
+        that no longer waits for the answer (a cache refresh) gives up its place in the queue,
+        yet a call already sent may still run until `deadline`."""
         operation = operation_name(path)
         if costs_points:
             await self._points.check()
         self.breaker.check()
-        await self._limiter.acquire(priority, deadline)
+        await self._limiter.acquire(
+            priority, deadline if slot_deadline is None else min(slot_deadline, deadline)
+        )
         remaining = deadline - time.monotonic()
         if remaining <= 0.05:
             raise CJThrottled("the deadline passed while waiting for a CJ slot")

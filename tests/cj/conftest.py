@@ -62,12 +62,16 @@ async def build_client(clean_db: AsyncEngine) -> AsyncIterator[BuildClient]:
     clients: list[CJClient] = []
 
     def build(
-        *, redis: Redis | None = None, breaker: CJBreaker | None = None, timeout: float = 0.5
+        *,
+        redis: Redis | None = None,
+        breaker: CJBreaker | None = None,
+        timeout: float = 0.5,
+        qps: Decimal = Decimal(1000),
     ) -> CJClient:
         transport = CJTransport(
             base_url=BASE,
             timeout_seconds=timeout,
-            limiter=create_rate_limiter(redis, Decimal(1000)),
+            limiter=create_rate_limiter(redis, qps),
             breaker=breaker or CJBreaker(redis),
             redis=redis,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,11 +23,12 @@ from app.cj.errors import (
     CJParameterError,
     CJPointsExhausted,
     CJRateLimited,
+    CJThrottled,
     CJUpstreamError,
     CJVariantNotFound,
 )
 from app.cj.models import CreateOrderRequest, DisputeProduct, FreightRequest, OrderProduct
-from tests.cj.conftest import ACCESS, BASE, fail, ok
+from tests.cj.conftest import ACCESS, BASE, BuildClient, fail, ok
 
 FREIGHT = FreightRequest(
     start_country_code="US",
@@ -345,3 +347,19 @@ class TestRetries:
         with pytest.raises(CJUpstreamError):
             await client.get_balance()
         assert route.call_count > 1
+
+
+class TestSlotDeadline:
+    async def test_a_caller_that_stops_waiting_gives_up_its_place_in_the_queue(
+        self, build_client: BuildClient, cj_api: respx.MockRouter
+    ) -> None:
+        client = build_client(qps=Decimal(1), timeout=5)
+        route = cj_api.post("/logistic/freightCalculate").respond(json=ok([]))
+        await client.freight_calculate(FREIGHT)  # takes this second's slot
+        now = time.monotonic()
+        with pytest.raises(CJThrottled):
+            await client.freight_calculate(FREIGHT, deadline=now + 5, slot_deadline=now + 0.2)
+        assert route.call_count == 1
+        # Without a slot deadline the same call waits for the next slot and is sent.
+        assert await client.freight_calculate(FREIGHT, deadline=time.monotonic() + 5) == []
+        assert route.call_count == 2
