@@ -70,6 +70,12 @@ class FulfillmentOption(_Strict):
         missing = [c for c in self.destinations if c not in self.static_rates]
         if missing:
             raise ValueError(f"static_rates has no entry for {', '.join(missing)}")
+        zero = [c for c, rate in self.static_rates.items() if rate.first_item <= 0]
+        if zero and not self.free:
+            raise ValueError(
+                f"static_rates for {', '.join(zero)} charge nothing; "
+                "only an option marked `free: true` may be priced 0"
+            )
         return self
 
     def serves(self, country_code: str) -> bool:

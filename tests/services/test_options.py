@@ -62,6 +62,13 @@ class TestValidation:
         with pytest.raises(OptionsFileError, match="static_rates has no entry for FR"):
             OptionsCatalog.load(write(tmp_path, "options:" + broken))
 
+    def test_a_static_price_of_zero_needs_free(self, tmp_path: Path) -> None:
+        zero = VALID_OPTION.replace('first_item: "8.50"', 'first_item: "0"')
+        with pytest.raises(OptionsFileError, match="static_rates for FR charge nothing"):
+            OptionsCatalog.load(write(tmp_path, "options:" + zero))
+        free = zero.replace("    eta_days", "    free: true\n    eta_days")
+        assert OptionsCatalog.load(write(tmp_path, "options:" + free)).options[0].free
+
     def test_duplicate_ids_are_refused(self, tmp_path: Path) -> None:
         with pytest.raises(OptionsFileError, match="used twice"):
             OptionsCatalog.load(write(tmp_path, "options:" + VALID_OPTION + VALID_OPTION))
