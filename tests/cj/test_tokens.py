@@ -9,11 +9,12 @@ import pytest
 import respx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from structlog.testing import capture_logs
 
 from app.cj.client import CJClient
 from app.cj.models import AccessToken
 from app.cj.tokens import TokenUnavailable
+from app.core.config import LogFormat
+from app.core.logging import configure_logging
 from app.db.models import CJToken
 from tests.cj.conftest import (
     ACCESS,
@@ -96,15 +97,19 @@ async def test_getaccesstoken_at_most_once_per_five_minutes(
 
 
 async def test_logs_never_carry_the_token_or_the_api_key(
-    client: CJClient, cj_api: respx.MockRouter
+    client: CJClient, cj_api: respx.MockRouter, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    """Read from the real output, through the real processors: capture_logs would miss
+    loggers that an earlier test's configuration already cached."""
     cj_api.post("/authentication/refreshAccessToken").respond(json=ok(token_data(REFRESHED)))
     cj_api.get("/setting/get").mock(
         side_effect=[respx.MockResponse(json=fail(1600001)), respx.MockResponse(json=ok({}))]
     )
-    with capture_logs() as logs:
-        await client.get_account_settings()
-    text = repr(logs)
-    assert logs, "the calls are logged"
+    configure_logging(LogFormat.json)
+    capfd.readouterr()
+    await client.get_account_settings()
+    text = capfd.readouterr().err
+    events = [json.loads(line)["event"] for line in text.splitlines()]
+    assert "cj_call" in events, "the calls are logged"
     for secret in (ACCESS, REFRESHED, REFRESH, API_KEY):
         assert secret not in text

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.base import Base
 from tests.fixtures.database import TEST_DATABASE_URL, alembic_config, ensure_database
 
-SCRATCH_URL = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/cj_fulfillment_migrations"
+# Named after the test database, so runs against different test databases never share it.
+SCRATCH_URL = TEST_DATABASE_URL + "_migrations"
 
 
 @pytest.fixture
