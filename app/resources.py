@@ -6,6 +6,7 @@ This is the composition root: the one place that knows every concrete class.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import SecretStr
 from redis.asyncio import Redis
@@ -21,6 +22,9 @@ from app.core.security import TokenCipher
 from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.options import OptionsCatalog
+from app.services.quote_cache import create_quote_store
+from app.services.quote_flights import QuoteFlights
+from app.services.rates import RateService
 from app.services.skus import VariantResolver
 
 # Used only outside production (which requires TOKEN_ENCRYPTION_KEY), so a first run
@@ -55,6 +59,26 @@ def build_cj_client(
     )
 
 
+def build_rate_service(
+    settings: Settings,
+    options: OptionsCatalog,
+    variants: VariantResolver,
+    cj: CJClient,
+    redis: Redis | None,
+) -> RateService:
+    store = create_quote_store(redis, timedelta(seconds=settings.rates_stale_ttl))
+    # The lock outlives the longest CJ call, so a second process never calls for the same cart.
+    lock_ttl = timedelta(seconds=settings.cj_timeout_seconds + settings.rates_budget_ms / 1000 + 1)
+    return RateService(
+        settings=settings,
+        options=options,
+        variants=variants,
+        cj=cj,
+        store=store,
+        flights=QuoteFlights(store, redis, lock_ttl),
+    )
+
+
 @dataclass
 class Resources:
     settings: Settings
@@ -64,6 +88,7 @@ class Resources:
     options: OptionsCatalog
     cj: CJClient
     variants: VariantResolver
+    rates: RateService
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Resources:
@@ -71,20 +96,24 @@ class Resources:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
         redis = create_redis(settings.redis_url, client_name=f"cj-fulfillment.{process}")
+        cj = build_cj_client(settings, sessionmaker, redis)
+        variants = VariantResolver(sessionmaker)
         return cls(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
             redis=redis,
             options=options,
-            cj=build_cj_client(settings, sessionmaker, redis),
-            variants=VariantResolver(sessionmaker),
+            cj=cj,
+            variants=variants,
+            rates=build_rate_service(settings, options, variants, cj, redis),
         )
 
     def start(self) -> None:
         self.cj.transport.breaker.start()
 
     async def close(self) -> None:
+        await self.rates.aclose()
         await self.cj.transport.breaker.stop()
         await self.cj.aclose()
         if self.redis is not None:

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     rates_ttl: int = Field(default=900, gt=0, description="seconds a quote is fresh")
     rates_stale_ttl: int = Field(default=86400, gt=0, description="seconds a quote may be stale")
     rates_budget_ms: int = Field(default=1500, gt=0)
+    rates_cache_enabled: bool = Field(
+        default=True, description="off: every rate request asks CJ itself (benchmarks only)"
+    )
 
     notify_url: str = ""
     notify_secret: SecretStr | None = None

@@ -37,3 +37,20 @@ CJ_CALL_LATENCY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
+RATES_ANSWERS = Counter(
+    "rates_answers_total",
+    "Rates answered, one per option priced, by source (live, cache, stale, static).",
+    ["source"],
+    registry=REGISTRY,
+)
+RATES_CJ_CALLS_SAVED = Counter(
+    "rates_cj_calls_saved_total",
+    "Freight quotes served without a CJ call of their own: a fresh cache entry, or a call "
+    "already in flight (in this process or another) that the request joined.",
+    registry=REGISTRY,
+)
+RATES_BUDGET_OVERRUNS = Counter(
+    "rates_budget_overruns_total",
+    "Rate requests whose RATES_BUDGET_MS ran out while waiting for CJ (then stale or static).",
+    registry=REGISTRY,
+)

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.e2e.support import SimServer, Workers, new_api_key
+from tests.e2e.support import SimServer, Workers
 
 TOKEN_ENCRYPTION_KEY = "e2e-encryption-passphrase"
-
-
-@pytest.fixture(scope="module")
-def cjsim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
-    server = SimServer(tmp_path_factory.mktemp("cjsim") / "cjsim.log")
-    try:
-        server.wait_until_up()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def sim(cjsim_server: SimServer) -> AsyncIterator[httpx.AsyncClient]:
-    """The control API of a freshly reset simulator."""
-    async with httpx.AsyncClient(base_url=cjsim_server.base_url, timeout=10) as client:
-        response = await client.post("/_sim/reset")
-        assert response.json() == {"reset": True}
-        yield client
-
-
-@pytest.fixture
-def api_key() -> str:
-    return new_api_key()
 
 
 @pytest.fixture

@@ -160,3 +160,35 @@ class Workers:
             stop(proc)
         for log in self._logs:
             log.close()
+
+
+class ServiceProcess:
+    """`uvicorn app.main:app` on a free port, with `env` as its settings."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._log: IO[bytes] = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=self._log,
+        )  # fmt: skip
+
+    def wait_until_up(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, timeout=1) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the service exited early with {self.proc.returncode}")
+                try:
+                    if client.get("/health/live").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        raise RuntimeError("the service did not start")
+
+    def stop(self) -> None:
+        stop(self.proc)
+        self._log.close()

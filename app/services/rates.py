@@ -1,0 +1,317 @@
+"""Shipping prices at checkout: live from CJ when it answers in time, never blocked by it.
+
+Per ship-from country, one freight quote covers every option (one CJ call, shared by
+identical concurrent requests in every process, cached for RATES_TTL). When CJ cannot
+answer within RATES_BUDGET_MS (slow, breaker open, no QPS slot, points gone), the price
+comes from the last quote (stale, up to RATES_STALE_TTL) or the option's static table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+import structlog
+
+from app.cj.client import CJClient
+from app.cj.errors import CJError, CJVariantNotFound
+from app.cj.models import FreightProduct, FreightRequest, Priority
+from app.core.config import Settings
+from app.core.errors import Unprocessable
+from app.core.metrics import RATES_ANSWERS, RATES_BUDGET_OVERRUNS, RATES_CJ_CALLS_SAVED
+from app.services.money import ExchangeRates, minor_unit, round_for
+from app.services.options import FulfillmentOption, OptionsCatalog
+from app.services.quote_cache import FreightKey, QuotedLogistic, QuoteSet, QuoteStore
+from app.services.quote_flights import QuoteFlights
+from app.services.skus import ItemRef, VariantResolver
+
+log = structlog.get_logger(__name__)
+
+Source = Literal["live", "cache", "stale", "static"]
+# A stale or static price is worth asking again for soon: CJ may be back.
+FALLBACK_VALIDITY = timedelta(seconds=60)
+# Kept back from the budget to build the answer once the wait for CJ is over.
+ANSWER_RESERVE_SECONDS = 0.05
+
+
+class UnknownOption(Unprocessable):
+    type_slug = "unknown-option"
+
+    def __init__(self, option_id: str, known: Sequence[str]) -> None:
+        super().__init__(
+            f"Unknown option_id {option_id!r}; known options: {', '.join(known)}.",
+            extra={"option_id": option_id},
+        )
+
+
+class DestinationNotServed(Unprocessable):
+    type_slug = "destination-not-served"
+
+    def __init__(self, detail: str, country_code: str) -> None:
+        super().__init__(detail, extra={"country_code": country_code})
+
+
+class CannotShip(Unprocessable):
+    """CJ answered, and none of the option's logistics can carry this cart on this route."""
+
+    type_slug = "cannot-ship"
+
+    def __init__(self, option: FulfillmentOption, offered: Sequence[str]) -> None:
+        offer = ", ".join(offered) or "nothing"
+        super().__init__(
+            f"Option {option.id!r} cannot ship this cart: CJ offers none of its logistics "
+            f"({', '.join(option.logistics)}) for it; CJ offers {offer}.",
+            extra={"option_id": option.id},
+        )
+
+
+class UnknownVariant(Unprocessable):
+    type_slug = "unknown-variant"
+
+    def __init__(self, cj_message: str) -> None:
+        super().__init__(
+            f"CJ does not know a variant of this cart ({cj_message}); check the SKU mappings.",
+        )
+
+
+@dataclass(frozen=True)
+class RateQuery:
+    option_id: str | None
+    country_code: str
+    zip: str | None
+    items: Sequence[ItemRef]
+    currency: str
+
+
+@dataclass(frozen=True)
+class PricedRate:
+    option_id: str
+    amount: Decimal
+    currency: str
+    source: Source
+    logistic_name: str
+    eta_days: tuple[int, int]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """Quotes for one origin and where they came from; no quotes means static prices."""
+
+    quotes: QuoteSet | None
+    source: Source
+
+
+class RateService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        options: OptionsCatalog,
+        variants: VariantResolver,
+        cj: CJClient,
+        store: QuoteStore,
+        flights: QuoteFlights,
+    ) -> None:
+        self._options = options
+        self._variants = variants
+        self._cj = cj
+        self._store = store
+        self._flights = flights
+        self._exchange = ExchangeRates(options.exchange_rates)
+        self._ttl = timedelta(seconds=settings.rates_ttl)
+        self._stale_ttl = timedelta(seconds=settings.rates_stale_ttl)
+        self._budget = settings.rates_budget_ms / 1000
+        self._call_timeout = settings.cj_timeout_seconds
+        self._cache_enabled = settings.rates_cache_enabled
+
+    async def quote(self, query: RateQuery) -> list[PricedRate]:
+        started = time.monotonic()
+        deadline = started + self._budget
+        currency = self._exchange.require(query.currency)
+        country = query.country_code.upper()
+        options = self._options_for(query.option_id, country)
+        items = await self._variants.resolve(query.items)
+        lines = [(item.vid, item.quantity) for item in items]
+        quantity = sum(item.quantity for item in items)
+
+        origins = sorted({option.from_country for option in options if not option.free})
+        found = await asyncio.gather(
+            *(
+                self._lookup(FreightKey.of(origin, country, query.zip, lines), deadline)
+                for origin in origins
+            )
+        )
+        by_origin = dict(zip(origins, found, strict=True))
+        now = datetime.now(UTC)
+        rates: list[PricedRate] = []
+        for option in options:
+            rate = self._price(option, by_origin.get(option.from_country), country, quantity, now)
+            if rate is None:
+                if query.option_id is not None:
+                    lookup = by_origin[option.from_country]
+                    offered = [q.name for q in lookup.quotes.logistics] if lookup.quotes else []
+                    raise CannotShip(option, offered)
+                continue
+            rates.append(self._in_currency(rate, option, currency))
+        if not rates:
+            raise DestinationNotServed(
+                f"No option can ship this cart to {country}: CJ offers none of their logistics.",
+                country,
+            )
+        for rate in rates:
+            RATES_ANSWERS.labels(source=rate.source).inc()
+        log.info(
+            "rates_quoted",
+            options=[rate.option_id for rate in rates],
+            sources=[rate.source for rate in rates],
+            destination=country,
+            lines=len(lines),
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return rates
+
+    def _options_for(self, option_id: str | None, country: str) -> list[FulfillmentOption]:
+        if option_id is not None:
+            option = self._options.get(option_id)
+            if option is None:
+                raise UnknownOption(option_id, [o.id for o in self._options.options])
+            if not option.serves(country):
+                raise DestinationNotServed(
+                    f"Option {option.id!r} does not ship to {country}; it serves "
+                    f"{', '.join(option.destinations)}.",
+                    country,
+                )
+            return [option]
+        serving = self._options.serving(country)
+        if not serving:
+            served = sorted({c for o in self._options.options for c in o.destinations})
+            raise DestinationNotServed(
+                f"No option ships to {country}; the options serve {', '.join(served)}.", country
+            )
+        return serving
+
+    async def _lookup(self, key: FreightKey, deadline: float) -> _Lookup:
+        cached = await self._store.get(key) if self._cache_enabled else None
+        if cached is not None and cached.is_fresh(self._ttl, datetime.now(UTC)):
+            RATES_CJ_CALLS_SAVED.inc()
+            return _Lookup(cached, "cache")
+        remaining = deadline - ANSWER_RESERVE_SECONDS - time.monotonic()
+        try:
+            if not self._cache_enabled:
+                quotes = await asyncio.wait_for(self._fetch(key, deadline), max(remaining, 0))
+                return _Lookup(quotes, "live")
+            task, joined = self._flights.join(
+                key,
+                lambda: self._fetch(key, deadline),
+                newer_than=cached.fetched_at if cached else None,
+                wait_until=deadline,
+            )
+            flight = await asyncio.wait_for(asyncio.shield(task), max(remaining, 0))
+        except TimeoutError:
+            RATES_BUDGET_OVERRUNS.inc()
+            log.info("rates_budget_expired", budget_ms=round(self._budget * 1000))
+            return self._fallback(cached)
+        except CJVariantNotFound as exc:
+            raise UnknownVariant(exc.message) from exc
+        except CJError as exc:
+            log.info("rates_cj_unavailable", error=type(exc).__name__, cj_code=exc.code)
+            return self._fallback(cached)
+        if joined or not flight.called_cj:
+            RATES_CJ_CALLS_SAVED.inc()
+        return _Lookup(flight.quotes, "live")
+
+    async def _fetch(self, key: FreightKey, slot_deadline: float) -> QuoteSet:
+        """One CJ freight call. It may outlive the request that started it (the answer still
+        fills the cache), but gives up its place in the CJ queue at the request's deadline."""
+        request = FreightRequest(
+            start_country_code=key.origin,
+            end_country_code=key.destination,
+            zip=key.zip,
+            products=[FreightProduct(vid=vid, quantity=qty) for vid, qty in key.lines],
+        )
+        quotes = await self._cj.freight_calculate(
+            request,
+            priority=Priority.checkout,
+            deadline=time.monotonic() + self._call_timeout,
+            slot_deadline=slot_deadline,
+        )
+        entry = QuoteSet.from_cj(quotes, datetime.now(UTC))
+        if self._cache_enabled:
+            await self._store.put(key, entry)
+        return entry
+
+    def _fallback(self, cached: QuoteSet | None) -> _Lookup:
+        if cached is not None and datetime.now(UTC) - cached.fetched_at < self._stale_ttl:
+            return _Lookup(cached, "stale")
+        return _Lookup(None, "static")
+
+    def _price(
+        self,
+        option: FulfillmentOption,
+        lookup: _Lookup | None,
+        country: str,
+        quantity: int,
+        now: datetime,
+    ) -> PricedRate | None:
+        """The option's price in its own currency; None when CJ says it cannot ship."""
+        eta = (option.eta_days.min, option.eta_days.max)
+        if option.free:
+            return PricedRate(
+                option.id, Decimal(0), option.currency, "static", option.logistics[0], eta,
+                now + FALLBACK_VALIDITY,
+            )  # fmt: skip
+        assert lookup is not None
+        logistic = _first_offered(option, lookup.quotes)
+        if logistic is None and lookup.source in ("live", "cache"):
+            return None
+        if logistic is None or lookup.quotes is None:
+            static = option.static_rates[country].price(quantity)
+            return PricedRate(
+                option.id, static, option.currency, "static", option.logistics[0], eta,
+                now + FALLBACK_VALIDITY,
+            )  # fmt: skip
+        in_option_currency = self._exchange.convert(logistic.price, "USD", option.currency)
+        expires = (
+            lookup.quotes.fetched_at + self._ttl
+            if lookup.source != "stale"
+            else now + FALLBACK_VALIDITY
+        )
+        return PricedRate(
+            option.id,
+            option.markup.apply(in_option_currency),
+            option.currency,
+            lookup.source,
+            logistic.name,
+            logistic.eta_days or eta,
+            expires,
+        )
+
+    def _in_currency(
+        self, rate: PricedRate, option: FulfillmentOption, currency: str
+    ) -> PricedRate:
+        amount = round_for(self._exchange.convert(rate.amount, rate.currency, currency), currency)
+        if not option.free:
+            amount = max(amount, minor_unit(currency))
+        return PricedRate(
+            rate.option_id, amount, currency, rate.source, rate.logistic_name, rate.eta_days,
+            rate.expires_at,
+        )  # fmt: skip
+
+    async def aclose(self) -> None:
+        await self._flights.aclose()
+
+
+def _first_offered(option: FulfillmentOption, quotes: QuoteSet | None) -> QuotedLogistic | None:
+    if quotes is None:
+        return None
+    for name in option.logistics:
+        found = quotes.find(name)
+        if found is not None:
+            return found
+    return None
