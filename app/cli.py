@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -150,6 +150,53 @@ def skus_list(args: argparse.Namespace) -> int:
     return with_database(work)
 
 
+def cj_webhooks_register(args: argparse.Namespace) -> int:
+    """Point CJ's ORDER and LOGISTIC callbacks at this service (webhook/set)."""
+    settings = get_settings()
+    url: str = args.url
+    if not url.startswith("https://"):
+        print(f"warning: CJ accepts only public https:// URLs; {url} will likely be refused")
+    token = settings.cj_webhook_path_token
+    if token is not None and not url.rstrip("/").endswith("/" + token.get_secret_value()):
+        print(
+            "CJ_WEBHOOK_PATH_TOKEN is set, so CJ must call /webhooks/cj/<token>: "
+            "add the token to the URL",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def work(resources: Resources) -> int:
+        accepted = await resources.cj.set_webhooks(order_url=url, logistics_url=url)
+        print(f"order:     ENABLE {_without_token(url, settings.cj_webhook_path_token)}")
+        print(f"logistics: ENABLE {_without_token(url, settings.cj_webhook_path_token)}")
+        print("product, stock: CANCEL (not used)")
+        print(f"CJ answered: {'accepted' if accepted else 'not accepted (data false)'}")
+        return 0 if accepted else 1
+
+    return with_resources(work)
+
+
+def cj_webhooks_cancel(_args: argparse.Namespace) -> int:
+    """Switch CJ's ORDER and LOGISTIC callbacks off."""
+
+    async def work(resources: Resources) -> int:
+        accepted = await resources.cj.set_webhooks(order_url=None, logistics_url=None)
+        print(
+            f"order, logistics, product, stock: CANCEL; CJ answered: "
+            f"{'accepted' if accepted else 'not accepted (data false)'}"
+        )
+        return 0 if accepted else 1
+
+    return with_resources(work)
+
+
+def _without_token(url: str, token: SecretStr | None) -> str:
+    """The URL as it may be printed: the secret path token masked."""
+    if token is None:
+        return url
+    return url.replace(token.get_secret_value(), "<CJ_WEBHOOK_PATH_TOKEN>")
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -169,6 +216,17 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=cj_token)
     ping = cj_commands.add_parser("ping", help="check the credentials and the account's QPS")
     ping.set_defaults(handler=cj_ping)
+    webhooks = cj_commands.add_parser("webhooks", help="CJ's order and logistics callbacks")
+    webhook_commands = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    register = webhook_commands.add_parser(
+        "register", help="send CJ's ORDER and LOGISTIC webhooks to URL (webhook/set)"
+    )
+    register.add_argument(
+        "--url", required=True, help="public https URL of POST /webhooks/cj on this service"
+    )
+    register.set_defaults(handler=cj_webhooks_register)
+    cancel = webhook_commands.add_parser("cancel", help="switch CJ's callbacks off")
+    cancel.set_defaults(handler=cj_webhooks_cancel)
     skus = commands.add_parser("skus", help="SKU -> CJ variant (vid) mappings")
     skus_commands = skus.add_subparsers(dest="skus_command", required=True)
     importer = skus_commands.add_parser(

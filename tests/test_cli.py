@@ -253,3 +253,31 @@ class TestSkusList:
             "A-1\tvid-a1\tCN",
             "B-2\tvid-b2\t-",
         ]
+
+
+class TestCJWebhooks:
+    def test_register_sets_order_and_logistics_callbacks(
+        self, cj_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        url = "https://fulfil.example.com/webhooks/cj"
+        assert main(["cj", "webhooks", "register", "--url", url]) == 0
+        out = capsys.readouterr().out
+        assert f"order:     ENABLE {url}" in out
+        assert "CJ answered: accepted" in out
+        calls = httpx.get(f"{cj_env}/_sim/stats").json()["calls"]
+        assert calls["set"] == 1
+
+        assert main(["cj", "webhooks", "cancel"]) == 0
+        assert "CJ answered: accepted" in capsys.readouterr().out
+
+    def test_a_configured_path_token_must_be_in_the_url_and_is_never_printed(
+        self, cj_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("CJ_WEBHOOK_PATH_TOKEN", "path-secret-123")
+        base = "https://fulfil.example.com/webhooks/cj"
+        assert main(["cj", "webhooks", "register", "--url", base]) == 2
+        assert "add the token to the URL" in capsys.readouterr().err
+        assert main(["cj", "webhooks", "register", "--url", f"{base}/path-secret-123"]) == 0
+        out = capsys.readouterr().out
+        assert "path-secret-123" not in out
+        assert f"{base}/<CJ_WEBHOOK_PATH_TOKEN>" in out

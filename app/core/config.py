@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     cj_sandbox: bool = False
     cj_webhook_verify: WebhookVerify = WebhookVerify.enforce
     cj_open_id: SecretStr | None = None
+    cj_webhook_path_token: SecretStr | None = None
+    webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     cj_timeout_seconds: float = Field(default=10.0, gt=0)
 
     options_file: Path = DEFAULT_OPTIONS_FILE
@@ -97,7 +99,9 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("cj_api_key", "cj_open_id", "token_encryption_key", mode="before")
+    @field_validator(
+        "cj_api_key", "cj_open_id", "cj_webhook_path_token", "token_encryption_key", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
