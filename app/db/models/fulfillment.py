@@ -57,6 +57,9 @@ class Fulfillment(TimestampMixin, Base):
     dispute_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
+    # Set while one submitter (the API or a worker) owns the row and may be talking to CJ;
+    # a lease, so a crashed submitter's row is picked up again once it has passed.
+    claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_synced_at: Mapped[datetime | None]
 
