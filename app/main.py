@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from app.api.router import v1_router
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.resources import Resources
+from app.workers import run_workers
 
 log = structlog.get_logger(__name__)
 
@@ -34,15 +36,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = Resources.build(settings, process="web")
         app.state.resources = resources
         resources.start()
+        stop = asyncio.Event()
+        worker = (
+            asyncio.create_task(run_workers(resources, stop))
+            if settings.run_worker_in_process
+            else None
+        )
         log.info(
             "service_started",
             environment=settings.environment.value,
             database=resources.engine.url.get_backend_name(),
             redis=resources.redis is not None,
+            worker_in_process=worker is not None,
         )
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             await resources.close()
             log.info("service_stopped")
 

@@ -21,11 +21,14 @@ from app.core.redis import create_redis
 from app.core.security import TokenCipher
 from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
+from app.services.cancellation import CancellationService
+from app.services.fulfillments import FulfillmentService
 from app.services.options import OptionsCatalog
 from app.services.quote_cache import create_quote_store
 from app.services.quote_flights import QuoteFlights
 from app.services.rates import RateService
 from app.services.skus import VariantResolver
+from app.services.submission import Submitter
 
 # Used only outside production (which requires TOKEN_ENCRYPTION_KEY), so a first run
 # works without configuring one.
@@ -89,6 +92,9 @@ class Resources:
     cj: CJClient
     variants: VariantResolver
     rates: RateService
+    submitter: Submitter
+    fulfillments: FulfillmentService
+    cancellations: CancellationService
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Resources:
@@ -98,6 +104,7 @@ class Resources:
         redis = create_redis(settings.redis_url, client_name=f"cj-fulfillment.{process}")
         cj = build_cj_client(settings, sessionmaker, redis)
         variants = VariantResolver(sessionmaker)
+        submitter = Submitter(sessionmaker, cj, options, settings)
         return cls(
             settings=settings,
             engine=engine,
@@ -107,6 +114,15 @@ class Resources:
             cj=cj,
             variants=variants,
             rates=build_rate_service(settings, options, variants, cj, redis),
+            submitter=submitter,
+            fulfillments=FulfillmentService(
+                sessionmaker,
+                options=options,
+                variants=variants,
+                submitter=submitter,
+                settings=settings,
+            ),
+            cancellations=CancellationService(sessionmaker, cj, submitter, settings),
         )
 
     def start(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.problems import PROBLEM_TYPE_BASE
+from app.core.errors import PROBLEM_TYPE_BASE
 from app.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("app.access")

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from app.core.errors import PROBLEM_TYPE_BASE
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://cj-fulfillment.dev/problems/"
 
 
 class FieldError(BaseModel):

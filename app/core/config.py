@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     cancel_after_payment: CancelAfterPayment = CancelAfterPayment.refuse
 
     run_worker_in_process: bool = False
+    submit_budget_ms: int = Field(
+        default=3000, gt=0, description="time POST /v1/fulfillments may spend placing the order"
+    )
+    submit_retry_initial_seconds: float = Field(default=2.0, gt=0)
+    submit_retry_max_seconds: float = Field(default=300.0, gt=0)
+    worker_concurrency: int = Field(default=4, gt=0, description="submissions in flight per worker")
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("service_api_keys", mode="before")
     @classmethod

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+PROBLEM_TYPE_BASE = "https://cj-fulfillment.dev/problems/"
+
 
 class AppError(Exception):
     status_code = 500
@@ -63,3 +65,14 @@ class UpstreamUnavailable(AppError):
     status_code = 503
     title = "Service Unavailable"
     type_slug = "upstream-unavailable"
+
+
+def problem_document(error: AppError) -> dict[str, Any]:
+    """The RFC 9457 body of `error`, for answers that are stored and replayed later."""
+    return {
+        "type": PROBLEM_TYPE_BASE + error.type_slug,
+        "title": error.title,
+        "status": error.status_code,
+        "detail": error.detail,
+        **error.extra,
+    }

@@ -54,3 +54,24 @@ RATES_BUDGET_OVERRUNS = Counter(
     "Rate requests whose RATES_BUDGET_MS ran out while waiting for CJ (then stale or static).",
     registry=REGISTRY,
 )
+FULFILLMENT_SUBMISSIONS = Counter(
+    "fulfillment_submissions_total",
+    "Attempts to place a fulfillment at CJ, by who tried (api, worker) and the outcome: "
+    "created (CJ took it now), adopted (CJ already had it), pending (to be retried), "
+    "failed (CJ refused it for good), skipped (not pending, or another submitter holds it).",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
+FULFILLMENT_TRANSITIONS = Counter(
+    "fulfillment_status_changes_total",
+    "Fulfillment status changes by new status and source.",
+    ["to_status", "source"],
+    registry=REGISTRY,
+)
+FULFILLMENT_CANCELS = Counter(
+    "fulfillment_cancellations_total",
+    "Cancel requests by outcome (cancelled_locally, deleted_at_cj, dispute_opened, refused, "
+    "unavailable).",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,113 @@
+"""Fulfillments: create (idempotent), read, history, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from app.api.deps import ResourcesDep
+from app.api.problems import PROBLEM_CONTENT_TYPE, Problem
+from app.schemas.fulfillments import (
+    EventList,
+    EventRead,
+    FulfillmentCreate,
+    FulfillmentList,
+    FulfillmentRead,
+)
+
+router = APIRouter(prefix="/fulfillments", tags=["fulfillments"])
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}, "description": description}
+
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No such fulfillment")}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=FulfillmentRead,
+    responses={
+        201: {"description": "CJ accepted the order now"},
+        202: {"model": FulfillmentRead, "description": "Accepted and queued: CJ gets it later"},
+        400: _problem("Idempotency-Key missing"),
+        409: _problem("A request with this Idempotency-Key is still being processed"),
+        422: _problem(
+            "Invalid request, key reused with another body, or CJ refused the order for good "
+            "(`fulfillment` carries the failed fulfillment)"
+        ),
+    },
+)
+async def create_fulfillment(
+    body: FulfillmentCreate,
+    request: Request,
+    resources: ResourcesDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Unique per fulfillment (the store's fulfillment id); the same on retries.",
+        ),
+    ] = None,
+) -> JSONResponse:
+    reply = await resources.fulfillments.create(idempotency_key, body)
+    headers = dict(reply.headers)
+    if reply.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    content = reply.body
+    media_type = "application/json"
+    if reply.status_code >= 400:
+        media_type = PROBLEM_CONTENT_TYPE
+        content = {**content, "instance": request.url.path}
+        request_id = request.scope.get("state", {}).get("request_id")
+        if isinstance(request_id, str):
+            content["request_id"] = request_id
+    return JSONResponse(
+        content, status_code=reply.status_code, headers=headers, media_type=media_type
+    )
+
+
+@router.get("", responses={400: _problem("Neither external_id nor order_id given")})
+async def list_fulfillments(
+    resources: ResourcesDep,
+    external_id: Annotated[str | None, Query(max_length=255)] = None,
+    order_id: Annotated[str | None, Query(max_length=255)] = None,
+) -> FulfillmentList:
+    found = await resources.fulfillments.find(external_id=external_id, order_id=order_id)
+    return FulfillmentList(fulfillments=[FulfillmentRead.of(f) for f in found])
+
+
+@router.get("/{fulfillment_id}", responses=_NOT_FOUND)
+async def get_fulfillment(fulfillment_id: str, resources: ResourcesDep) -> FulfillmentRead:
+    return FulfillmentRead.of(await resources.fulfillments.get(fulfillment_id))
+
+
+@router.get("/{fulfillment_id}/events", responses=_NOT_FOUND)
+async def list_events(fulfillment_id: str, resources: ResourcesDep) -> EventList:
+    events = await resources.fulfillments.events(fulfillment_id)
+    return EventList(events=[EventRead.of(e) for e in events])
+
+
+@router.post(
+    "/{fulfillment_id}/cancel",
+    response_model=FulfillmentRead,
+    responses={
+        200: {"description": "Cancelled (or already cancelled)"},
+        202: {
+            "model": FulfillmentRead,
+            "description": "Paid order: a CJ refund dispute is open (`dispute_id`); the "
+            "status becomes `cancelled` when CJ refunds it",
+        },
+        **_NOT_FOUND,
+        409: _problem("CJ can no longer cancel it (paid, shipped), or it is being sent now"),
+        503: _problem("CJ could not be asked; nothing changed"),
+    },
+)
+async def cancel_fulfillment(fulfillment_id: str, resources: ResourcesDep) -> JSONResponse:
+    result = await resources.cancellations.cancel(fulfillment_id)
+    body = FulfillmentRead.of(result.fulfillment).model_dump(mode="json")
+    return JSONResponse(body, status_code=202 if result.dispute_requested else 200)

@@ -1,0 +1,104 @@
+"""Fulfillments, their items and their events. Flushes, never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.db.models import Fulfillment, FulfillmentEvent
+
+
+class FulfillmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _skip_locked(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    async def add(self, fulfillment: Fulfillment) -> None:
+        self.session.add(fulfillment)
+        await self.session.flush()
+
+    async def get(self, fulfillment_id: str) -> Fulfillment | None:
+        return await self.session.get(Fulfillment, fulfillment_id)
+
+    async def get_for_update(self, fulfillment_id: str) -> Fulfillment | None:
+        """The row, locked until the transaction ends (Postgres; SQLite has one writer)."""
+        statement = (
+            select(Fulfillment)
+            .where(Fulfillment.id == fulfillment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def get_with_items(self, fulfillment_id: str) -> Fulfillment | None:
+        statement = (
+            select(Fulfillment)
+            .where(Fulfillment.id == fulfillment_id)
+            .options(selectinload(Fulfillment.items))
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def find(
+        self, *, external_id: str | None, order_id: str | None, limit: int
+    ) -> Sequence[Fulfillment]:
+        statement = select(Fulfillment).order_by(Fulfillment.created_at, Fulfillment.id)
+        if external_id is not None:
+            statement = statement.where(Fulfillment.external_id == external_id)
+        if order_id is not None:
+            statement = statement.where(Fulfillment.order_id == order_id)
+        return (await self.session.execute(statement.limit(limit))).scalars().all()
+
+    async def events(self, fulfillment_id: str) -> Sequence[FulfillmentEvent]:
+        statement = (
+            select(FulfillmentEvent)
+            .where(FulfillmentEvent.fulfillment_id == fulfillment_id)
+            .order_by(FulfillmentEvent.id)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def add_event(self, event: FulfillmentEvent) -> None:
+        self.session.add(event)
+        await self.session.flush()
+
+    async def claim(self, fulfillment_id: str, *, now: datetime, until: datetime) -> int | None:
+        """Take the lease on one pending, unclaimed row; the attempts made before, or None
+        when the row is not pending or someone else holds it."""
+        statement = (
+            update(Fulfillment)
+            .where(
+                Fulfillment.id == fulfillment_id,
+                Fulfillment.status == "pending",
+                or_(Fulfillment.claimed_until.is_(None), Fulfillment.claimed_until < now),
+            )
+            .values(claimed_until=until, attempts=Fulfillment.attempts + 1, updated_at=now)
+            .returning(Fulfillment.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        attempts = (await self.session.execute(statement)).scalar_one_or_none()
+        return None if attempts is None else attempts - 1
+
+    async def due_ids(self, *, now: datetime, limit: int) -> Sequence[str]:
+        """Pending rows whose next attempt is due and whose lease (if any) has passed,
+        oldest first. On Postgres they stay locked (SKIP LOCKED) until the claim commits,
+        so concurrent workers pick disjoint rows."""
+        statement = (
+            select(Fulfillment.id)
+            .where(
+                Fulfillment.status == "pending",
+                or_(Fulfillment.next_attempt_at.is_(None), Fulfillment.next_attempt_at <= now),
+                or_(Fulfillment.claimed_until.is_(None), Fulfillment.claimed_until < now),
+            )
+            .order_by(Fulfillment.next_attempt_at)
+            .limit(limit)
+        )
+        if self._skip_locked:
+            statement = statement.with_for_update(skip_locked=True)
+        return (await self.session.execute(statement)).scalars().all()

@@ -1,0 +1,54 @@
+"""Stored answers keyed by the caller's Idempotency-Key. Flushes, never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import IdempotencyKey
+
+
+class IdempotencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str) -> IdempotencyKey | None:
+        statement = (
+            select(IdempotencyKey)
+            .where(IdempotencyKey.key == key)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def add(self, record: IdempotencyKey) -> None:
+        self.session.add(record)
+        await self.session.flush()
+
+    async def take_over(self, key: str, *, expired: datetime, until: datetime) -> bool:
+        """Take over an abandoned in-progress key (its holder died): only one caller wins."""
+        statement = (
+            update(IdempotencyKey)
+            .where(
+                IdempotencyKey.key == key,
+                IdempotencyKey.state == "in_progress",
+                IdempotencyKey.locked_until == expired,
+            )
+            .values(locked_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def complete(self, key: str, *, status: int, body: dict[str, Any]) -> None:
+        statement = (
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == key)
+            .values(
+                state="completed", response_status=status, response_body=body, locked_until=None
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)

@@ -1,0 +1,184 @@
+"""API shapes for fulfillments.
+
+Field limits are the ones CJ's createOrder accepts (orderNumber 50, names and cities
+well within CJ's columns, phones of 6 to 32 digits as CJ's address rules say), so an
+address that passes here is not refused by CJ for its shape.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+import pycountry
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from app.db.models import Fulfillment, FulfillmentEvent
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+_PHONE_DIGITS = re.compile(r"\d")
+_PHONE_CHARACTERS = re.compile(r"^[0-9+()\-.\s/]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ShippingAddress(_Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
+    phone: Annotated[Text, Field(max_length=32)] | None = None
+    email: Annotated[Text, Field(max_length=100)] | None = None
+    address1: Annotated[Text, Field(min_length=1, max_length=200)]
+    address2: Annotated[Text, Field(max_length=200)] | None = None
+    city: Annotated[Text, Field(min_length=1, max_length=100)]
+    province: Annotated[Text, Field(max_length=100)] = ""
+    country_code: Annotated[Text, Field(min_length=2, max_length=2)]
+    zip: Annotated[Text, Field(max_length=20)] | None = None
+
+    @field_validator("country_code")
+    @classmethod
+    def _iso_country(cls, value: str) -> str:
+        code = value.upper()
+        if pycountry.countries.get(alpha_2=code) is None:
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        return code
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        digits = len(_PHONE_DIGITS.findall(value))
+        if not _PHONE_CHARACTERS.match(value) or not 6 <= digits <= 32:
+            raise ValueError("a phone number has 6 to 32 digits (and + ( ) - . / spaces)")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _EMAIL.match(value):
+            raise ValueError("not an e-mail address")
+        return value
+
+    @field_validator("address2", "zip")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def country_name(self) -> str:
+        country = pycountry.countries.get(alpha_2=self.country_code)
+        return str(country.name) if country is not None else self.country_code
+
+
+class FulfillmentItemIn(_Strict):
+    line_item_id: Annotated[Text, Field(min_length=1, max_length=255)]
+    sku: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
+    vid: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
+    quantity: Annotated[int, Field(gt=0, le=10_000)]
+
+    @model_validator(mode="after")
+    def _sku_or_vid(self) -> FulfillmentItemIn:
+        if self.sku is None and self.vid is None:
+            raise ValueError("each item needs a `sku` or a `vid`")
+        return self
+
+
+class FulfillmentCreate(_Strict):
+    external_id: Annotated[Text, Field(min_length=1, max_length=255)]
+    order_id: Annotated[Text, Field(min_length=1, max_length=255)]
+    option_id: Annotated[Text, Field(min_length=1, max_length=64)]
+    shipping_address: ShippingAddress
+    items: Annotated[list[FulfillmentItemIn], Field(min_length=1, max_length=200)]
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("items")
+    @classmethod
+    def _one_line_per_line_item(cls, items: list[FulfillmentItemIn]) -> list[FulfillmentItemIn]:
+        seen: set[str] = set()
+        for item in items:
+            if item.line_item_id in seen:
+                raise ValueError(f"line_item_id {item.line_item_id!r} appears twice")
+            seen.add(item.line_item_id)
+        return items
+
+
+class TrackingRead(BaseModel):
+    number: str | None = None
+    carrier: str | None = None
+    url: str | None = None
+
+
+class FulfillmentRead(BaseModel):
+    id: str
+    external_id: str
+    order_id: str
+    option_id: str
+    status: str
+    status_reason: str | None = Field(
+        default=None, description="Why the status is what it is (for `failed`: CJ's refusal)."
+    )
+    cj_order_id: str | None
+    cj_order_number: str
+    dispute_id: str | None = Field(
+        default=None, description="The CJ refund dispute opened to cancel a paid order."
+    )
+    tracking: list[TrackingRead]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, fulfillment: Fulfillment) -> FulfillmentRead:
+        return cls(
+            id=fulfillment.id,
+            external_id=fulfillment.external_id,
+            order_id=fulfillment.order_id,
+            option_id=fulfillment.option_id,
+            status=fulfillment.status,
+            status_reason=fulfillment.status_reason,
+            cj_order_id=fulfillment.cj_order_id,
+            cj_order_number=fulfillment.cj_order_number,
+            dispute_id=fulfillment.dispute_id,
+            tracking=[TrackingRead.model_validate(t) for t in fulfillment.tracking or []],
+            created_at=fulfillment.created_at,
+            updated_at=fulfillment.updated_at,
+        )
+
+
+class FulfillmentList(BaseModel):
+    fulfillments: list[FulfillmentRead]
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    source: str
+    from_status: str | None = Field(serialization_alias="from")
+    to_status: str = Field(serialization_alias="to")
+    at: datetime
+    detail: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, event: FulfillmentEvent) -> EventRead:
+        return cls(
+            source=event.source,
+            from_status=event.from_status,
+            to_status=event.to_status,
+            at=event.created_at,
+            detail=event.detail,
+        )
+
+
+class EventList(BaseModel):
+    events: list[EventRead]

@@ -1,0 +1,65 @@
+"""The one place a fulfillment's status changes.
+
+Every change is checked against the forward-only rules and written together with exactly
+one `fulfillment_events` row, in the caller's transaction. Whatever else must happen with
+a status change (the store's notifications) belongs here too, so no path can skip it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from app.core.metrics import FULFILLMENT_TRANSITIONS
+from app.db.base import utcnow
+from app.db.models import Fulfillment, FulfillmentEvent
+from app.db.repositories.fulfillments import FulfillmentRepository
+from app.services.statuses import Status, can_move
+
+log = structlog.get_logger(__name__)
+
+
+async def transition(
+    repository: FulfillmentRepository,
+    fulfillment: Fulfillment,
+    to_status: Status,
+    *,
+    source: str,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+    initial: bool = False,
+) -> bool:
+    """Move `fulfillment` to `to_status` if the rules allow it; False when they do not
+    (a repeated or late report), in which case nothing is written.
+
+    The caller holds the row (locked, or claimed) in the session of `repository`.
+    `initial` records the row's first status (the event's `from` is null).
+    """
+    current = None if initial else Status(fulfillment.status)
+    if current is not None and not can_move(current, to_status):
+        return False
+    now = utcnow()
+    fulfillment.status = to_status.value
+    fulfillment.status_reason = reason
+    fulfillment.updated_at = now
+    await repository.add_event(
+        FulfillmentEvent(
+            fulfillment_id=fulfillment.id,
+            source=source,
+            from_status=current.value if current is not None else None,
+            to_status=to_status.value,
+            detail=detail,
+            created_at=now,
+        )
+    )
+    FULFILLMENT_TRANSITIONS.labels(to_status=to_status.value, source=source).inc()
+    log.info(
+        "fulfillment_status_changed",
+        fulfillment_id=fulfillment.id,
+        from_status=current.value if current is not None else None,
+        to_status=to_status.value,
+        source=source,
+        reason=reason,
+    )
+    return True

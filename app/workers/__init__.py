@@ -1,0 +1,21 @@
+"""Background loops (`python -m app.workers`, or in the web process with
+RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.resources import Resources
+from app.workers.submissions import SubmissionWorker
+
+
+async def run_workers(resources: Resources, stop: asyncio.Event) -> None:
+    """Run every loop until `stop` is set; each finishes its work in flight first."""
+    settings = resources.settings
+    submissions = SubmissionWorker(
+        resources.sessionmaker,
+        resources.submitter,
+        concurrency=settings.worker_concurrency,
+        poll_seconds=settings.worker_poll_seconds,
+    )
+    await submissions.run(stop)

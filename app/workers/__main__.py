@@ -1,0 +1,42 @@
+"""`python -m app.workers`: the worker process. SIGTERM or SIGINT stops it cleanly: no new
+work is claimed, and what is in flight finishes (or is left to its lease)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+
+from app.core.config import Settings, get_settings
+from app.core.logging import configure_logging
+from app.resources import Resources
+from app.workers import run_workers
+
+log = structlog.get_logger("app.workers")
+
+
+async def serve(settings: Settings) -> None:
+    resources = Resources.build(settings, process="worker")
+    resources.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("worker_started", database=resources.engine.url.get_backend_name())
+    try:
+        await run_workers(resources, stop)
+    finally:
+        await resources.close()
+        log.info("worker_stopped")
+
+
+def main() -> int:
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Helpers for the fulfillment end-to-end tests: the app in this process against a real
+cjsim server process, request bodies, and waiting for the database to settle."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from app.core.config import Settings
+from app.db.models import Fulfillment
+from app.main import create_app
+from cjsim import catalog
+from tests.e2e.conftest import TOKEN_ENCRYPTION_KEY
+from tests.fixtures.app import API_KEY, make_settings, start
+
+SIM_QPS = 50
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def vid(sku: str) -> str:
+    variant = catalog.variant_by_sku(sku)
+    assert variant is not None, sku
+    return variant.vid
+
+
+def fulfillment_settings(service_env: dict[str, str], **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": service_env["DATABASE_URL"],
+        "redis_url": service_env["REDIS_URL"],
+        "token_encryption_key": TOKEN_ENCRYPTION_KEY,
+        "cj_api_base_url": service_env["CJ_API_BASE_URL"],
+        "cj_api_key": service_env["CJ_API_KEY"],
+        "cj_qps": SIM_QPS,
+        "cj_timeout_seconds": 2,
+        "submit_budget_ms": 6000,
+        "submit_retry_initial_seconds": 0.2,
+        "submit_retry_max_seconds": 1.0,
+        "worker_poll_seconds": 0.1,
+    }
+    values.update(overrides)
+    return make_settings(**values)
+
+
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in start(app):
+        client.headers.update(AUTH)
+        yield client
+
+
+def app_for(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+def body(
+    *,
+    external_id: str | None = None,
+    option_id: str = "us-standard",
+    country: str = "US",
+    items: list[dict[str, Any]] | None = None,
+    **address: Any,
+) -> dict[str, Any]:
+    external = external_id or f"ful_medusa_{uuid.uuid4().hex[:10]}"
+    shipping = {
+        "name": "Ada Lovelace",
+        "phone": "+1 212 555 0100",
+        "email": "ada@example.com",
+        "address1": "1 Main St",
+        "city": "New York",
+        "province": "NY",
+        "country_code": country,
+        "zip": "10001",
+        **address,
+    }
+    return {
+        "external_id": external,
+        "order_id": f"order_{external}",
+        "option_id": option_id,
+        "shipping_address": shipping,
+        "items": items
+        or [{"line_item_id": f"li_{external}", "vid": vid("CJ-TSHIRT-RED-M"), "quantity": 2}],
+    }
+
+
+def key() -> dict[str, str]:
+    return {"Idempotency-Key": f"key-{uuid.uuid4().hex}"}
+
+
+async def wait_until(
+    engine: AsyncEngine, ids: list[str], done: set[str], timeout: float = 60
+) -> dict[str, Fulfillment]:
+    """Poll the database until every fulfillment in `ids` has a status in `done`."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    deadline = time.monotonic() + timeout
+    while True:
+        async with sessions() as session:
+            rows = (
+                (await session.execute(select(Fulfillment).where(Fulfillment.id.in_(ids))))
+                .scalars()
+                .all()
+            )
+        by_id = {row.id: row for row in rows}
+        if len(by_id) == len(ids) and all(row.status in done for row in by_id.values()):
+            return by_id
+        if time.monotonic() > deadline:
+            waiting = {i: r.status for i, r in by_id.items() if r.status not in done}
+            raise AssertionError(f"not settled in {timeout}s: {waiting}")
+        await asyncio.sleep(0.1)
+
+
+async def sim_stats(sim: httpx.AsyncClient) -> dict[str, Any]:
+    stats: dict[str, Any] = (await sim.get("/_sim/stats")).json()
+    return stats
