@@ -1,7 +1,7 @@
 """Cancelling a fulfillment: locally while CJ cannot have it, at CJ while CJ allows it.
 
-- `pending`, never sent: cancelled under the row lock; the worker only claims pending
-  rows, so it can no longer send it.
+- `pending`, and CJ cannot have it (never sent, or CJ said it has none): cancelled
+  under the row lock; the worker only claims pending rows, so it can no longer send it.
 - `pending` after an attempt that may have reached CJ: the row is claimed (so no one
   sends it meanwhile) and the order looked up by orderNumber; found, it is cancelled at
   CJ like any placed order; not found, locally.
@@ -109,7 +109,7 @@ class CancellationService:
                 return "placed"
             if row.claimed_until is not None and row.claimed_until > utcnow():
                 return "in_flight"
-            if row.attempts > 0:
+            if row.may_be_at_cj:
                 return "maybe_at_cj"
             await transition(
                 repository, row, Status.cancelled, source="api", reason="cancelled before CJ"
@@ -119,8 +119,8 @@ class CancellationService:
         return CancelResult(row)
 
     async def _cancel_after_uncertain_attempts(self, fulfillment_id: str) -> CancelResult:
-        attempts_before = await self._submitter.claim(fulfillment_id)
-        if attempts_before is None:  # someone claimed or changed it meanwhile: start over
+        claimed = await self._submitter.claim(fulfillment_id)
+        if claimed is None:  # someone claimed or changed it meanwhile: start over
             return await self.cancel(fulfillment_id)
         try:
             detail = await self._cj.get_order_detail(fulfillment_id)

@@ -235,9 +235,11 @@ class FulfillmentService:
             meta=request.metadata,
             tracking=[],
             tracking_events=[],
-            # The API's own attempt holds the lease; the worker takes over if it gives up.
+            # The API's own attempt holds the lease; the worker takes over if it gives up,
+            # or once the lease has passed if this process dies mid-way.
             attempts=1,
             claimed_until=now + self._submitter.lease,
+            may_be_at_cj=True,
             created_at=now,
             updated_at=now,
             items=[

@@ -35,6 +35,7 @@ from app.cj.errors import (
     CJOrderExists,
     CJParameterError,
     CJRejected,
+    CJTimeout,
     CJUpstreamError,
     CJVariantNotFound,
 )
@@ -99,6 +100,13 @@ class PlacedOrder:
         )
 
 
+@dataclass
+class Attempt:
+    """What one attempt knows: whether CJ may have an order for it (until CJ says no)."""
+
+    maybe_at_cj: bool
+
+
 @dataclass(frozen=True)
 class SubmissionResult:
     outcome: Outcome
@@ -158,8 +166,9 @@ class Submitter:
     def lease(self) -> timedelta:
         return timedelta(seconds=self.worker_budget_seconds + LEASE_MARGIN_SECONDS)
 
-    async def claim(self, fulfillment_id: str) -> int | None:
-        """Take the row's lease (committed); the attempts made before, or None."""
+    async def claim(self, fulfillment_id: str) -> bool | None:
+        """Take the row's lease (committed); whether an earlier attempt may have reached
+        CJ, or None when the row is not pending or is held by someone else."""
         now = utcnow()
         async with transaction(self._sessionmaker) as session:
             return await FulfillmentRepository(session).claim(
@@ -167,13 +176,13 @@ class Submitter:
             )
 
     async def submit(self, fulfillment_id: str, *, budget_seconds: float, source: str) -> Outcome:
-        attempts_before = await self.claim(fulfillment_id)
-        if attempts_before is None:
+        maybe_at_cj = await self.claim(fulfillment_id)
+        if maybe_at_cj is None:
             FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=Outcome.skipped).inc()
             return Outcome.skipped
         result = await self.submit_claimed(
             fulfillment_id,
-            maybe_at_cj=attempts_before > 0,
+            maybe_at_cj=maybe_at_cj,
             deadline=time.monotonic() + budget_seconds,
             source=source,
         )
@@ -190,8 +199,9 @@ class Submitter:
         bound = log.bind(
             fulfillment_id=fulfillment_id, order_number=fulfillment.cj_order_number, source=source
         )
+        attempt = Attempt(maybe_at_cj=maybe_at_cj)
         try:
-            placed = await self._place(fulfillment, maybe_at_cj=maybe_at_cj, deadline=deadline)
+            placed = await self._place(fulfillment, attempt, deadline=deadline)
         except Rejected as exc:
             bound.warning("fulfillment_rejected_by_cj", reason=str(exc))
             return await self._record_failed(fulfillment_id, str(exc), source)
@@ -199,7 +209,7 @@ class Submitter:
             bound.info("fulfillment_submission_deferred", error=str(exc), kind=type(exc).__name__)
             if isinstance(exc, CJAuthError):
                 bound.error("cj_credentials_refused", error=str(exc))
-            return await self._record_retry(fulfillment_id, exc, source)
+            return await self._record_retry(fulfillment_id, exc, attempt.maybe_at_cj, source)
         outcome = Outcome.adopted if placed.adopted else Outcome.created
         bound.info(
             "fulfillment_placed_at_cj",
@@ -212,11 +222,11 @@ class Submitter:
     # CJ
 
     async def _place(
-        self, fulfillment: Fulfillment, *, maybe_at_cj: bool, deadline: float
+        self, fulfillment: Fulfillment, attempt: Attempt, deadline: float
     ) -> PlacedOrder:
         number = fulfillment.cj_order_number
-        if maybe_at_cj:
-            found = await self._lookup(number, deadline)
+        if attempt.maybe_at_cj:
+            found = await self._lookup(number, deadline, attempt)
             if found is not None:
                 return await self._settle_payment(found, deadline)
         refusals: list[str] = []
@@ -225,14 +235,22 @@ class Submitter:
             try:
                 created = await self._cj.create_order_v2(request, deadline=deadline)
             except CJOrderExists:
-                found = await self._lookup(number, deadline)
+                attempt.maybe_at_cj = True
+                found = await self._lookup(number, deadline, attempt)
                 if found is None:
+                    attempt.maybe_at_cj = True
                     raise CJUpstreamError("CJ says the order exists but cannot find it") from None
                 return await self._settle_payment(found, deadline)
-            except CJAmbiguous:
-                found = await self._lookup(number, deadline)
+            except (CJAmbiguous, CJTimeout) as exc:
+                if isinstance(exc, CJTimeout) and exc.code is None:
+                    raise  # no connection was made: nothing reached CJ
+                attempt.maybe_at_cj = True
+                found = await self._lookup(number, deadline, attempt)
                 if found is None:
-                    raise  # not at CJ (yet): retried later, looking it up first again
+                    # Not at CJ now, but the request may still land late: stay uncertain
+                    # (a retry that meets it gets 1603003 and adopts it; a cancel asks CJ).
+                    attempt.maybe_at_cj = True
+                    raise
                 return await self._settle_payment(found, deadline)
             except CJLogisticInvalid as exc:
                 # Nothing was stored at CJ; the option's next logistic may serve the route.
@@ -246,10 +264,13 @@ class Submitter:
             return await self._settle_payment(placed, deadline)
         raise Rejected("; ".join(refusals))
 
-    async def _lookup(self, order_number: str, deadline: float) -> PlacedOrder | None:
+    async def _lookup(
+        self, order_number: str, deadline: float, attempt: Attempt
+    ) -> PlacedOrder | None:
         try:
             detail = await self._cj.get_order_detail(order_number, deadline=deadline)
         except CJNotFound:
+            attempt.maybe_at_cj = False
             return None
         cj_id = detail.cj_id
         if cj_id is None:
@@ -370,13 +391,14 @@ class Submitter:
                 return SubmissionResult(Outcome.skipped, None)
             _release(row)
             row.last_error = reason
+            row.may_be_at_cj = False
             await transition(repository, row, Status.failed, source=source, reason=reason)
             result = SubmissionResult(Outcome.failed, row)
         FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=Outcome.failed).inc()
         return result
 
     async def _record_retry(
-        self, fulfillment_id: str, error: CJError, source: str
+        self, fulfillment_id: str, error: CJError, maybe_at_cj: bool, source: str
     ) -> SubmissionResult:
         async with transaction(self._sessionmaker) as session:
             row = await FulfillmentRepository(session).get_for_update(fulfillment_id)
@@ -390,6 +412,7 @@ class Submitter:
             )
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
             row.last_error = f"{type(error).__name__}: {error}"
+            row.may_be_at_cj = maybe_at_cj
             result = SubmissionResult(Outcome.pending, row)
         FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=Outcome.pending).inc()
         return result

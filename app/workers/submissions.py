@@ -44,8 +44,8 @@ class SubmissionWorker:
             while not stop.is_set():
                 free = self._concurrency - len(self._in_flight)
                 claimed = await self._claim_safely(free) if free > 0 else []
-                for fulfillment_id, attempts_before in claimed:
-                    task = asyncio.create_task(self._submit(fulfillment_id, attempts_before))
+                for fulfillment_id, maybe_at_cj in claimed:
+                    task = asyncio.create_task(self._submit(fulfillment_id, maybe_at_cj))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
                 if claimed and len(claimed) == free:
@@ -57,31 +57,31 @@ class SubmissionWorker:
             await self._drain()
             log.info("submission_worker_stopped")
 
-    async def _claim_safely(self, limit: int) -> list[tuple[str, int]]:
+    async def _claim_safely(self, limit: int) -> list[tuple[str, bool]]:
         try:
             return await self.claim_due(limit)
         except Exception:
             log.exception("submission_claim_failed")
             return []
 
-    async def claim_due(self, limit: int) -> list[tuple[str, int]]:
-        """Lease up to `limit` due rows; (id, attempts made before) for each."""
+    async def claim_due(self, limit: int) -> list[tuple[str, bool]]:
+        """Lease up to `limit` due rows; (id, whether CJ may have it already) for each."""
         now = utcnow()
         until = now + self._submitter.lease
-        claimed: list[tuple[str, int]] = []
+        claimed: list[tuple[str, bool]] = []
         async with transaction(self._sessionmaker) as session:
             repository = FulfillmentRepository(session)
             for fulfillment_id in await repository.due_ids(now=now, limit=limit):
-                attempts_before = await repository.claim(fulfillment_id, now=now, until=until)
-                if attempts_before is not None:
-                    claimed.append((fulfillment_id, attempts_before))
+                maybe_at_cj = await repository.claim(fulfillment_id, now=now, until=until)
+                if maybe_at_cj is not None:
+                    claimed.append((fulfillment_id, maybe_at_cj))
         return claimed
 
-    async def _submit(self, fulfillment_id: str, attempts_before: int) -> None:
+    async def _submit(self, fulfillment_id: str, maybe_at_cj: bool) -> None:
         try:
             await self._submitter.submit_claimed(
                 fulfillment_id,
-                maybe_at_cj=attempts_before > 0,
+                maybe_at_cj=maybe_at_cj,
                 deadline=time.monotonic() + self._submitter.worker_budget_seconds,
                 source="worker",
             )

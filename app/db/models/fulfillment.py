@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,6 +61,9 @@ class Fulfillment(TimestampMixin, Base):
     # Set while one submitter (the API or a worker) owns the row and may be talking to CJ;
     # a lease, so a crashed submitter's row is picked up again once it has passed.
     claimed_until: Mapped[datetime | None]
+    # True from the moment a submitter may send createOrder until an answer proves that CJ
+    # has no order for it: while True, CJ is asked (by orderNumber) before anything else.
+    may_be_at_cj: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_error: Mapped[str | None] = mapped_column(Text)
     last_synced_at: Mapped[datetime | None]
 

@@ -68,9 +68,17 @@ class FulfillmentRepository:
         self.session.add(event)
         await self.session.flush()
 
-    async def claim(self, fulfillment_id: str, *, now: datetime, until: datetime) -> int | None:
-        """Take the lease on one pending, unclaimed row; the attempts made before, or None
-        when the row is not pending or someone else holds it."""
+    async def claim(self, fulfillment_id: str, *, now: datetime, until: datetime) -> bool | None:
+        """Take the lease on one pending, unclaimed row and mark it as possibly at CJ
+        (the holder may send it). Returns whether an earlier attempt may have reached CJ,
+        or None when the row is not pending or someone else holds it."""
+        was = (
+            await self.session.execute(
+                select(Fulfillment.may_be_at_cj)
+                .where(Fulfillment.id == fulfillment_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
         statement = (
             update(Fulfillment)
             .where(
@@ -78,12 +86,17 @@ class FulfillmentRepository:
                 Fulfillment.status == "pending",
                 or_(Fulfillment.claimed_until.is_(None), Fulfillment.claimed_until < now),
             )
-            .values(claimed_until=until, attempts=Fulfillment.attempts + 1, updated_at=now)
-            .returning(Fulfillment.attempts)
+            .values(
+                claimed_until=until,
+                attempts=Fulfillment.attempts + 1,
+                may_be_at_cj=True,
+                updated_at=now,
+            )
+            .returning(Fulfillment.id)
             .execution_options(synchronize_session=False)
         )
-        attempts = (await self.session.execute(statement)).scalar_one_or_none()
-        return None if attempts is None else attempts - 1
+        claimed = (await self.session.execute(statement)).scalar_one_or_none()
+        return None if claimed is None or was is None else bool(was)
 
     async def due_ids(self, *, now: datetime, limit: int) -> Sequence[str]:
         """Pending rows whose next attempt is due and whose lease (if any) has passed,
