@@ -208,7 +208,7 @@ class Submitter:
         except CJError as exc:
             bound.info("fulfillment_submission_deferred", error=str(exc), kind=type(exc).__name__)
             if isinstance(exc, CJAuthError):
-                bound.error("cj_credentials_refused", error=str(exc))
+                bound.error("cj_not_authenticated", error=str(exc))
             return await self._record_retry(fulfillment_id, exc, attempt.maybe_at_cj, source)
         outcome = Outcome.adopted if placed.adopted else Outcome.created
         bound.info(

@@ -1,0 +1,212 @@
+"""Exactly one CJ order per fulfillment whatever CJ does: answers lost after the order was
+stored, connections reset, HTTP 500s, CJ down or slow. The worker runs in the web process
+(RUN_WORKER_IN_PROCESS=true, as `make run` does), against a real cjsim server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.config import PayType
+from tests.e2e.fulfillments import (
+    SIM_QPS,
+    app_for,
+    body,
+    fulfillment_settings,
+    key,
+    running,
+    sim_stats,
+    wait_until,
+)
+
+AT_CJ = {"created", "in_cart", "unpaid", "unshipped"}
+
+
+async def fault(sim: httpx.AsyncClient, endpoint: str, kind: str, **extra: Any) -> None:
+    response = await sim.post("/_sim/faults", json={"endpoint": endpoint, "kind": kind, **extra})
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+async def settings_overrides() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+async def client(
+    sim: httpx.AsyncClient, service_env: dict[str, str], settings_overrides: dict[str, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    await sim.post("/_sim/config", json={"qps": SIM_QPS})
+    settings = fulfillment_settings(service_env, run_worker_in_process=True, **settings_overrides)
+    async for c in running(app_for(settings)):
+        yield c
+
+
+async def events(client: httpx.AsyncClient, fulfillment_id: str) -> list[tuple[str, Any, str]]:
+    found = (await client.get(f"/v1/fulfillments/{fulfillment_id}/events")).json()["events"]
+    return [(e["source"], e["from"], e["to"]) for e in found]
+
+
+class TestAmbiguousCreate:
+    async def test_answer_lost_after_commit_is_adopted(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ):
+        # CJ stores the order, then holds the answer past our 2 s timeout.
+        await sim.post("/_sim/config", json={"hang_ms": 4000})
+        await fault(sim, "createOrderV2", "timeout_after_commit")
+
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+
+        assert response.status_code == 201, response.text
+        created = response.json()
+        assert created["status"] == "created"
+        stats = await sim_stats(sim)
+        assert stats["orders_by_number"] == {created["id"]: 1}
+        assert stats["calls"]["createOrderV2"] == 1
+        assert stats["calls"]["getOrderDetail"] == 1
+        history = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
+        assert history["events"][-1]["detail"]["adopted"] is True
+
+    @pytest.mark.parametrize("kind", ["reset", "http_500"])
+    async def test_failure_before_commit_is_retried_by_the_worker(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine, kind: str
+    ):
+        await fault(sim, "createOrderV2", kind)
+
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+
+        assert response.status_code == 202, response.text
+        queued = response.json()
+        assert queued["status"] == "pending"
+        assert queued["cj_order_id"] is None
+        rows = await wait_until(clean_db, [queued["id"]], AT_CJ)
+        assert rows[queued["id"]].cj_order_id is not None
+        stats = await sim_stats(sim)
+        assert stats["orders_by_number"] == {queued["id"]: 1}
+        # The worker asked CJ first (the API's attempt may have reached it), then created.
+        assert stats["calls"]["getOrderDetail"] == 2
+        assert stats["calls"]["createOrderV2"] == 2
+        assert await events(client, queued["id"]) == [
+            ("api", None, "pending"),
+            ("worker", "pending", "created"),
+        ]
+
+    async def test_order_exists_is_adopted(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
+    ):
+        # The answer is lost and the lookup wrongly says "not found": the worker's create
+        # then meets 1603003 (CJ has it) and adopts the order.
+        await sim.post("/_sim/config", json={"hang_ms": 4000})
+        await fault(sim, "createOrderV2", "timeout_after_commit")
+        await fault(sim, "getOrderDetail", "code", code=1603100, count=2)
+
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+
+        assert response.status_code == 202, response.text
+        fulfillment_id = response.json()["id"]
+        rows = await wait_until(clean_db, [fulfillment_id], AT_CJ)
+        stats = await sim_stats(sim)
+        assert stats["orders_by_number"] == {fulfillment_id: 1}
+        assert stats["calls"]["createOrderV2"] == 2
+        assert (
+            rows[fulfillment_id].cj_order_id
+            == (await sim.get("/_sim/orders")).json()["orders"][0]["orderId"]
+        )
+
+
+class TestCJUnavailable:
+    async def test_down_then_back(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
+    ):
+        # One order while CJ is up (the service buys its CJ token), then an outage.
+        warm_up = await client.post("/v1/fulfillments", json=body(), headers=key())
+        assert warm_up.status_code == 201
+        await sim.post("/_sim/config", json={"mode": "down"})
+        answers = [
+            await client.post("/v1/fulfillments", json=body(), headers=key()) for _ in range(3)
+        ]
+        assert [a.status_code for a in answers] == [202, 202, 202], [a.text for a in answers]
+        ids = [a.json()["id"] for a in answers]
+        assert all(a.json()["status"] == "pending" for a in answers)
+        assert (await sim_stats(sim))["orders_by_number"] == {warm_up.json()["id"]: 1}
+
+        await sim.post("/_sim/config", json={"mode": "up"})
+        rows = await wait_until(clean_db, ids, AT_CJ, timeout=90)
+
+        assert {row.status for row in rows.values()} == {"created"}
+        orders = (await sim_stats(sim))["orders_by_number"]
+        assert orders == dict.fromkeys([warm_up.json()["id"], *ids], 1)
+        for fulfillment_id in ids:
+            got = (await client.get(f"/v1/fulfillments/{fulfillment_id}")).json()
+            assert got["status"] == "created"
+            assert got["cj_order_id"] == rows[fulfillment_id].cj_order_id
+
+    async def test_slow_cj_answers_202_within_the_budget(
+        self,
+        sim: httpx.AsyncClient,
+        service_env: dict[str, str],
+        clean_db: AsyncEngine,
+    ):
+        await sim.post("/_sim/config", json={"qps": SIM_QPS, "mode": "slow"})
+        settings = fulfillment_settings(
+            service_env, run_worker_in_process=True, submit_budget_ms=1000, cj_timeout_seconds=6
+        )
+        async for client in running(app_for(settings)):
+            response = await client.post("/v1/fulfillments", json=body(), headers=key())
+            assert response.status_code == 202, response.text
+            fulfillment_id = response.json()["id"]
+            rows = await wait_until(clean_db, [fulfillment_id], AT_CJ, timeout=90)
+            assert rows[fulfillment_id].status == "created"
+        assert (await sim_stats(sim))["orders_by_number"] == {fulfillment_id: 1}
+
+    async def test_rate_limited_create_is_queued(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
+    ):
+        await fault(sim, "createOrderV2", "code", code=1600200)
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+        assert response.status_code == 202
+        fulfillment_id = response.json()["id"]
+        await wait_until(clean_db, [fulfillment_id], AT_CJ)
+        assert (await sim_stats(sim))["orders_by_number"] == {fulfillment_id: 1}
+
+
+class TestPayFromBalance:
+    @pytest.fixture
+    async def settings_overrides(self) -> dict[str, Any]:
+        return {"cj_pay_type": PayType.balance}
+
+    async def test_paid_at_creation(self, client: httpx.AsyncClient, sim: httpx.AsyncClient):
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == "unshipped"
+        cj_order = (await sim.get("/_sim/orders")).json()["orders"][0]
+        assert cj_order["orderStatus"] == "UNSHIPPED"
+
+    async def test_balance_insufficient_fails_with_the_reason(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ):
+        await sim.post("/_sim/config", json={"balance": "0"})
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert detail.startswith("The CJ balance cannot pay this order")
+        assert response.json()["fulfillment"]["status"] == "failed"
+        assert (await sim_stats(sim))["orders_by_number"] == {}
+
+
+class TestSandbox:
+    @pytest.fixture
+    async def settings_overrides(self) -> dict[str, Any]:
+        return {"cj_sandbox": True}
+
+    async def test_orders_are_sandbox_orders(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ):
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+        assert response.status_code == 201
+        cj_order = (await sim.get("/_sim/orders")).json()["orders"][0]
+        assert cj_order["isSandbox"] in (1, True)
