@@ -14,6 +14,7 @@ from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
 from app.api.middleware import RequestContextMiddleware
 from app.api.router import v1_router
+from app.api.webhooks import router as webhooks_router
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.resources import Resources
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(v1_router)
+    app.include_router(webhooks_router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -29,6 +29,9 @@ from app.services.quote_flights import QuoteFlights
 from app.services.rates import RateService
 from app.services.skus import VariantResolver
 from app.services.submission import Submitter
+from app.services.tracking import TrackingService
+from app.services.tracking_sync import PollPacer, TrackingSync, pace_interval
+from app.services.webhook_intake import WebhookIntake
 
 # Used only outside production (which requires TOKEN_ENCRYPTION_KEY), so a first run
 # works without configuring one.
@@ -95,6 +98,9 @@ class Resources:
     submitter: Submitter
     fulfillments: FulfillmentService
     cancellations: CancellationService
+    tracking: TrackingService
+    tracking_sync: TrackingSync
+    webhooks: WebhookIntake
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Resources:
@@ -105,6 +111,7 @@ class Resources:
         cj = build_cj_client(settings, sessionmaker, redis)
         variants = VariantResolver(sessionmaker)
         submitter = Submitter(sessionmaker, cj, options, settings)
+        tracking = TrackingService()
         return cls(
             settings=settings,
             engine=engine,
@@ -123,6 +130,20 @@ class Resources:
                 settings=settings,
             ),
             cancellations=CancellationService(sessionmaker, cj, submitter, settings),
+            tracking=tracking,
+            tracking_sync=TrackingSync(
+                sessionmaker,
+                cj,
+                tracking,
+                pacer=PollPacer(
+                    redis, pace_interval(settings.cj_qps, settings.tracking_poll_qps_share)
+                ),
+                quiet_seconds=settings.tracking_poll_quiet_seconds,
+                call_timeout_seconds=settings.cj_timeout_seconds,
+            ),
+            webhooks=WebhookIntake(
+                verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id, applier=tracking
+            ),
         )
 
     def start(self) -> None:

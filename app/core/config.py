@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     submit_retry_max_seconds: float = Field(default=300.0, gt=0)
     worker_concurrency: int = Field(default=4, gt=0, description="submissions in flight per worker")
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    tracking_poll_quiet_seconds: float = Field(
+        default=4 * 3600,
+        gt=0,
+        description="poll CJ about an order it has been quiet about this long",
+    )
+    tracking_poll_qps_share: Decimal = Field(
+        default=Decimal("0.25"), gt=0, le=1, description="share of CJ_QPS the poller may use"
+    )
 
     @field_validator("service_api_keys", mode="before")
     @classmethod

@@ -75,3 +75,15 @@ FULFILLMENT_CANCELS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+WEBHOOKS = Counter(
+    "cj_webhooks_total",
+    "CJ webhooks by topic (ORDER, LOGISTIC, other) and outcome: applied, duplicate, ignored, "
+    "awaiting_confirmation, malformed, rejected_unsigned, rejected_bad_signature, confirmed.",
+    ["topic", "outcome"],
+    registry=REGISTRY,
+)
+WEBHOOK_INBOX_LAG = Gauge(
+    "cj_webhook_inbox_lag_seconds",
+    "Age of the oldest CJ webhook still waiting to be confirmed and applied (0 when none).",
+    registry=REGISTRY,
+)

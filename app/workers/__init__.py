@@ -1,5 +1,6 @@
 """Background loops (`python -m app.workers`, or in the web process with
-RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ."""
+RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, and keeping their
+tracking current (confirming untrusted webhooks, polling quiet orders)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 
 from app.resources import Resources
 from app.workers.submissions import SubmissionWorker
+from app.workers.tracking import TrackingWorker
 
 
 async def run_workers(resources: Resources, stop: asyncio.Event) -> None:
@@ -18,4 +20,5 @@ async def run_workers(resources: Resources, stop: asyncio.Event) -> None:
         concurrency=settings.worker_concurrency,
         poll_seconds=settings.worker_poll_seconds,
     )
-    await submissions.run(stop)
+    tracking = TrackingWorker(resources.tracking_sync, poll_seconds=settings.worker_poll_seconds)
+    await asyncio.gather(submissions.run(stop), tracking.run(stop))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +35,25 @@ class FulfillmentRepository:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def by_order_number(self, number: str, *, for_update: bool) -> Fulfillment | None:
+        """By CJ's `orderNumber` (derived from our id; unique)."""
+        return await self._one(Fulfillment.cj_order_number == number, for_update)
+
+    async def by_cj_order_id(self, cj_order_id: str, *, for_update: bool) -> Fulfillment | None:
+        return await self._one(Fulfillment.cj_order_id == cj_order_id, for_update)
+
+    async def _one(self, condition: ColumnElement[bool], for_update: bool) -> Fulfillment | None:
+        statement = (
+            select(Fulfillment)
+            .where(condition)
+            .order_by(Fulfillment.created_at)
+            .limit(1)
+            .execution_options(populate_existing=True)
+        )
+        if for_update:
+            statement = statement.with_for_update()
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def get_with_items(self, fulfillment_id: str) -> Fulfillment | None:
@@ -115,3 +134,24 @@ class FulfillmentRepository:
         if self._skip_locked:
             statement = statement.with_for_update(skip_locked=True)
         return (await self.session.execute(statement)).scalars().all()
+
+    async def claim_quiet(
+        self, *, statuses: Sequence[str], quiet_since: datetime, now: datetime, limit: int
+    ) -> Sequence[Fulfillment]:
+        """Rows in `statuses` that CJ has told us nothing about since `quiet_since`, oldest
+        news first; each is marked as synced now, so other pollers pass it by. On Postgres
+        the rows are chosen with SKIP LOCKED: concurrent pollers take disjoint ones."""
+        last_news = func.coalesce(Fulfillment.last_synced_at, Fulfillment.updated_at)
+        statement = (
+            select(Fulfillment)
+            .where(Fulfillment.status.in_(statuses), last_news < quiet_since)
+            .order_by(last_news)
+            .limit(limit)
+        )
+        if self._skip_locked:
+            statement = statement.with_for_update(skip_locked=True)
+        rows = (await self.session.execute(statement)).scalars().all()
+        for row in rows:
+            row.last_synced_at = now
+        await self.session.flush()
+        return rows

@@ -1,0 +1,68 @@
+"""Every query on `webhook_inbox`: CJ's webhooks, stored raw, unique by `messageId`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import WebhookInboxMessage
+
+
+class WebhookInboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, message: WebhookInboxMessage) -> WebhookInboxMessage | None:
+        """Store `message`; None when one with the same `message_id` is already there.
+
+        Insert-or-nothing is atomic, so two deliveries of one message racing each other
+        store it once and neither fails.
+        """
+        dialect = self._session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        values = {
+            column.key: getattr(message, column.key)
+            for column in WebhookInboxMessage.__table__.columns
+            if getattr(message, column.key) is not None
+        }
+        statement = (
+            insert(WebhookInboxMessage)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(WebhookInboxMessage.id)
+        )
+        new_id = (await self._session.execute(statement)).scalar_one_or_none()
+        if new_id is None:
+            return None
+        return await self._session.get(WebhookInboxMessage, new_id)
+
+    async def due(self, status: str, *, now: datetime, limit: int) -> Sequence[WebhookInboxMessage]:
+        """Messages in `status` whose next attempt is due, oldest first; on Postgres they
+        stay locked (SKIP LOCKED) until the caller's transaction ends."""
+        statement = (
+            select(WebhookInboxMessage)
+            .where(
+                WebhookInboxMessage.status == status,
+                or_(
+                    WebhookInboxMessage.next_attempt_at.is_(None),
+                    WebhookInboxMessage.next_attempt_at <= now,
+                ),
+            )
+            .order_by(WebhookInboxMessage.id)
+            .limit(limit)
+        )
+        if self._session.get_bind().dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        return (await self._session.execute(statement)).scalars().all()
+
+    async def oldest_received_at(self, statuses: Sequence[str]) -> datetime | None:
+        return await self._session.scalar(
+            select(func.min(WebhookInboxMessage.received_at)).where(
+                WebhookInboxMessage.status.in_(statuses)
+            )
+        )

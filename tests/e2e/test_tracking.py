@@ -1,0 +1,166 @@
+"""Tracking against a real cjsim: CJ's signed webhooks applied by a real service process,
+unsigned claims confirmed with getOrderDetail, and a lost webhook healed by the poller."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.resources import Resources
+from tests.e2e.fulfillments import SIM_QPS, app_for, body, fulfillment_settings, key, running
+from tests.e2e.support import ServiceProcess
+
+API_KEY = "e2e-tracking-key"
+
+
+def resources(app: FastAPI) -> Resources:
+    found: Resources = app.state.resources
+    return found
+
+
+async def create(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.post("/v1/fulfillments", json=body(), headers=key())
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def advance(sim: httpx.AsyncClient, cj_order_id: str, status: str) -> dict[str, Any]:
+    response = await sim.post(f"/_sim/orders/{cj_order_id}/advance", json={"status": status})
+    assert response.status_code == 200, response.text
+    moved: dict[str, Any] = response.json()
+    return moved
+
+
+class TestInProcess:
+    @pytest.fixture
+    def app(self, sim: httpx.AsyncClient, service_env: dict[str, str]) -> FastAPI:
+        return app_for(
+            fulfillment_settings(
+                service_env, cj_webhook_verify="log", tracking_poll_quiet_seconds=0.001
+            )
+        )
+
+    @pytest.fixture
+    async def client(
+        self, app: FastAPI, sim: httpx.AsyncClient
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        await sim.post("/_sim/config", json={"qps": SIM_QPS})
+        async for c in running(app):
+            yield c
+
+    async def test_a_lost_webhook_is_healed_by_the_poller(
+        self, app: FastAPI, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ) -> None:
+        created = await create(client)
+        moved = await advance(sim, created["cj_order_id"], "SHIPPED")
+        assert moved["webhooks"] == []  # no callback registered: the webhook is lost
+
+        assert await resources(app).tracking_sync.poll_due() >= 1
+        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert shown["status"] == "shipped"
+        assert [t["number"] for t in shown["tracking"]] == [moved["order"]["trackNumber"]]
+        history = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
+        assert history["events"][-1]["source"] == "poller"
+
+    async def test_an_unsigned_claim_is_confirmed_with_cj_before_it_counts(
+        self, app: FastAPI, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ) -> None:
+        shipped, untouched = await create(client), await create(client)
+        moved = await advance(sim, shipped["cj_order_id"], "SHIPPED")
+
+        def claim(fulfillment: dict[str, Any], status: str) -> bytes:
+            params = {"orderNumber": fulfillment["cj_order_number"], "orderStatus": status}
+            message = {"messageId": uuid.uuid4().hex, "type": "ORDER", "params": params}
+            return json.dumps(message).encode()
+
+        # True for the first order; a lie (CJ still has it CREATED) for the second.
+        for fulfillment, status in ((shipped, "SHIPPED"), (untouched, "CANCELLED")):
+            response = await client.post("/webhooks/cj", content=claim(fulfillment, status))
+            assert response.status_code == 200
+            shown = (await client.get(f"/v1/fulfillments/{fulfillment['id']}")).json()
+            assert shown["status"] == "created"  # nothing moves before CJ confirms
+
+        assert await resources(app).tracking_sync.confirm_due() == 2
+        first = (await client.get(f"/v1/fulfillments/{shipped['id']}")).json()
+        second = (await client.get(f"/v1/fulfillments/{untouched['id']}")).json()
+        assert first["status"] == "shipped"
+        assert first["tracking"][0]["number"] == moved["order"]["trackNumber"]
+        assert second["status"] == "created"
+
+    async def test_confirmation_waits_while_cj_is_down(
+        self, app: FastAPI, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ) -> None:
+        created = await create(client)
+        await advance(sim, created["cj_order_id"], "SHIPPED")
+        message = {
+            "messageId": uuid.uuid4().hex,
+            "type": "ORDER",
+            "params": {"orderNumber": created["cj_order_number"], "orderStatus": "SHIPPED"},
+        }
+        assert (await client.post("/webhooks/cj", json=message)).status_code == 200
+        await sim.post("/_sim/config", json={"mode": "down"})
+        assert await resources(app).tracking_sync.confirm_due() == 0
+        await sim.post("/_sim/config", json={"mode": "up"})
+        assert await resources(app).tracking_sync.confirm_due() == 0  # not due yet: backoff
+        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert shown["status"] == "created"
+
+
+@pytest.fixture
+def service(service_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
+    env = {
+        **service_env,
+        "SERVICE_API_KEYS": API_KEY,
+        "CJ_QPS": str(SIM_QPS),
+        "CJ_WEBHOOK_VERIFY": "enforce",
+    }
+    process = ServiceProcess(env, tmp_path / "service.log")
+    try:
+        process.wait_until_up()
+        yield process
+    finally:
+        process.stop()
+
+
+async def register_callbacks(service_env: dict[str, str], url: str) -> None:
+    """What `cj-fulfillment cj webhooks register --url URL` does, for this CJ account."""
+    built = Resources.build(fulfillment_settings(service_env), process="e2e-register")
+    try:
+        assert await built.cj.set_webhooks(order_url=url, logistics_url=url)
+    finally:
+        await built.close()
+
+
+async def test_cj_signed_webhooks_move_a_fulfillment_to_delivered(
+    sim: httpx.AsyncClient, service: ServiceProcess, service_env: dict[str, str]
+) -> None:
+    await sim.post("/_sim/config", json={"qps": SIM_QPS})
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=service.base_url, headers=headers, timeout=20) as client:
+        created = await create(client)  # buys the token: the openId is known from now on
+        await register_callbacks(service_env, f"{service.base_url}/webhooks/cj")
+
+        shipped = await advance(sim, created["cj_order_id"], "SHIPPED")
+        assert [w["status_code"] for w in shipped["webhooks"]] == [200, 200]  # ORDER, LOGISTIC
+        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert shown["status"] == "shipped"
+        assert shown["tracking"][0]["number"] == shipped["order"]["trackNumber"]
+
+        delivered = await advance(sim, created["cj_order_id"], "DELIVERED")
+        assert [w["status_code"] for w in delivered["webhooks"]] == [200, 200]
+        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert shown["status"] == "delivered"
+        assert len(shown["tracking"]) == 1
+        history = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
+        assert [(e["source"], e["to"]) for e in history["events"][-2:]] == [
+            ("webhook", "shipped"),
+            ("webhook", "delivered"),
+        ]
