@@ -1,0 +1,1 @@
+"""Shared pieces of the benchmarks: child processes, the workload, the load generator."""
