@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import os
 import platform
@@ -42,7 +43,7 @@ import httpx
 import uvloop
 from harness.loadgen import SATURATED_CPU_PCT, LevelResult, RequestStream, run_level
 from harness.processes import HOST, ROOT, ChildProcess, Children, free_port
-from harness.workload import Mix, make_workload, options_by_country
+from harness.workload import Mix, Variant, make_workload, options_by_country
 from redis import Redis
 
 LEVELS = (4, 16, 64)
@@ -112,20 +113,35 @@ async def _recreate_database(name: str) -> None:
         await conn.close()
 
 
-def fresh_stores(log_dir: Path) -> str:
-    """An empty, migrated database and an empty Redis db; returns the database URL."""
+def write_sku_mappings(catalog: Sequence[Mapping[str, Any]], path: Path) -> None:
+    """The store's SKUs are the catalogue's; each maps to its CJ variant."""
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(("sku", "vid", "from_country"))
+        writer.writerows((v["sku"], v["vid"], v["from_country"]) for v in catalog)
+
+
+def fresh_stores(log_dir: Path, skus_csv: Path) -> str:
+    """An empty, migrated database holding the SKU mappings, and an empty Redis db.
+
+    Returns the database URL."""
     asyncio.run(_recreate_database(DATABASE))
     url = f"postgresql+asyncpg://postgres@{HOST}:5432/{DATABASE}"
-    with (log_dir / "alembic.log").open("ab") as out:
-        subprocess.run(
-            (sys.executable, "-m", "alembic", "upgrade", "head"),
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": url},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-            timeout=120,
-        )
+    setup = (
+        (sys.executable, "-m", "alembic", "upgrade", "head"),
+        (str(Path(sys.executable).with_name("cj-fulfillment")), "skus", "import", str(skus_csv)),
+    )
+    with (log_dir / "setup.log").open("ab") as out:
+        for argv in setup:
+            subprocess.run(
+                argv,
+                cwd=ROOT,
+                env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=True,
+                timeout=120,
+            )
     flush_redis()
     return url
 
@@ -136,14 +152,14 @@ def flush_redis() -> None:
 
 
 def start_service(
-    children: Children, name: str, sim: Simulator, *, cache: bool
+    children: Children, name: str, sim: Simulator, skus_csv: Path, *, cache: bool
 ) -> tuple[ChildProcess, str]:
     port = free_port()
     env = {
         "PORT": str(port),
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": fresh_stores(children.log_dir),
+        "DATABASE_URL": fresh_stores(children.log_dir, skus_csv),
         "REDIS_URL": REDIS_URL,
         "SERVICE_API_KEYS": SERVICE_KEY,
         "TOKEN_ENCRYPTION_KEY": f"bench-{uuid.uuid4().hex}",
@@ -326,8 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Children(log_dir, os.environ) as children:
         sim = Simulator(children)
         sim.reset()
-        refs = [variant["vid"] for variant in sim.catalog()]
-        workload = make_workload(refs, "vid", options_by_country(OPTIONS_FILE), mix)
+        catalog = sim.catalog()
+        skus_csv = log_dir / "skus.csv"
+        write_sku_mappings(catalog, skus_csv)
+        variants = [Variant(ref=v["sku"], weight_g=v["weight_g"]) for v in catalog]
+        workload = make_workload(variants, "sku", options_by_country(OPTIONS_FILE), mix)
         log(
             f"  workload: {len(workload.bodies)} requests over {workload.distinct_pairs} of "
             f"{workload.pairs} (cart, destination) pairs"
@@ -339,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         for target, cache in (("service", True), ("naive", False)):
             sim.reset()
-            service, url = start_service(children, target, sim, cache=cache)
+            service, url = start_service(children, target, sim, skus_csv, cache=cache)
             runs[target] = drive(target, url, SERVICE_KEY, workload.bodies, args)
             cj_stats[target] = sim.stats()
             children.stop(service)

@@ -65,6 +65,9 @@ DESTINATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("CA", "YT", "Whitehorse", "Y1A 1B2"),
 )
 CURRENCIES: tuple[tuple[str, float], ...] = (("usd", 0.85), ("cad", 0.10), ("eur", 0.05))
+# Every default option can carry such a cart (US Standard's logistics stop at 4 kg): a store
+# offers the options that fit its products, and a cart no option can ship is a 422, not a price.
+MAX_CART_WEIGHT_G = 4000
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,12 @@ class Mix:
 Cart = tuple[tuple[str, int], ...]  # (variant reference, quantity), sorted
 
 
+@dataclass(frozen=True)
+class Variant:
+    ref: str  # what the request names it by: its vid or its SKU
+    weight_g: int
+
+
 def options_by_country(options_file: Path) -> dict[str, list[str]]:
     """The option ids that serve each destination country, from the service's options file."""
     document: Mapping[str, Any] = yaml.safe_load(options_file.read_text())
@@ -89,12 +98,13 @@ def options_by_country(options_file: Path) -> dict[str, list[str]]:
     return serving
 
 
-def make_carts(refs: Sequence[str], count: int, rng: random.Random) -> list[Cart]:
-    """`count` distinct carts of 1-4 distinct variants, 1-3 of each."""
+def make_carts(variants: Sequence[Variant], count: int, rng: random.Random) -> list[Cart]:
+    """`count` distinct carts of 1-4 distinct variants, 1-3 of each, up to MAX_CART_WEIGHT_G."""
     carts: dict[Cart, None] = {}
     while len(carts) < count:
-        picked = rng.sample(refs, rng.randint(1, 4))
-        carts[tuple(sorted((ref, rng.randint(1, 3)) for ref in picked))] = None
+        lines = [(v, rng.randint(1, 3)) for v in rng.sample(variants, rng.randint(1, 4))]
+        if sum(v.weight_g * quantity for v, quantity in lines) <= MAX_CART_WEIGHT_G:
+            carts[tuple(sorted((v.ref, quantity) for v, quantity in lines))] = None
     return list(carts)
 
 
@@ -106,15 +116,15 @@ class Workload:
 
 
 def make_workload(
-    refs: Sequence[str], item_key: str, serving: Mapping[str, Sequence[str]], mix: Mix
+    variants: Sequence[Variant], item_key: str, serving: Mapping[str, Sequence[str]], mix: Mix
 ) -> Workload:
     """`mix.requests` requests drawn from the carts and destinations.
 
-    `refs` are the catalogue's variant references and `item_key` says which field carries
-    them (`sku` as Medusa sends, or `vid`).
+    `item_key` says which field of an item carries the variant's `ref`: `sku` (as Medusa
+    sends) or `vid`. `serving` gives the option ids per destination country.
     """
     rng = random.Random(mix.seed)
-    carts = make_carts(refs, mix.carts, rng)
+    carts = make_carts(variants, mix.carts, rng)
     destinations = [d for d in DESTINATIONS if d[0] in serving]
     pairs = [(cart, dest) for cart in carts for dest in destinations]
     rng.shuffle(pairs)  # popularity rank independent of cart size or place
