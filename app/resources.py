@@ -25,6 +25,7 @@ from app.services.cancellation import CancellationService
 from app.services.fulfillments import FulfillmentService
 from app.services.options import OptionsCatalog
 from app.services.quote_cache import create_quote_store
+from app.services.quote_demand import create_quote_demand
 from app.services.quote_flights import QuoteFlights
 from app.services.rates import RateService
 from app.services.skus import VariantResolver
@@ -82,6 +83,7 @@ def build_rate_service(
         cj=cj,
         store=store,
         flights=QuoteFlights(store, redis, lock_ttl),
+        demand=create_quote_demand(redis),
     )
 
 
@@ -148,6 +150,7 @@ class Resources:
 
     def start(self) -> None:
         self.cj.transport.breaker.start()
+        self.rates.start()
 
     async def close(self) -> None:
         await self.rates.aclose()

@@ -6,9 +6,10 @@ half-way. In order, per call to `/api2.0/v1/...` (the operation is the last path
 
 1. count the call (`/_sim/stats` calls), even when it is then rejected;
 2. mode `down`: HTTP 503 with a small HTML page, no work;
-3. latency (`latency_ms` ± `jitter_ms`, +4000 ms in mode `slow`);
-4. auth (`CJ-Access-Token`; missing 1600002, unknown or expired 1600001);
-5. the account's QPS window (1600200, no `result`, counted in `qps_violations`);
+3. auth (`CJ-Access-Token`; missing 1600002, unknown or expired 1600001);
+4. the account's QPS window (1600200, no `result`, counted in `qps_violations`), at the
+   moment the call arrives, as CJ's gateway counts it;
+5. latency (`latency_ms` ± `jitter_ms`, +4000 ms in mode `slow`): CJ's time to answer;
 6. an injected fault for this operation, if one is queued;
 7. the daily points budget (HTTP 429) for operations that cost points;
 8. the handler (for `timeout_after_commit`: the handler, then `hang_ms`, then the answer).
@@ -87,7 +88,6 @@ class ApiGate:
         if state.config.mode == "down":
             await HTMLResponse(_DOWN_PAGE, status_code=503)(scope, receive, send)
             return
-        await self._sleep_latency()
 
         account: Account | None = None
         if op not in NO_AUTH:
@@ -105,6 +105,7 @@ class ApiGate:
             if op not in QPS_EXEMPT and not state.admit_call(account):
                 await envelope.qps_exceeded()(scope, receive, send)
                 return
+        await self._sleep_latency()
 
         fault = state.take_fault(op)
         if fault is not None and fault.kind == "http_500":

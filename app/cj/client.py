@@ -96,6 +96,9 @@ class CJClient:
     async def aclose(self) -> None:
         await self.transport.aclose()
 
+    async def expected_slot_wait(self, priority: Priority) -> float:
+        return await self.transport.expected_slot_wait(priority)
+
     def _deadline(self, deadline: float | None) -> float:
         return deadline if deadline is not None else time.monotonic() + self._default_budget
 

@@ -33,11 +33,13 @@ class CJModel(BaseModel):
 
 
 class Priority(IntEnum):
-    """Who gets CJ's scarce requests first: checkout, then orders, then polling."""
+    """Who gets CJ's scarce requests first: checkout, then orders, then warming the rate
+    cache with the quotes checkouts missed, then polling."""
 
     checkout = 0
     orders = 1
-    polling = 2
+    warming = 2
+    polling = 3
 
 
 class AccessToken(CJModel):

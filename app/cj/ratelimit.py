@@ -35,6 +35,10 @@ class RateLimiter(Protocol):
     async def acquire(self, priority: Priority, deadline: float) -> None:
         """Wait for a slot; raise CJThrottled if none comes before `deadline` (monotonic)."""
 
+    async def expected_wait(self, priority: Priority) -> float:
+        """Seconds a new caller of `priority` would wait for its slot, from the queue now
+        (the next free slot, plus one interval per caller ahead of it)."""
+
 
 class LocalRateLimiter:
     """Per-process limiter: correct for one process (the embedded first run)."""
@@ -44,6 +48,10 @@ class LocalRateLimiter:
         self._next_free = 0.0
         self._waiters: dict[tuple[int, int], asyncio.Event] = {}
         self._sequence = itertools.count()
+
+    async def expected_wait(self, priority: Priority) -> float:
+        ahead = sum(1 for level, _ in self._waiters if level <= int(priority))
+        return max(self._next_free - time.monotonic(), 0.0) + ahead * self._interval
 
     async def acquire(self, priority: Priority, deadline: float) -> None:
         ticket = (int(priority), next(self._sequence))
@@ -109,6 +117,17 @@ return 1
 """
 
 
+# KEYS: next-free key, waiter zset; ARGV: priority, interval in microseconds
+# Returns the expected wait in microseconds.
+_EXPECTED_WAIT_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ((tonumber(ARGV[1]) + 1) * 1e16))
+return math.max(next_free - now, 0) + ahead * tonumber(ARGV[2])
+"""
+
+
 class RedisRateLimiter:
     """The limiter shared by every process through Redis."""
 
@@ -118,6 +137,13 @@ class RedisRateLimiter:
         self._keys = [f"{namespace}:next_free", f"{namespace}:queue", f"{namespace}:deadlines"]
         self._acquire = redis.register_script(_ACQUIRE_SCRIPT)
         self._enqueue = redis.register_script(_ENQUEUE_SCRIPT)
+        self._expected_wait = redis.register_script(_EXPECTED_WAIT_SCRIPT)
+
+    async def expected_wait(self, priority: Priority) -> float:
+        wait_us = await self._expected_wait(
+            keys=self._keys[:2], args=[int(priority), self._interval_us]
+        )
+        return int(wait_us) / 1_000_000
 
     async def acquire(self, priority: Priority, deadline: float) -> None:
         member = uuid.uuid4().hex

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.cj.breaker import CJBreaker
 from app.cj.envelope import unwrap
@@ -85,6 +86,14 @@ class CJTransport:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def expected_slot_wait(self, priority: Priority) -> float:
+        """Seconds a call of `priority` would wait for a QPS slot now (0 when unknown)."""
+        try:
+            return await self._limiter.expected_wait(priority)
+        except RedisError as exc:
+            log.warning("cj_ratelimit_estimate_failed", error=type(exc).__name__)
+            return 0.0
 
     async def send(
         self,

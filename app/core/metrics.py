@@ -49,6 +49,18 @@ RATES_CJ_CALLS_SAVED = Counter(
     "already in flight (in this process or another) that the request joined.",
     registry=REGISTRY,
 )
+RATES_DEFERRED = Counter(
+    "rates_deferred_total",
+    "Cache misses answered at once from the fallback because CJ's queue could not give them "
+    "a slot within the budget; the cart goes on the warmer's list.",
+    registry=REGISTRY,
+)
+RATES_WARMED = Counter(
+    "rates_warmed_total",
+    "Quotes fetched by the cache warmer, by outcome (ok, or the CJ error).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 RATES_BUDGET_OVERRUNS = Counter(
     "rates_budget_overruns_total",
     "Rate requests whose RATES_BUDGET_MS ran out while waiting for CJ (then stale or static).",

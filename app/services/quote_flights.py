@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -26,6 +27,7 @@ log = structlog.get_logger(__name__)
 
 LOCK_PREFIX = "rates:flight:"
 POLL_SECONDS = 0.025
+STOP_GRACE_SECONDS = 1.0
 # Deletes the lock only while it is still ours (it may have expired and been retaken).
 _RELEASE_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -51,6 +53,10 @@ class QuoteFlights:
         self._lock_ms = int(lock_ttl.total_seconds() * 1000)
         self._tasks: dict[str, asyncio.Task[Flight]] = {}
         self._release = redis.register_script(_RELEASE_SCRIPT) if redis is not None else None
+
+    def in_flight(self, key: FreightKey) -> bool:
+        """Whether this process is already fetching `key`."""
+        return key.digest in self._tasks
 
     def join(
         self, key: FreightKey, fetch: Fetch, *, newer_than: datetime | None, wait_until: float
@@ -129,7 +135,14 @@ class QuoteFlights:
         raise CJTimeout("no quote from the process asking CJ before the deadline")
 
     async def aclose(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in list(self._tasks.values()):
+            await stop_task(task, STOP_GRACE_SECONDS)
+
+
+async def stop_task(task: asyncio.Task[Any], grace: float) -> None:
+    """Let `task` finish for `grace` seconds, then cancel it and wait as long again; never
+    waits longer (a task cancelled inside a Redis read can stay stuck)."""
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        task.cancel()
+        await asyncio.wait({task}, timeout=grace)

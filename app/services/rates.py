@@ -4,11 +4,15 @@ Per ship-from country, one freight quote covers every option (one CJ call, share
 identical concurrent requests in every process, cached for RATES_TTL). When CJ cannot
 answer within RATES_BUDGET_MS (slow, breaker open, no QPS slot, points gone), the price
 comes from the last quote (stale, up to RATES_STALE_TTL) or the option's static table.
+When CJ's queue is already too long for the budget, that answer comes at once, without
+waiting, and the cart goes on the warmer's list: a background task spends CJ's free
+requests on the most asked-for missing quotes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,15 +23,22 @@ from typing import Literal
 import structlog
 
 from app.cj.client import CJClient
-from app.cj.errors import CJError, CJVariantNotFound
+from app.cj.errors import CJError, CJRejected, CJVariantNotFound
 from app.cj.models import FreightProduct, FreightRequest, Priority
 from app.core.config import Settings
 from app.core.errors import Unprocessable
-from app.core.metrics import RATES_ANSWERS, RATES_BUDGET_OVERRUNS, RATES_CJ_CALLS_SAVED
+from app.core.metrics import (
+    RATES_ANSWERS,
+    RATES_BUDGET_OVERRUNS,
+    RATES_CJ_CALLS_SAVED,
+    RATES_DEFERRED,
+    RATES_WARMED,
+)
 from app.services.money import ExchangeRates, minor_unit, round_for
 from app.services.options import FulfillmentOption, OptionsCatalog
 from app.services.quote_cache import FreightKey, QuotedLogistic, QuoteSet, QuoteStore
-from app.services.quote_flights import QuoteFlights
+from app.services.quote_demand import QuoteDemand
+from app.services.quote_flights import QuoteFlights, stop_task
 from app.services.skus import ItemRef, VariantResolver
 
 log = structlog.get_logger(__name__)
@@ -37,6 +48,9 @@ Source = Literal["live", "cache", "stale", "static"]
 FALLBACK_VALIDITY = timedelta(seconds=60)
 # Kept back from the budget to build the answer once the wait for CJ is over.
 ANSWER_RESERVE_SECONDS = 0.05
+WARMER_IDLE_SECONDS = 0.2
+WARMER_BACKOFF_SECONDS = 1.0
+STOP_GRACE_SECONDS = 2.0
 
 
 class UnknownOption(Unprocessable):
@@ -117,12 +131,16 @@ class RateService:
         cj: CJClient,
         store: QuoteStore,
         flights: QuoteFlights,
+        demand: QuoteDemand,
     ) -> None:
         self._options = options
         self._variants = variants
         self._cj = cj
         self._store = store
         self._flights = flights
+        self._demand = demand
+        self._warmer: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._exchange = ExchangeRates(options.exchange_rates)
         self._ttl = timedelta(seconds=settings.rates_ttl)
         self._stale_ttl = timedelta(seconds=settings.rates_stale_ttl)
@@ -202,6 +220,14 @@ class RateService:
             RATES_CJ_CALLS_SAVED.inc()
             return _Lookup(cached, "cache")
         remaining = deadline - ANSWER_RESERVE_SECONDS - time.monotonic()
+        if self._cache_enabled and not self._flights.in_flight(key):
+            wait = await self._cj.expected_slot_wait(Priority.checkout)
+            if wait > remaining:
+                # CJ's queue would answer too late: answer now, and let the warmer fetch
+                # this cart when a request is free (the most asked-for carts first).
+                RATES_DEFERRED.inc()
+                await self._demand.want(key)
+                return self._fallback(cached)
         try:
             if not self._cache_enabled:
                 quotes = await asyncio.wait_for(self._fetch(key, deadline), max(remaining, 0))
@@ -226,7 +252,9 @@ class RateService:
             RATES_CJ_CALLS_SAVED.inc()
         return _Lookup(flight.quotes, "live")
 
-    async def _fetch(self, key: FreightKey, slot_deadline: float) -> QuoteSet:
+    async def _fetch(
+        self, key: FreightKey, slot_deadline: float, priority: Priority = Priority.checkout
+    ) -> QuoteSet:
         """One CJ freight call. It may outlive the request that started it (the answer still
         fills the cache), but gives up its place in the CJ queue at the request's deadline."""
         request = FreightRequest(
@@ -237,7 +265,7 @@ class RateService:
         )
         quotes = await self._cj.freight_calculate(
             request,
-            priority=Priority.checkout,
+            priority=priority,
             deadline=time.monotonic() + self._call_timeout,
             slot_deadline=slot_deadline,
         )
@@ -303,7 +331,62 @@ class RateService:
             rate.expires_at,
         )  # fmt: skip
 
+    # The cache warmer
+
+    def start(self) -> None:
+        if self._cache_enabled and self._warmer is None:
+            self._warmer = asyncio.get_running_loop().create_task(
+                self._warm_forever(), name="rates-warmer"
+            )
+
+    async def warm_once(self) -> bool:
+        """Fetch the most wanted missing quote; False when nothing is wanted."""
+        key = await self._demand.most_wanted()
+        if key is None:
+            return False
+        cached = await self._store.get(key)
+        if cached is not None and cached.is_fresh(self._ttl, datetime.now(UTC)):
+            return True
+        until = time.monotonic() + self._call_timeout
+        task, _ = self._flights.join(
+            key,
+            lambda: self._fetch(key, until, Priority.warming),
+            newer_than=cached.fetched_at if cached else None,
+            wait_until=until,
+        )
+        try:
+            await asyncio.shield(task)
+        except CJError as exc:
+            RATES_WARMED.labels(outcome=type(exc).__name__).inc()
+            if not isinstance(exc, CJRejected):
+                await self._demand.want(key)  # still wanted; CJ is busy or away
+                raise
+            return True
+        RATES_WARMED.labels(outcome="ok").inc()
+        return True
+
+    async def _warm_forever(self) -> None:
+        # Stopped by an event, not by cancellation: a task cancelled inside a Redis read
+        # can hang, and shutdown must not.
+        while not self._stopping.is_set():
+            pause = 0.0
+            try:
+                if not await self.warm_once():
+                    pause = WARMER_IDLE_SECONDS
+            except CJError:
+                pause = WARMER_BACKOFF_SECONDS
+            except Exception:
+                log.exception("rates_warmer_failed")
+                pause = WARMER_BACKOFF_SECONDS
+            if pause:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), pause)
+
     async def aclose(self) -> None:
+        if self._warmer is not None:
+            self._stopping.set()
+            await stop_task(self._warmer, STOP_GRACE_SECONDS)
+            self._warmer = None
         await self._flights.aclose()
 
 

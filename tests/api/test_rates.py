@@ -230,6 +230,29 @@ async def test_budget_expiry_with_cj_slow_serves_static_then_the_late_answer_is_
     assert rates[0]["amount"] == str(cj_price("US", "US", "10001", [(TEE, 2)], "USPS+"))
 
 
+@pytest.mark.settings(cj_qps="0.2")  # one CJ request every 5.5 s
+async def test_no_wait_when_cjs_queue_is_too_long_and_the_warmer_fetches_it_later(
+    app: FastAPI, client: httpx.AsyncClient, auth: dict[str, str], sim: httpx.AsyncClient
+) -> None:
+    deferred = metric("rates_deferred_total")
+    # Buying the token takes this slot: the quote's turn would come after the budget.
+    await resources(app).cj.tokens.refresh_now()
+    rates = await post_rates(client, auth)
+    assert rates[0]["source"] == "static"
+    assert metric("rates_deferred_total") == deferred + 1
+    assert await freight_calls(sim) == 0
+
+    for _ in range(150):  # the warmer takes the cart when CJ's next slot comes
+        await asyncio.sleep(0.1)
+        if await freight_calls(sim):
+            break
+    await asyncio.sleep(0.3)
+    rates = await post_rates(client, auth)
+    assert rates[0]["source"] == "cache"
+    assert rates[0]["amount"] == str(cj_price("US", "US", "10001", [(TEE, 2)], "USPS+"))
+    assert metric("rates_warmed_total", outcome="ok") >= 1
+
+
 async def test_open_breaker_serves_static_without_calling_cj(
     app: FastAPI, client: httpx.AsyncClient, auth: dict[str, str], sim: httpx.AsyncClient
 ) -> None:

@@ -54,3 +54,37 @@ async def test_no_slot_before_the_deadline_is_throttled(limiter: RateLimiter) ->
     await limiter.acquire(Priority.orders, time.monotonic() + 5)
     with pytest.raises(CJThrottled):
         await limiter.acquire(Priority.checkout, time.monotonic() + 0.02)
+
+
+@pytest.fixture(params=["local", "redis"])
+async def slow_limiter(
+    request: pytest.FixtureRequest, redis_url: str
+) -> AsyncIterator[RateLimiter]:
+    """One slot every 1.1 s, so a queue stays put while it is measured."""
+    if request.param == "local":
+        yield LocalRateLimiter(Decimal(1))
+        return
+    redis = Redis.from_url(redis_url)
+    yield RedisRateLimiter(redis, Decimal(1), namespace="test:ratelimit:slow")
+    await redis.aclose()
+
+
+async def test_expected_wait_counts_the_callers_ahead(slow_limiter: RateLimiter) -> None:
+    limiter = slow_limiter
+    assert await limiter.expected_wait(Priority.checkout) == pytest.approx(0, abs=0.05)
+    await limiter.acquire(Priority.checkout, time.monotonic() + 5)  # the next slot is 1.1 s away
+    assert await limiter.expected_wait(Priority.checkout) == pytest.approx(1.1, abs=0.1)
+
+    waiters = [
+        asyncio.create_task(limiter.acquire(priority, time.monotonic() + 10))
+        for priority in (Priority.polling, Priority.polling, Priority.checkout)
+    ]
+    await asyncio.sleep(0.2)
+    try:
+        # A checkout caller waits behind the one checkout only; a polling one behind all three.
+        assert await limiter.expected_wait(Priority.checkout) == pytest.approx(1.1 + 0.9, abs=0.15)
+        assert await limiter.expected_wait(Priority.polling) == pytest.approx(0.9 + 3.3, abs=0.15)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)

@@ -1,0 +1,103 @@
+"""Which missing quotes checkouts asked for, and how often: the cache warmer's to-do list.
+
+At 1 request/s, CJ cannot price every cart a busy store sees, so a checkout whose quote is
+missing and whose turn at CJ would come too late is answered from the fallback at once,
+and its cart is counted here. The warmer then spends the free CJ requests on the most
+wanted carts first. In Redis (a sorted set by count, shared by every process) or in this
+process; bounded either way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Protocol
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.services.quote_cache import FreightKey
+
+log = structlog.get_logger(__name__)
+
+WANTED_KEY = "rates:wanted"
+CARTS_KEY = "rates:wanted:carts"
+MAX_WANTED = 5_000
+# A cart nobody asked about for an hour is forgotten.
+FORGET_SECONDS = 3600
+
+
+def _dumps(key: FreightKey) -> str:
+    return json.dumps([key.origin, key.destination, key.zip, key.lines])
+
+
+def _loads(raw: str | bytes) -> FreightKey:
+    origin, destination, zip_code, lines = json.loads(raw)
+    return FreightKey(origin, destination, zip_code, tuple((v, int(q)) for v, q in lines))
+
+
+class QuoteDemand(Protocol):
+    async def want(self, key: FreightKey) -> None: ...
+
+    async def most_wanted(self) -> FreightKey | None:
+        """Take the most asked-for cart off the list (None when it is empty)."""
+
+
+class LocalQuoteDemand:
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._carts: dict[str, FreightKey] = {}
+
+    async def want(self, key: FreightKey) -> None:
+        digest = key.digest
+        self._counts[digest] += 1
+        self._carts[digest] = key
+        if len(self._counts) > MAX_WANTED:
+            least, _ = self._counts.most_common()[-1]
+            del self._counts[least]
+            del self._carts[least]
+
+    async def most_wanted(self) -> FreightKey | None:
+        if not self._counts:
+            return None
+        digest, _ = self._counts.most_common(1)[0]
+        del self._counts[digest]
+        return self._carts.pop(digest)
+
+
+class RedisQuoteDemand:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def want(self, key: FreightKey) -> None:
+        digest = key.digest
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zincrby(WANTED_KEY, 1, digest)
+        pipe.hset(CARTS_KEY, digest, _dumps(key))
+        pipe.zremrangebyrank(WANTED_KEY, 0, -(MAX_WANTED + 1))
+        pipe.expire(WANTED_KEY, FORGET_SECONDS)
+        pipe.expire(CARTS_KEY, FORGET_SECONDS)
+        try:
+            await pipe.execute()
+        except RedisError as exc:
+            log.warning("rates_demand_write_failed", error=type(exc).__name__)
+
+    async def most_wanted(self) -> FreightKey | None:
+        try:
+            while True:
+                popped = await self._redis.zpopmax(WANTED_KEY)
+                if not popped:
+                    return None
+                digest = popped[0][0]
+                raw = await self._redis.hget(CARTS_KEY, digest)
+                await self._redis.hdel(CARTS_KEY, digest)
+                if raw is not None:  # trimmed carts leave no body behind: skip them
+                    return _loads(raw)
+        except RedisError as exc:
+            log.warning("rates_demand_read_failed", error=type(exc).__name__)
+            return None
+
+
+def create_quote_demand(redis: Redis | None) -> QuoteDemand:
+    return RedisQuoteDemand(redis) if redis is not None else LocalQuoteDemand()
