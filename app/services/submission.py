@@ -57,7 +57,7 @@ log = structlog.get_logger(__name__)
 _NOT_A_VERDICT = frozenset({1600100})
 PAY_TYPES = {PayType.create_only: 3, PayType.balance: 2}
 # How long the lease outlives the submitter's deadline (database round trips, clock skew).
-LEASE_MARGIN_SECONDS = 30.0
+LEASE_MARGIN_SECONDS = 10.0
 
 
 class Outcome(StrEnum):

@@ -4,9 +4,15 @@ cjsim server process, request bodies, and waiting for the database to settle."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +25,7 @@ from app.db.models import Fulfillment
 from app.main import create_app
 from cjsim import catalog
 from tests.e2e.conftest import TOKEN_ENCRYPTION_KEY
+from tests.e2e.support import ROOT
 from tests.fixtures.app import API_KEY, make_settings, start
 
 SIM_QPS = 50
@@ -118,3 +125,69 @@ async def wait_until(
 async def sim_stats(sim: httpx.AsyncClient) -> dict[str, Any]:
     stats: dict[str, Any] = (await sim.get("/_sim/stats")).json()
     return stats
+
+
+class WorkerProcess:
+    """`python -m app.workers` with the service's settings as environment variables; its
+    JSON log goes to a file that tests can read."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.workers"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        found = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("event") == name:
+                found.append(record)
+        return found
+
+    async def wait_for_event(self, name: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.events(name):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited: {self.log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {name} in {timeout}s")
+            await asyncio.sleep(0.05)
+
+    def terminate(self, timeout: float = 30) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self._log.close()
+        return code
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+        elif not self._log.closed:
+            self._log.close()
+
+
+def worker_env(service_env: dict[str, str], **overrides: str) -> dict[str, str]:
+    return {
+        **service_env,
+        "LOG_LEVEL": "INFO",
+        "CJ_QPS": str(SIM_QPS),
+        "CJ_TIMEOUT_SECONDS": "2",
+        "SUBMIT_RETRY_INITIAL_SECONDS": "0.2",
+        "SUBMIT_RETRY_MAX_SECONDS": "1",
+        "WORKER_POLL_SECONDS": "0.1",
+        **overrides,
+    }
