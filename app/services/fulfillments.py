@@ -171,7 +171,11 @@ class FulfillmentService:
                 "use a new key for a new fulfillment."
             )
         if record.state == "completed" and record.response_status is not None:
-            return Reply(record.response_status, dict(record.response_body or {}), replayed=True)
+            body = dict(record.response_body or {})
+            headers = {}
+            if record.response_status < 400 and record.fulfillment_id is not None:
+                headers["Location"] = f"/v1/fulfillments/{record.fulfillment_id}"
+            return Reply(record.response_status, body, replayed=True, headers=headers)
         now = utcnow()
         locked_until = record.locked_until
         if locked_until is not None and locked_until > now:

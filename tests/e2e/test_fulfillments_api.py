@@ -118,6 +118,7 @@ class TestIdempotency:
         assert first.status_code == again.status_code == 201
         assert again.json() == first.json()
         assert again.headers["idempotent-replayed"] == "true"
+        assert again.headers["location"] == first.headers["location"]
         assert (await sim_stats(sim))["orders_by_number"] == {first.json()["id"]: 1}
 
     async def test_same_key_other_body_is_422(

@@ -4,6 +4,7 @@ refund dispute), shipped (refused), CJ unreachable (nothing changes)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -254,3 +255,51 @@ class TestAfterPaymentDispute:
         done = await client.post(f"/v1/fulfillments/{paid['id']}/cancel")
         assert done.status_code == 200
         assert done.json()["status"] == "cancelled"
+
+
+class TestWhileBeingSent:
+    async def test_cancel_waits_for_the_submission_then_deletes_at_cj(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ):
+        await create(client)  # buys the CJ token, so the next create is a single slow call
+        await sim.post("/_sim/config", json={"latency_ms": 1500})
+        creating = asyncio.create_task(
+            client.post("/v1/fulfillments", json=body(external_id="in-flight"), headers=key())
+        )
+        fulfillment_id = await stored_id(client, "in-flight")
+
+        response = await client.post(f"/v1/fulfillments/{fulfillment_id}/cancel")
+
+        assert (await creating).status_code == 201
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "cancelled"
+        assert (await cj_order(sim, fulfillment_id))["orderStatus"] == "CANCELLED"
+
+    async def test_cancel_while_a_long_submission_runs_is_409(
+        self, sim: httpx.AsyncClient, service_env: dict[str, str]
+    ):
+        settings = fulfillment_settings(service_env, submit_budget_ms=9000, cj_timeout_seconds=9)
+        async for client in running(app_for(settings)):
+            await create(client)
+            await sim.post("/_sim/config", json={"latency_ms": 8000})
+            creating = asyncio.create_task(
+                client.post("/v1/fulfillments", json=body(external_id="slow"), headers=key())
+            )
+            fulfillment_id = await stored_id(client, "slow")
+
+            response = await client.post(f"/v1/fulfillments/{fulfillment_id}/cancel")
+
+            assert response.status_code == 409
+            assert "being sent to CJ right now" in response.json()["detail"]
+            assert response.headers["retry-after"] == "5"
+            assert (await creating).status_code == 201
+
+
+async def stored_id(client: httpx.AsyncClient, external_id: str) -> str:
+    """The id of a fulfillment being created, once its row is stored (before CJ is asked)."""
+    while True:
+        listed = await client.get("/v1/fulfillments", params={"external_id": external_id})
+        found = listed.json()["fulfillments"]
+        if found:
+            return str(found[0]["id"])
+        await asyncio.sleep(0.02)

@@ -1,0 +1,96 @@
+"""`transition`: one event per change, in the caller's transaction; nothing for a move the
+rules refuse (late, repeated, backwards, out of a terminal status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.db.base import utcnow
+from app.db.models import Fulfillment, FulfillmentEvent
+from app.db.repositories.fulfillments import FulfillmentRepository
+from app.db.session import transaction
+from app.services.statuses import Status
+from app.services.transitions import transition
+
+
+def a_fulfillment() -> Fulfillment:
+    now = utcnow()
+    return Fulfillment(
+        id="ful_transition",
+        external_id="ext",
+        order_id="order",
+        option_id="us-standard",
+        status="pending",
+        cj_order_number="ful_transition",
+        from_country="US",
+        shipping_address={},
+        tracking=[],
+        tracking_events=[],
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def history(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(
+                FulfillmentEvent.source, FulfillmentEvent.from_status, FulfillmentEvent.to_status
+            ).order_by(FulfillmentEvent.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+async def test_changes_are_recorded_once_and_never_go_back(clean_db: AsyncEngine) -> None:
+    sessions = async_sessionmaker(clean_db, expire_on_commit=False)
+    async with transaction(sessions) as session:
+        repository = FulfillmentRepository(session)
+        row = a_fulfillment()
+        await repository.add(row)
+        assert await transition(repository, row, Status.pending, source="api", initial=True)
+
+    async with transaction(sessions) as session:
+        repository = FulfillmentRepository(session)
+        row = await repository.get_for_update("ful_transition")
+        assert row is not None
+        assert await transition(repository, row, Status.unshipped, source="webhook")
+        assert not await transition(repository, row, Status.created, source="poll")  # late
+        assert not await transition(repository, row, Status.unshipped, source="poll")  # again
+        assert not await transition(repository, row, Status.failed, source="worker")
+        assert await transition(repository, row, Status.cancelled, source="cj", reason="refund")
+        assert not await transition(repository, row, Status.delivered, source="webhook")
+
+    assert await history(clean_db) == [
+        ("api", None, "pending"),
+        ("webhook", "pending", "unshipped"),
+        ("cj", "unshipped", "cancelled"),
+    ]
+    async with sessions() as session:
+        stored = await session.get(Fulfillment, "ful_transition")
+        assert stored is not None
+        assert (stored.status, stored.status_reason) == ("cancelled", "refund")
+
+
+async def change_then_fail(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with transaction(sessions) as session:
+        repository = FulfillmentRepository(session)
+        row = await repository.get_for_update("ful_transition")
+        assert row is not None
+        await transition(repository, row, Status.created, source="worker")
+        raise RuntimeError("the unit of work fails after the change")
+
+
+async def test_the_event_rolls_back_with_the_change(clean_db: AsyncEngine) -> None:
+    sessions = async_sessionmaker(clean_db, expire_on_commit=False)
+    async with transaction(sessions) as session:
+        await FulfillmentRepository(session).add(a_fulfillment())
+    with pytest.raises(RuntimeError):
+        await change_then_fail(sessions)
+    async with clean_db.connect() as conn:
+        events = await conn.scalar(select(func.count()).select_from(FulfillmentEvent))
+        status = await conn.scalar(select(Fulfillment.status))
+    assert (events, status) == (0, "pending")
