@@ -70,7 +70,7 @@ FULFILLMENT_SUBMISSIONS = Counter(
     "fulfillment_submissions_total",
     "Attempts to place a fulfillment at CJ, by who tried (api, worker) and the outcome: "
     "created (CJ took it now), adopted (CJ already had it), pending (to be retried), "
-    "failed (CJ refused it for good), skipped (not pending, or another submitter holds it).",
+    "failed (CJ refused it for good), skipped (nothing left to submit).",
     ["source", "outcome"],
     registry=REGISTRY,
 )

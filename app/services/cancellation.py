@@ -179,10 +179,11 @@ class CancellationService:
             row = await FulfillmentRepository(session).get(fulfillment_id)
         if row is None:  # pragma: no cover
             raise NotFound(f"No fulfillment {fulfillment_id!r}.")
-        if row.status in (Status.cancelled, Status.failed) or row.cj_order_id is None:
+        if row.status in (Status.cancelled, Status.failed):
             return row
         try:
-            detail = await self._cj.get_order_detail(row.cj_order_id)
+            # CJ finds an order by its id or by our orderNumber.
+            detail = await self._cj.get_order_detail(row.cj_order_id or row.cj_order_number)
         except CJError as exc:
             raise _unavailable(exc) from exc
         async with transaction(self._sessionmaker) as session:

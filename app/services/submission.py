@@ -15,7 +15,6 @@ pending (CJ unavailable; retried with backoff), or CJ refused it for good (`fail
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -174,19 +173,6 @@ class Submitter:
             return await FulfillmentRepository(session).claim(
                 fulfillment_id, now=now, until=now + self.lease
             )
-
-    async def submit(self, fulfillment_id: str, *, budget_seconds: float, source: str) -> Outcome:
-        maybe_at_cj = await self.claim(fulfillment_id)
-        if maybe_at_cj is None:
-            FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=Outcome.skipped).inc()
-            return Outcome.skipped
-        result = await self.submit_claimed(
-            fulfillment_id,
-            maybe_at_cj=maybe_at_cj,
-            deadline=time.monotonic() + budget_seconds,
-            source=source,
-        )
-        return result.outcome
 
     async def submit_claimed(
         self, fulfillment_id: str, *, maybe_at_cj: bool, deadline: float, source: str
