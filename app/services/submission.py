@@ -177,7 +177,8 @@ class Submitter:
     async def submit_claimed(
         self, fulfillment_id: str, *, maybe_at_cj: bool, deadline: float, source: str
     ) -> SubmissionResult:
-        """Place a row whose lease we hold; always gives the lease back."""
+        """Place a row whose lease we hold, and give the lease back. (Should something
+        unexpected fail, the lease runs out and the row is taken again, looked up first.)"""
         async with self._sessionmaker() as session:
             fulfillment = await FulfillmentRepository(session).get_with_items(fulfillment_id)
         if fulfillment is None:
@@ -287,7 +288,9 @@ class Submitter:
         option = self._options.get(fulfillment.option_id)
         if option is not None:
             return list(option.logistics)
-        return [fulfillment.logistic_name] if fulfillment.logistic_name else []
+        if fulfillment.logistic_name:  # the option was removed from OPTIONS_FILE since
+            return [fulfillment.logistic_name]
+        raise Rejected(f"Option {fulfillment.option_id!r} no longer exists and names no logistic.")
 
     def _order_request(self, fulfillment: Fulfillment, logistic: str) -> CreateOrderRequest:
         address: dict[str, Any] = fulfillment.shipping_address

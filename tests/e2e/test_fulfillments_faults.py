@@ -210,3 +210,52 @@ class TestSandbox:
         assert response.status_code == 201
         cj_order = (await sim.get("/_sim/orders")).json()["orders"][0]
         assert cj_order["isSandbox"] in (1, True)
+
+
+async def unpaid_order_at_cj(sim: httpx.AsyncClient, service_env: dict[str, str]) -> str:
+    """A pending fulfillment whose order CJ has, unpaid: placed by a create-only
+    deployment whose answer was lost (and whose lookup missed it)."""
+    await sim.post("/_sim/config", json={"qps": SIM_QPS, "hang_ms": 4000})
+    await fault(sim, "createOrderV2", "timeout_after_commit")
+    await fault(sim, "getOrderDetail", "code", code=1603100)
+    async for client in running(app_for(fulfillment_settings(service_env))):
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+        assert response.status_code == 202, response.text
+    fulfillment_id = response.json()["id"]
+    orders = (await sim.get("/_sim/orders")).json()["orders"]
+    assert [o["orderStatus"] for o in orders] == ["CREATED"]
+    return str(fulfillment_id)
+
+
+async def test_an_unpaid_order_found_in_balance_mode_is_confirmed_and_paid(
+    sim: httpx.AsyncClient, service_env: dict[str, str], clean_db: AsyncEngine
+) -> None:
+    """A balance-mode worker adopts it, confirms it and pays it, and creates nothing."""
+    fulfillment_id = await unpaid_order_at_cj(sim, service_env)
+    balance = fulfillment_settings(
+        service_env, cj_pay_type=PayType.balance, run_worker_in_process=True
+    )
+    async for _ in running(app_for(balance)):
+        rows = await wait_until(clean_db, [fulfillment_id], {"unshipped"})
+    assert rows[fulfillment_id].status_reason is None
+    stats = await sim_stats(sim)
+    assert stats["orders_by_number"] == {fulfillment_id: 1}
+    assert stats["calls"]["confirmOrder"] == 1
+    assert stats["calls"]["payBalance"] == 1
+    assert (await sim.get("/_sim/orders")).json()["orders"][0]["orderStatus"] == "UNSHIPPED"
+
+
+async def test_a_payment_that_fails_leaves_the_order_unpaid_with_the_reason(
+    sim: httpx.AsyncClient, service_env: dict[str, str], clean_db: AsyncEngine
+) -> None:
+    fulfillment_id = await unpaid_order_at_cj(sim, service_env)
+    await sim.post("/_sim/config", json={"balance": "0"})
+    balance = fulfillment_settings(
+        service_env, cj_pay_type=PayType.balance, run_worker_in_process=True
+    )
+    async for _ in running(app_for(balance)):
+        rows = await wait_until(clean_db, [fulfillment_id], {"unpaid"})
+    reason = rows[fulfillment_id].status_reason
+    assert reason is not None
+    assert reason.startswith("Placed at CJ but not paid from the balance")
+    assert (await sim_stats(sim))["orders_by_number"] == {fulfillment_id: 1}
