@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.models import IdempotencyKey
 from tests.e2e.fulfillments import (
     SIM_QPS,
     app_for,
@@ -262,3 +266,49 @@ class TestPermanentFailures:
         assert again.status_code == 422
         assert again.headers["idempotent-replayed"] == "true"
         assert again.json()["fulfillment"] == first.json()["fulfillment"]
+
+
+class TestInterruptedRequest:
+    async def test_a_retry_after_the_first_request_died_gets_the_stored_row(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
+    ):
+        request, headers = body(), key()
+        first = (await client.post("/v1/fulfillments", json=request, headers=headers)).json()
+        # As if the process died after committing the row, before storing its answer.
+        async with clean_db.begin() as conn:
+            await conn.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.key == headers["Idempotency-Key"])
+                .values(
+                    state="in_progress",
+                    response_status=None,
+                    response_body=None,
+                    locked_until=datetime.now(UTC) - timedelta(seconds=1),
+                )
+            )
+
+        retry = await client.post("/v1/fulfillments", json=request, headers=headers)
+
+        assert retry.status_code == 201
+        assert retry.json()["id"] == first["id"]
+        assert retry.headers["idempotent-replayed"] == "true"
+        again = await client.post("/v1/fulfillments", json=request, headers=headers)
+        assert again.json() == retry.json()
+        assert (await sim_stats(sim))["orders_by_number"] == {first["id"]: 1}
+
+    async def test_a_retry_while_the_first_may_still_run_is_409(
+        self, client: httpx.AsyncClient, clean_db: AsyncEngine
+    ):
+        request, headers = body(), key()
+        await client.post("/v1/fulfillments", json=request, headers=headers)
+        async with clean_db.begin() as conn:
+            await conn.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.key == headers["Idempotency-Key"])
+                .values(
+                    state="in_progress",
+                    locked_until=datetime.now(UTC) + timedelta(seconds=30),
+                )
+            )
+        retry = await client.post("/v1/fulfillments", json=request, headers=headers)
+        assert retry.status_code == 409
