@@ -15,6 +15,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.security import webhook_signing_key
+
 DEFAULT_OPTIONS_FILE = Path(__file__).resolve().parent.parent / "options.default.yaml"
 
 
@@ -49,7 +51,12 @@ class CancelAfterPayment(StrEnum):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # A validation error must not print the secrets it was given.
+        hide_input_in_errors=True,
     )
 
     environment: Environment = Environment.development
@@ -115,11 +122,38 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "cj_api_key", "cj_open_id", "cj_webhook_path_token", "token_encryption_key", mode="before"
+        "cj_api_key",
+        "cj_open_id",
+        "cj_webhook_path_token",
+        "token_encryption_key",
+        "notify_secret",
+        "medusa_secret_key",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _sinks_need_their_secrets(self) -> Settings:
+        """A configured notification sink must be able to sign or authenticate."""
+        problems = []
+        if self.notify_url and self.notify_secret is None:
+            problems.append("NOTIFY_URL needs NOTIFY_SECRET (the webhooks are signed)")
+        if self.notify_secret is not None:
+            try:
+                webhook_signing_key(self.notify_secret)
+            except ValueError as exc:
+                problems.append(f"NOTIFY_SECRET: {exc}")
+        if self.medusa_url and self.medusa_secret_key is None:
+            problems.append("MEDUSA_URL needs MEDUSA_SECRET_KEY (a secret API key, sk_...)")
+        if self.medusa_secret_key is not None and not (
+            self.medusa_secret_key.get_secret_value().startswith("sk_")
+        ):
+            problems.append("MEDUSA_SECRET_KEY must be a Medusa secret API key (sk_...)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:

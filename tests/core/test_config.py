@@ -47,3 +47,27 @@ class TestSettings:
             environment=Environment.production, service_api_keys="k", token_encryption_key="x"
         )
         assert settings.environment is Environment.production
+
+
+class TestSinkSettings:
+    @pytest.mark.parametrize(
+        ("values", "message"),
+        [
+            ({"notify_url": "https://store.example/hooks"}, "NOTIFY_URL needs NOTIFY_SECRET"),
+            ({"notify_secret": "whsec_not*base64"}, "whsec_ secret must be base64"),
+            ({"medusa_url": "http://localhost:9000"}, "MEDUSA_URL needs MEDUSA_SECRET_KEY"),
+            ({"medusa_secret_key": "pk_publishable"}, "must be a Medusa secret API key"),
+        ],
+    )
+    def test_a_sink_without_a_usable_secret_is_refused(
+        self, values: dict[str, str], message: str
+    ) -> None:
+        with pytest.raises(ValidationError, match=message) as raised:
+            build(**values)
+        assert "not*base64" not in str(raised.value)
+        assert "pk_publishable" not in str(raised.value)
+
+    def test_empty_secrets_mean_no_sink(self) -> None:
+        settings = build(notify_url="", notify_secret="", medusa_url="", medusa_secret_key="")
+        assert settings.notify_secret is None
+        assert settings.medusa_secret_key is None
