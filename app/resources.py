@@ -23,6 +23,7 @@ from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.cancellation import CancellationService
 from app.services.fulfillments import FulfillmentService
+from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.services.options import OptionsCatalog
 from app.services.quote_cache import create_quote_store
 from app.services.quote_demand import create_quote_demand
@@ -33,6 +34,9 @@ from app.services.submission import Submitter
 from app.services.tracking import TrackingService
 from app.services.tracking_sync import PollPacer, TrackingSync, pace_interval
 from app.services.webhook_intake import WebhookIntake
+from app.sinks.base import Sink
+from app.sinks.medusa import MedusaAdminSink
+from app.sinks.webhook import WebhookSink
 
 # Used only outside production (which requires TOKEN_ENCRYPTION_KEY), so a first run
 # works without configuring one.
@@ -87,6 +91,16 @@ def build_rate_service(
     )
 
 
+def build_sinks(settings: Settings) -> list[Sink]:
+    """The notification sinks that are configured (Settings checks each has its secret)."""
+    sinks: list[Sink] = []
+    if settings.medusa_url and settings.medusa_secret_key is not None:
+        sinks.append(MedusaAdminSink(settings.medusa_url, settings.medusa_secret_key))
+    if settings.notify_url and settings.notify_secret is not None:
+        sinks.append(WebhookSink(settings.notify_url, settings.notify_secret))
+    return sinks
+
+
 @dataclass
 class Resources:
     settings: Settings
@@ -103,6 +117,8 @@ class Resources:
     tracking: TrackingService
     tracking_sync: TrackingSync
     webhooks: WebhookIntake
+    outbox: OutboxWriter
+    outbox_dispatcher: OutboxDispatcher
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Resources:
@@ -114,6 +130,7 @@ class Resources:
         variants = VariantResolver(sessionmaker)
         submitter = Submitter(sessionmaker, cj, options, settings)
         tracking = TrackingService()
+        sinks = build_sinks(settings)
         return cls(
             settings=settings,
             engine=engine,
@@ -146,6 +163,8 @@ class Resources:
             webhooks=WebhookIntake(
                 verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id, applier=tracking
             ),
+            outbox=OutboxWriter({sink.name: sink.events for sink in sinks}),
+            outbox_dispatcher=OutboxDispatcher(sessionmaker, sinks),
         )
 
     def start(self) -> None:
@@ -154,6 +173,7 @@ class Resources:
 
     async def close(self) -> None:
         await self.rates.aclose()
+        await self.outbox_dispatcher.aclose()
         await self.cj.transport.breaker.stop()
         await self.cj.aclose()
         if self.redis is not None:

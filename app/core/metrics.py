@@ -99,3 +99,28 @@ WEBHOOK_INBOX_LAG = Gauge(
     "Age of the oldest CJ webhook still waiting to be confirmed and applied (0 when none).",
     registry=REGISTRY,
 )
+OUTBOX_DELIVERIES = Counter(
+    "outbox_deliveries_total",
+    "Outbox delivery attempts by sink and outcome: delivered, already_done (the sink had it "
+    "already), retry, auth_error (retried: the sink refused our credentials), dead.",
+    ["sink", "outcome"],
+    registry=REGISTRY,
+)
+OUTBOX_BACKLOG = Gauge(
+    "outbox_backlog",
+    "Outbox messages waiting for delivery (status pending), by sink.",
+    ["sink"],
+    registry=REGISTRY,
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "outbox_oldest_pending_age_seconds",
+    "Age of the oldest pending outbox message by sink (0 when none is pending).",
+    ["sink"],
+    registry=REGISTRY,
+)
+OUTBOX_DEAD_LETTERS = Gauge(
+    "outbox_dead_letters",
+    "Outbox messages given up on (status dead) until replayed, by sink.",
+    ["sink"],
+    registry=REGISTRY,
+)

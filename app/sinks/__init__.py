@@ -1,0 +1,1 @@
+"""Where notifications go: the store's Medusa Admin API and a generic signed webhook."""
