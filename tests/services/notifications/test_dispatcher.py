@@ -1,0 +1,379 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from app.core.metrics import REGISTRY
+from app.db.models import Fulfillment, OutboxMessage
+from app.db.repositories.outbox import OutboxRepository
+from app.schemas.notifications import NotificationEvent
+from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
+from app.sinks.webhook import WebhookSink
+from tests.fixtures.outbox import outbox_rows, stored_fulfillment
+from tests.fixtures.receiver import Receiver
+
+SECRET = SecretStr("receiver-shared-secret")
+WRITER = OutboxWriter({"webhook": WebhookSink.events})
+
+
+@pytest.fixture
+async def dispatcher(
+    sessionmaker: async_sessionmaker[AsyncSession], receiver: Receiver
+) -> AsyncIterator[OutboxDispatcher]:
+    dispatcher = OutboxDispatcher(sessionmaker, [WebhookSink(f"{receiver.url}/hooks", SECRET)])
+    yield dispatcher
+    await dispatcher.aclose()
+
+
+async def notify(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    fulfillment: Fulfillment,
+    *events: NotificationEvent,
+    writer: OutboxWriter = WRITER,
+) -> None:
+    async with sessionmaker.begin() as session:
+        row = await session.get_one(Fulfillment, fulfillment.id)
+        for event in events:
+            await writer.enqueue(session, row, event)
+
+
+def received_events(receiver: Receiver) -> list[tuple[str, str]]:
+    bodies = [json.loads(request.body) for request in receiver.requests]
+    return [(body["data"]["id"], body["type"].removeprefix("fulfillment.")) for body in bodies]
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def single_row(sessionmaker: async_sessionmaker[AsyncSession]) -> OutboxMessage:
+    [row] = await outbox_rows(sessionmaker)
+    return row
+
+
+class TestDelivery:
+    async def test_a_due_message_is_sent_and_marked_delivered(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+        delivered_before = sample("outbox_deliveries_total", sink="webhook", outcome="delivered")
+
+        now = datetime.now(UTC)
+        report = await dispatcher.deliver_due(now)
+
+        assert (report.claimed, report.delivered, report.retried, report.dead) == (1, 1, 0, 0)
+        row = await single_row(sessionmaker)
+        assert (row.status, row.attempts, row.delivered_at, row.last_error) == (
+            "delivered",
+            1,
+            now,
+            None,
+        )
+        assert receiver.paths() == ["/hooks"]
+        assert json.loads(receiver.requests[0].body) == row.payload
+        assert (await dispatcher.deliver_due()).claimed == 0
+        assert len(receiver.requests) == 1
+        assert sample("outbox_deliveries_total", sink="webhook", outcome="delivered") == (
+            delivered_before + 1
+        )
+        assert sample("outbox_backlog", sink="webhook") == 0
+
+    async def test_a_call_sends_at_most_limit_messages_oldest_first(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillments = [await stored_fulfillment(sessionmaker) for _ in range(5)]
+        for fulfillment in fulfillments:
+            await notify(sessionmaker, fulfillment, NotificationEvent.cj_order_created)
+
+        report = await dispatcher.deliver_due(limit=2)
+
+        assert (report.claimed, report.delivered) == (2, 2)
+        assert {fid for fid, _ in received_events(receiver)} == {f.id for f in fulfillments[:2]}
+        assert (await dispatcher.deliver_due(limit=10)).claimed == 3
+
+    async def test_a_failed_message_is_retried_later_and_later(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+        receiver.respond(503, {"message": "down for maintenance"}, times=3)
+
+        now = datetime.now(UTC)
+        delays = []
+        for attempt in (1, 2, 3):
+            report = await dispatcher.deliver_due(now)
+            assert (report.claimed, report.retried) == (1, 1)
+            row = await single_row(sessionmaker)
+            assert (row.status, row.attempts) == ("pending", attempt)
+            assert row.last_error == "HTTP 503: down for maintenance"
+            delays.append((row.next_attempt_at - now).total_seconds())
+            # Not due before its time.
+            assert (
+                await dispatcher.deliver_due(row.next_attempt_at - timedelta(seconds=1))
+            ).claimed == 0
+            now = row.next_attempt_at
+        # 30 s, 60 s, 120 s with up to 30 s of jitter each.
+        assert 30 <= delays[0] <= 60
+        assert 60 <= delays[1] <= 90
+        assert 120 <= delays[2] <= 150
+        assert sample("outbox_backlog", sink="webhook") == 1
+        # Measured at the third attempt, which came after the first two waits.
+        assert sample("outbox_oldest_pending_age_seconds", sink="webhook") >= sum(delays[:2])
+
+        report = await dispatcher.deliver_due(now)
+        assert report.delivered == 1
+        row = await single_row(sessionmaker)
+        assert (row.status, row.attempts, row.last_error) == ("delivered", 4, None)
+        assert len(receiver.requests) == 4
+        # The same event each time: one webhook-id for every attempt.
+        assert len({request.headers["webhook-id"] for request in receiver.requests}) == 1
+
+    async def test_a_failure_three_days_after_creation_is_a_dead_letter(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, fulfillment, NotificationEvent.delivered)
+        now = datetime.now(UTC)
+        async with sessionmaker.begin() as session:
+            await session.execute(
+                update(OutboxMessage).values(created_at=now - timedelta(days=3, seconds=1))
+            )
+        receiver.respond(500, {"message": "still broken"})
+        dead_before = sample("outbox_deliveries_total", sink="webhook", outcome="dead")
+
+        report = await dispatcher.deliver_due(now)
+
+        assert (report.claimed, report.dead) == (1, 1)
+        row = await single_row(sessionmaker)
+        assert (row.status, row.last_error) == ("dead", "HTTP 500: still broken")
+        assert sample("outbox_deliveries_total", sink="webhook", outcome="dead") == dead_before + 1
+        assert sample("outbox_dead_letters", sink="webhook") == 1
+        assert sample("outbox_backlog", sink="webhook") == 0
+        assert (await dispatcher.deliver_due(now + timedelta(days=1))).claimed == 0
+
+    async def test_the_last_retry_is_moved_up_to_the_three_days(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, fulfillment, NotificationEvent.delivered)
+        now = datetime.now(UTC)
+        created = now - timedelta(days=3) + timedelta(seconds=10)
+        async with sessionmaker.begin() as session:
+            await session.execute(update(OutboxMessage).values(created_at=created))
+        receiver.respond(500, times=2)
+
+        await dispatcher.deliver_due(now)
+        row = await single_row(sessionmaker)
+        assert (row.status, row.next_attempt_at) == ("pending", created + timedelta(days=3))
+
+        await dispatcher.deliver_due(row.next_attempt_at)
+        assert (await single_row(sessionmaker)).status == "dead"
+
+    async def test_a_message_that_cannot_be_read_is_dead_at_once(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+        async with sessionmaker.begin() as session:
+            await session.execute(update(OutboxMessage).values(event_type="teleported"))
+
+        assert (await dispatcher.deliver_due()).dead == 1
+        row = await single_row(sessionmaker)
+        assert row.status == "dead"
+        assert row.last_error is not None
+        assert row.last_error.startswith("unreadable message")
+        assert receiver.requests == []
+
+    async def test_messages_of_sinks_not_configured_wait(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        medusa_only = OutboxWriter({"medusa": frozenset(NotificationEvent)})
+        await notify(sessionmaker, fulfillment, NotificationEvent.shipped, writer=medusa_only)
+
+        assert (await dispatcher.deliver_due()).claimed == 0
+        assert (await single_row(sessionmaker)).status == "pending"
+        assert sample("outbox_backlog", sink="medusa") == 1
+
+
+class TestOrder:
+    async def test_a_later_change_waits_for_the_earlier_one_of_its_fulfillment(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        first = await stored_fulfillment(sessionmaker)
+        other = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, first, NotificationEvent.shipped, NotificationEvent.delivered)
+        await notify(sessionmaker, other, NotificationEvent.shipped)
+        receiver.respond(500)  # the first request: `first`'s shipped
+
+        now = datetime.now(UTC)
+        report = await dispatcher.deliver_due(now)
+        # `first`'s delivered is due but waits; `other` is not held up by `first`.
+        assert (report.claimed, report.delivered, report.retried) == (2, 1, 1)
+        assert received_events(receiver) == [(first.id, "shipped"), (other.id, "shipped")]
+
+        # Still waiting while its shipped is pending, however long it has been due.
+        assert (await dispatcher.deliver_due(now + timedelta(seconds=29))).claimed == 0
+
+        later = now + timedelta(minutes=2)
+        assert (await dispatcher.deliver_due(later)).delivered == 1
+        assert (await dispatcher.deliver_due(later)).delivered == 1
+        assert received_events(receiver)[2:] == [(first.id, "shipped"), (first.id, "delivered")]
+        assert {row.status for row in await outbox_rows(sessionmaker)} == {"delivered"}
+
+    async def test_a_dead_earlier_change_no_longer_holds_the_later_ones(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(
+            sessionmaker, fulfillment, NotificationEvent.shipped, NotificationEvent.delivered
+        )
+        shipped = (await outbox_rows(sessionmaker))[0]
+        async with sessionmaker.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == shipped.id).values(status="dead")
+            )
+        assert (await dispatcher.deliver_due()).delivered == 1
+        assert received_events(receiver) == [(fulfillment.id, "delivered")]
+
+
+class TestClaims:
+    async def test_two_dispatchers_send_each_message_once(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        receiver: Receiver,
+        database_url: str,
+    ) -> None:
+        fulfillments = [await stored_fulfillment(sessionmaker) for _ in range(30)]
+        for fulfillment in fulfillments:
+            await notify(
+                sessionmaker, fulfillment, NotificationEvent.shipped, NotificationEvent.delivered
+            )
+        receiver.delay_seconds = 0.01
+        # Each dispatcher with its own engine, as two worker processes would have.
+        engines = [create_async_engine(database_url) for _ in range(2)]
+        dispatchers = [
+            OutboxDispatcher(
+                async_sessionmaker(engine, expire_on_commit=False),
+                [WebhookSink(f"{receiver.url}/hooks", SECRET)],
+            )
+            for engine in engines
+        ]
+
+        async def drain(dispatcher: OutboxDispatcher) -> int:
+            sent = 0
+            while True:
+                report = await dispatcher.deliver_due(limit=4)
+                assert report.claimed <= 4
+                sent += report.delivered
+                if report.claimed == 0:
+                    return sent
+                await asyncio.sleep(0)
+
+        try:
+            # Rounds until nothing is left (an empty round can race the other's commit).
+            totals = [0, 0]
+            while any(row.status == "pending" for row in await outbox_rows(sessionmaker)):
+                sent = await asyncio.gather(*(drain(d) for d in dispatchers))
+                totals = [t + s for t, s in zip(totals, sent, strict=True)]
+        finally:
+            for dispatcher in dispatchers:
+                await dispatcher.aclose()
+            for engine in engines:
+                await engine.dispose()
+
+        ids = Counter(request.headers["webhook-id"] for request in receiver.requests)
+        assert len(ids) == 60
+        assert set(ids.values()) == {1}
+        assert sum(totals) == 60
+        events = received_events(receiver)
+        for fulfillment in fulfillments:
+            mine = [event for fid, event in events if fid == fulfillment.id]
+            assert mine == ["shipped", "delivered"]
+
+    async def test_a_claim_whose_dispatcher_died_is_sent_after_the_lease(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+        now = datetime.now(UTC)
+        lease = RetryPolicy().lease
+        async with sessionmaker.begin() as session:
+            [claimed] = await OutboxRepository(session).claim_due(
+                now=now, sinks=["webhook"], limit=10, lease_until=now + lease
+            )
+        # ... and the process that claimed it is gone.
+
+        assert (await dispatcher.deliver_due(now + lease - timedelta(seconds=1))).claimed == 0
+        report = await dispatcher.deliver_due(now + lease)
+        assert report.delivered == 1
+        row = await single_row(sessionmaker)
+        assert (row.status, row.attempts) == ("delivered", 2)
+        assert claimed.attempts == 1
+
+    async def test_a_stale_claim_cannot_overwrite_a_newer_outcome(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+        now = datetime.now(UTC)
+        async with sessionmaker.begin() as session:
+            [old] = await OutboxRepository(session).claim_due(
+                now=now, sinks=["webhook"], limit=1, lease_until=now
+            )
+        async with sessionmaker.begin() as session:
+            repository = OutboxRepository(session)
+            [new] = await repository.claim_due(
+                now=now, sinks=["webhook"], limit=1, lease_until=now + timedelta(minutes=5)
+            )
+            assert await repository.mark_failed(old, "late", retry_at=None) is False
+            assert await repository.mark_failed(new, "HTTP 502", retry_at=now) is True
+        row = await single_row(sessionmaker)
+        assert (row.status, row.attempts, row.last_error) == ("pending", 2, "HTTP 502")
+
+
+class TestRetryPolicy:
+    def test_waits_grow_to_an_hour_with_jitter(self) -> None:
+        policy = RetryPolicy()
+        for attempt, low in ((1, 30), (2, 60), (3, 120), (4, 240), (8, 3600), (40, 3600)):
+            delay = policy.delay(attempt).total_seconds()
+            assert low <= delay <= low + 30
