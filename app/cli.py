@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.errors import CJError
 from app.core.config import get_settings
+from app.db.models import OUTBOX_STATUSES
+from app.db.repositories.outbox import OutboxRepository
 from app.db.repositories.sku_mappings import SkuMappingRepository
 from app.db.session import create_engine, create_sessionmaker
 from app.resources import Resources
+from app.services.notifications.replay import replay_dead
 from app.services.options import OptionsCatalog, OptionsFileError
 from app.services.sku_import import SkuFileError, import_mappings, read_mapping_file
 
@@ -197,6 +200,56 @@ def _without_token(url: str, token: SecretStr | None) -> str:
     return url.replace(token.get_secret_value(), "<CJ_WEBHOOK_PATH_TOKEN>")
 
 
+def _one_line(text: str | None, width: int = 120) -> str:
+    if not text:
+        return "-"
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def outbox_list(args: argparse.Namespace) -> int:
+    """Print outbox messages oldest first, tab-separated (default: pending and dead)."""
+    statuses = [args.status] if args.status else ["pending", "dead"]
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        async with sessionmaker() as session:
+            messages = await OutboxRepository(session).listing(statuses, args.limit)
+        print(
+            "id\tstatus\tsink\tevent\tfulfillment\tattempts\tcreated_at\tnext_attempt_at\tlast_error"
+        )
+        for m in messages:
+            due = _when(m.next_attempt_at) if m.status == "pending" else "-"
+            print(
+                f"{m.id}\t{m.status}\t{m.sink}\t{m.event_type}\t{m.fulfillment_id or '-'}\t"
+                f"{m.attempts}\t{_when(m.created_at)}\t{due}\t{_one_line(m.last_error)}"
+            )
+        return 0
+
+    return with_database(work)
+
+
+def outbox_replay(args: argparse.Namespace) -> int:
+    """Dead messages back to pending, due now: 0 all replayed, 1 some ids were not dead."""
+    if args.all_dead == bool(args.ids):
+        print("name the message IDs to replay, or --all-dead (not both)", file=sys.stderr)
+        return 2
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        async with sessionmaker.begin() as session:
+            report = await replay_dead(
+                session, None if args.all_dead else args.ids, datetime.now(UTC)
+            )
+        replayed = ", ".join(str(i) for i in report.replayed)
+        print(f"replayed {len(report.replayed)}" + (f": {replayed}" if replayed else ""))
+        for message_id in report.not_found:
+            print(f"id {message_id}: not found", file=sys.stderr)
+        for message_id, status in report.not_dead.items():
+            print(f"id {message_id}: {status}, not dead", file=sys.stderr)
+        return 1 if report.not_found or report.not_dead else 0
+
+    return with_database(work)
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -237,6 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     lister = skus_commands.add_parser("list", help="print the mappings in SKU order")
     lister.add_argument("--limit", type=_positive_int, default=100, help="at most N (100)")
     lister.set_defaults(handler=skus_list)
+    outbox = commands.add_parser("outbox", help="notifications to the store: list, replay")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_lister = outbox_commands.add_parser(
+        "list", help="print messages oldest first (default: pending and dead)"
+    )
+    outbox_lister.add_argument("--status", choices=OUTBOX_STATUSES, help="only this status")
+    outbox_lister.add_argument("--limit", type=_positive_int, default=100, help="at most N (100)")
+    outbox_lister.set_defaults(handler=outbox_list)
+    replay = outbox_commands.add_parser(
+        "replay", help="dead messages back to pending, attempts reset, due now"
+    )
+    replay.add_argument("ids", metavar="ID", type=_positive_int, nargs="*", help="message ids")
+    replay.add_argument("--all-dead", action="store_true", help="every dead message")
+    replay.set_defaults(handler=outbox_replay)
     return parser
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -7,14 +8,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.cli import main
 from app.core.config import get_settings
+from app.db.models import Fulfillment, OutboxMessage
+from app.schemas.notifications import NotificationEvent
+from app.services.notifications import OutboxWriter
+from tests.fixtures.outbox import outbox_rows, stored_fulfillment
 
 
 @pytest.fixture(autouse=True)
@@ -281,3 +288,106 @@ class TestCJWebhooks:
         out = capsys.readouterr().out
         assert "path-secret-123" not in out
         assert f"{base}/<CJ_WEBHOOK_PATH_TOKEN>" in out
+
+
+class TestOutbox:
+    @pytest.fixture
+    async def messages(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clean_db: AsyncEngine,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> list[OutboxMessage]:
+        """Four messages: 1 pending, 2 dead, 3 delivered, 4 dead."""
+        monkeypatch.setenv("DATABASE_URL", clean_db.url.render_as_string(hide_password=False))
+        fulfillment = await stored_fulfillment(sessionmaker)
+        writer = OutboxWriter({"webhook": frozenset(NotificationEvent)})
+        async with sessionmaker.begin() as session:
+            row = await session.get_one(Fulfillment, fulfillment.id)
+            for event in (
+                NotificationEvent.cj_order_created,
+                NotificationEvent.tracking_updated,
+                NotificationEvent.shipped,
+                NotificationEvent.delivered,
+            ):
+                await writer.enqueue(session, row, event)
+            for message_id, status, error in (
+                (2, "dead", "HTTP 404: Order id\nnot found"),
+                (3, "delivered", None),
+                (4, "dead", "HTTP 500: boom"),
+            ):
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id)
+                    .values(status=status, last_error=error, attempts=7)
+                )
+        return list(await outbox_rows(sessionmaker))
+
+    def test_list_shows_pending_and_dead_by_default(
+        self, messages: list[OutboxMessage], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["outbox", "list"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split("\t")[:4] == ["id", "status", "sink", "event"]
+        rows = [line.split("\t") for line in lines[1:]]
+        assert [(r[0], r[1], r[3]) for r in rows] == [
+            ("1", "pending", "cj_order_created"),
+            ("2", "dead", "tracking_updated"),
+            ("4", "dead", "delivered"),
+        ]
+        assert rows[1][-1] == "HTTP 404: Order id not found"
+        assert rows[1][4] == messages[0].fulfillment_id
+
+    def test_list_filters_by_status_and_limit(
+        self, messages: list[OutboxMessage], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["outbox", "list", "--status", "dead", "--limit", "1"]) == 0
+        rows = capsys.readouterr().out.splitlines()[1:]
+        assert [row.split("\t")[0] for row in rows] == ["2"]
+
+    async def test_replay_by_id_resets_attempts_and_makes_it_due(
+        self,
+        messages: list[OutboxMessage],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        before = datetime.now(UTC)
+        assert await asyncio.to_thread(main, ["outbox", "replay", "2"]) == 0
+        assert capsys.readouterr().out.strip() == "replayed 1: 2"
+        rows = {row.id: row for row in await outbox_rows(sessionmaker)}
+        assert (rows[2].status, rows[2].attempts) == ("pending", 0)
+        assert before <= rows[2].next_attempt_at <= datetime.now(UTC)
+        assert rows[4].status == "dead"
+
+    async def test_replay_names_what_it_could_not_replay(
+        self,
+        messages: list[OutboxMessage],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        assert await asyncio.to_thread(main, ["outbox", "replay", "4", "3", "1", "99"]) == 1
+        out, err = capsys.readouterr()
+        assert out.strip() == "replayed 1: 4"
+        assert err.splitlines() == [
+            "id 99: not found",
+            "id 1: pending, not dead",
+            "id 3: delivered, not dead",
+        ]
+
+    async def test_replay_all_dead(
+        self,
+        messages: list[OutboxMessage],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        assert await asyncio.to_thread(main, ["outbox", "replay", "--all-dead"]) == 0
+        assert capsys.readouterr().out.strip() == "replayed 2: 2, 4"
+        statuses = [row.status for row in await outbox_rows(sessionmaker)]
+        assert statuses == ["pending", "pending", "delivered", "pending"]
+
+    @pytest.mark.parametrize("args", [[], ["3", "--all-dead"]])
+    def test_replay_needs_ids_or_all_dead(
+        self, args: list[str], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["outbox", "replay", *args]) == 2
+        assert "--all-dead" in capsys.readouterr().err

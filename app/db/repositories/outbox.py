@@ -180,10 +180,11 @@ class OutboxRepository:
         return list(rows)
 
     async def statuses(self, ids: Collection[int]) -> dict[int, str]:
+        """The status of each of `ids` that exists."""
         rows = await self._session.execute(
             select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.id.in_(ids))
         )
-        return dict(rows.tuples().all())
+        return {message_id: status for message_id, status in rows.all()}
 
     async def replay_dead(self, ids: Collection[int] | None, now: datetime) -> list[int]:
         """Dead -> pending, attempts reset, due at `now`; `ids=None` replays every dead one."""
