@@ -184,7 +184,7 @@ class OutboxRepository:
         rows = await self._session.execute(
             select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.id.in_(ids))
         )
-        return {message_id: status for message_id, status in rows.all()}
+        return dict(rows.all())
 
     async def replay_dead(self, ids: Collection[int] | None, now: datetime) -> list[int]:
         """Dead -> pending, attempts reset, due at `now`; `ids=None` replays every dead one."""

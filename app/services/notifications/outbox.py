@@ -32,7 +32,7 @@ class OutboxWriter:
         self,
         session: AsyncSession,
         fulfillment: Fulfillment,
-        event: NotificationEvent,
+        event: NotificationEvent | str,
         *,
         occurred_at: datetime | None = None,
     ) -> list[OutboxMessage]:
@@ -41,7 +41,9 @@ class OutboxWriter:
         Call it after changing the fulfillment, in the same transaction, while holding its
         row (an UPDATE of it does): rows are delivered per fulfillment in id order, so
         changes must be queued in the order they are committed. Flushes; never commits.
+        `occurred_at` (default now) is the payload's `timestamp`.
         """
+        event = NotificationEvent(event)  # an unknown event is a ValueError, at the caller
         sinks = [name for name, events in sorted(self._routes.items()) if event in events]
         if not sinks:
             return []

@@ -159,3 +159,16 @@ class TestEnqueue:
         assert [r.event_type for r in rows] == ["tracking_updated", "shipped", "delivered"]
         assert [r.id for r in rows] == sorted(r.id for r in rows)
         assert len({r.payload["id"] for r in rows}) == 3
+
+    async def test_events_may_be_named_and_unknown_ones_are_refused(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        stored = await stored_fulfillment(sessionmaker)
+        async with sessionmaker.begin() as session:
+            fulfillment = await load(session, stored.id, with_items=False)
+            [message] = await OutboxWriter({"webhook": WebhookSink.events}).enqueue(
+                session, fulfillment, "cancelled"
+            )
+            assert message.payload["type"] == "fulfillment.cancelled"
+            with pytest.raises(ValueError, match="lost_at_sea"):
+                await BOTH.enqueue(session, fulfillment, "lost_at_sea")
