@@ -23,7 +23,8 @@ from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.cancellation import CancellationService
 from app.services.fulfillments import FulfillmentService
-from app.services.notifications import OutboxDispatcher, OutboxWriter
+from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
+from app.services.notify import attach_outbox
 from app.services.options import OptionsCatalog
 from app.services.quote_cache import create_quote_store
 from app.services.quote_demand import create_quote_demand
@@ -131,6 +132,8 @@ class Resources:
         submitter = Submitter(sessionmaker, cj, options, settings)
         tracking = TrackingService()
         sinks = build_sinks(settings)
+        outbox = OutboxWriter({sink.name: sink.events for sink in sinks})
+        attach_outbox(sessionmaker, outbox)
         return cls(
             settings=settings,
             engine=engine,
@@ -163,8 +166,12 @@ class Resources:
             webhooks=WebhookIntake(
                 verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id, applier=tracking
             ),
-            outbox=OutboxWriter({sink.name: sink.events for sink in sinks}),
-            outbox_dispatcher=OutboxDispatcher(sessionmaker, sinks),
+            outbox=outbox,
+            outbox_dispatcher=OutboxDispatcher(
+                sessionmaker,
+                sinks,
+                policy=RetryPolicy.starting_at(settings.outbox_retry_initial_seconds),
+            ),
         )
 
     def start(self) -> None:

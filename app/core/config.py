@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     medusa_secret_key: SecretStr | None = None
     cancel_after_payment: CancelAfterPayment = CancelAfterPayment.refuse
 
+    outbox_retry_initial_seconds: float = Field(
+        default=30.0, gt=0, description="first wait before a failed notification is sent again"
+    )
     run_worker_in_process: bool = False
     submit_budget_ms: int = Field(
         default=3000, gt=0, description="time POST /v1/fulfillments may spend placing the order"

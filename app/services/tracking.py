@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,9 @@ from app.cj.webhooks import (
 from app.db.base import utcnow
 from app.db.models import Fulfillment, WebhookInboxMessage
 from app.db.repositories.fulfillments import FulfillmentRepository
-from app.services.statuses import Status, from_cj
+from app.schemas.notifications import NotificationEvent
+from app.services.notify import notify
+from app.services.statuses import Status, can_move, from_cj
 from app.services.transitions import transition
 
 log = structlog.get_logger(__name__)
@@ -164,8 +166,13 @@ class TrackingService:
         if report.logistic_name and report.logistic_name != fulfillment.logistic_name:
             fulfillment.logistic_name = report.logistic_name
             changed.append("logistic_name")
-        if report.tracking is not None and _merge_tracking(fulfillment, report.tracking):
+        merged = _merge_tracking(fulfillment, report.tracking) if report.tracking else None
+        if merged is not None:
             changed.append("tracking")
+        if merged == "added" and not _will_ship(fulfillment, report.status):
+            # A new number tells the store something; a status change to shipped carries
+            # it already, and a carrier or URL filled in later does not need a message.
+            await notify(repository.session, fulfillment, NotificationEvent.tracking_updated)
         if report.events and _merge_events(fulfillment, report.events):
             changed.append("tracking_events")
         if report.status is not None and await transition(
@@ -187,8 +194,15 @@ class TrackingService:
         return changed
 
 
-def _merge_tracking(fulfillment: Fulfillment, tracking: TrackingNumber) -> bool:
-    """Add a new number; fill in a known number's carrier or url. Never clears anything."""
+def _will_ship(fulfillment: Fulfillment, status: Status | None) -> bool:
+    return status is Status.shipped and can_move(Status(fulfillment.status), status)
+
+
+def _merge_tracking(
+    fulfillment: Fulfillment, tracking: TrackingNumber
+) -> Literal["added", "filled"] | None:
+    """Add a new number, or fill in a known number's carrier or url (None: nothing new).
+    Never clears anything."""
     known: list[dict[str, Any]] = [dict(entry) for entry in fulfillment.tracking or []]
     for entry in known:
         if entry.get("number") == tracking.number:
@@ -196,12 +210,12 @@ def _merge_tracking(fulfillment: Fulfillment, tracking: TrackingNumber) -> bool:
             entry["carrier"] = entry.get("carrier") or tracking.carrier
             entry["url"] = entry.get("url") or tracking.url
             if entry == before:
-                return False
+                return None
             fulfillment.tracking = known  # a new list: SQLAlchemy sees the change
-            return True
+            return "filled"
     known.append({"number": tracking.number, "carrier": tracking.carrier, "url": tracking.url})
     fulfillment.tracking = known
-    return True
+    return "added"
 
 
 def _event_key(event: dict[str, Any]) -> tuple[str, str, str]:

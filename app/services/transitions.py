@@ -1,8 +1,8 @@
 """The one place a fulfillment's status changes.
 
 Every change is checked against the forward-only rules and written together with exactly
-one `fulfillment_events` row, in the caller's transaction. Whatever else must happen with
-a status change (the store's notifications) belongs here too, so no path can skip it.
+one `fulfillment_events` row, in the caller's transaction, and with the store's
+notification (the outbox, see services.notify), so no path can skip either.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from app.core.metrics import FULFILLMENT_TRANSITIONS
 from app.db.base import utcnow
 from app.db.models import Fulfillment, FulfillmentEvent
 from app.db.repositories.fulfillments import FulfillmentRepository
+from app.services.notify import event_for, notify
 from app.services.statuses import Status, can_move
 
 log = structlog.get_logger(__name__)
@@ -53,6 +54,9 @@ async def transition(
             created_at=now,
         )
     )
+    event = event_for(current, to_status)
+    if event is not None:
+        await notify(repository.session, fulfillment, event)
     FULFILLMENT_TRANSITIONS.labels(to_status=to_status.value, source=source).inc()
     log.info(
         "fulfillment_status_changed",

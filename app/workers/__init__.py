@@ -1,12 +1,14 @@
 """Background loops (`python -m app.workers`, or in the web process with
 RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, and keeping their
-tracking current (confirming untrusted webhooks, polling quiet orders)."""
+tracking current (confirming untrusted webhooks, polling quiet orders), and delivering
+the store's notifications (the outbox)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from app.resources import Resources
+from app.workers.outbox import OutboxWorker
 from app.workers.submissions import SubmissionWorker
 from app.workers.tracking import TrackingWorker
 
@@ -21,4 +23,5 @@ async def run_workers(resources: Resources, stop: asyncio.Event) -> None:
         poll_seconds=settings.worker_poll_seconds,
     )
     tracking = TrackingWorker(resources.tracking_sync, poll_seconds=settings.worker_poll_seconds)
-    await asyncio.gather(submissions.run(stop), tracking.run(stop))
+    outbox = OutboxWorker(resources.outbox_dispatcher, poll_seconds=settings.worker_poll_seconds)
+    await asyncio.gather(submissions.run(stop), tracking.run(stop), outbox.run(stop))

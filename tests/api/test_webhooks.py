@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.core.config import Settings
-from app.db.models import Fulfillment, FulfillmentEvent, WebhookInboxMessage
+from app.db.models import Fulfillment, FulfillmentEvent, OutboxMessage, WebhookInboxMessage
 from tests.fixtures.app import make_settings
 
 OPEN_ID = "1234567890123"
@@ -317,3 +317,21 @@ async def test_path_token_is_a_second_factor(
     assert (await post(client, body)).status_code == 404
     assert (await post(client, body, path="/webhooks/cj/wrong")).status_code == 404
     assert (await post(client, body, path="/webhooks/cj/s3cret-path-token")).status_code == 200
+
+
+@pytest.mark.settings(
+    notify_url="http://127.0.0.1:9/never-called", notify_secret="a-plain-shared-secret"
+)
+async def test_changes_are_queued_for_the_store_in_the_same_transaction(
+    client: httpx.AsyncClient, clean_db: AsyncEngine, fulfillment: Fulfillment
+) -> None:
+    number = fulfillment.cj_order_number
+    shipped = order_message(number, "SHIPPED", trackNumber="TRK1")
+    for body in (shipped, shipped, order_message(number, "SHIPPED", trackNumber="TRK2")):
+        assert (await post(client, body)).status_code == 200
+    assert (await post(client, logistic_message(CJ_ORDER_ID, 5, "TRK2"))).status_code == 200
+    async with async_sessionmaker(clean_db)() as session:
+        rows = await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        queued = [(row.sink, row.event_type) for row in rows]
+    # shipped once (the duplicate changes nothing), then the second number once.
+    assert queued == [("webhook", "shipped"), ("webhook", "tracking_updated")]

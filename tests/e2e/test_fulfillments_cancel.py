@@ -279,6 +279,7 @@ class TestWhileBeingSent:
         self, sim: httpx.AsyncClient, service_env: dict[str, str]
     ):
         settings = fulfillment_settings(service_env, submit_budget_ms=9000, cj_timeout_seconds=9)
+        await sim.post("/_sim/config", json={"qps": SIM_QPS})
         async for client in running(app_for(settings)):
             await create(client)
             await sim.post("/_sim/config", json={"latency_ms": 8000})
@@ -286,6 +287,9 @@ class TestWhileBeingSent:
                 client.post("/v1/fulfillments", json=body(external_id="slow"), headers=key())
             )
             fulfillment_id = await stored_id(client, "slow")
+            # The row is stored before it is claimed: wait until its order is on the wire.
+            while (await sim_stats(sim))["calls"].get("createOrderV2", 0) < 2:
+                await asyncio.sleep(0.02)
 
             response = await client.post(f"/v1/fulfillments/{fulfillment_id}/cancel")
 

@@ -3,19 +3,23 @@ unsigned claims confirmed with getOrderDetail, and a lost webhook healed by the 
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from standardwebhooks.webhooks import Webhook
 
 from app.resources import Resources
 from tests.e2e.fulfillments import SIM_QPS, app_for, body, fulfillment_settings, key, running
 from tests.e2e.support import ServiceProcess
+from tests.fixtures.receiver import Receiver, running_receiver
 
 API_KEY = "e2e-tracking-key"
 
@@ -164,3 +168,94 @@ async def test_cj_signed_webhooks_move_a_fulfillment_to_delivered(
             ("webhook", "shipped"),
             ("webhook", "delivered"),
         ]
+
+
+NOTIFY_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+MEDUSA_KEY = "sk_e2e_0123456789abcdef"
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[tuple[Receiver, Receiver]]:
+    """The store's webhook receiver and a fake Medusa Admin API."""
+    async with running_receiver() as store, running_receiver() as medusa:
+        yield store, medusa
+
+
+async def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    for _ in range(int(timeout / 0.1)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_full_path_to_delivered_notifies_the_store_and_medusa_once_each(
+    sim: httpx.AsyncClient,
+    service_env: dict[str, str],
+    receivers: tuple[Receiver, Receiver],
+    tmp_path: Path,
+) -> None:
+    store, medusa = receivers
+    store.respond(503, times=2)  # the store's receiver is down at first
+    env = {
+        **service_env,
+        "SERVICE_API_KEYS": API_KEY,
+        "CJ_QPS": str(SIM_QPS),
+        "RUN_WORKER_IN_PROCESS": "true",
+        "WORKER_POLL_SECONDS": "0.2",
+        "OUTBOX_RETRY_INITIAL_SECONDS": "0.5",
+        "NOTIFY_URL": f"{store.url}/hooks/cj-fulfillment",
+        "NOTIFY_SECRET": NOTIFY_SECRET,
+        "MEDUSA_URL": medusa.url,
+        "MEDUSA_SECRET_KEY": MEDUSA_KEY,
+    }
+    await sim.post("/_sim/config", json={"qps": SIM_QPS})
+    service = ServiceProcess(env, tmp_path / "service.log")
+    try:
+        service.wait_until_up()
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        async with httpx.AsyncClient(base_url=service.base_url, headers=headers, timeout=20) as c:
+            request = body()
+            response = await c.post("/v1/fulfillments", json=request, headers=key())
+            assert response.status_code == 201, response.text
+            created = response.json()
+            await register_callbacks(service_env, f"{service.base_url}/webhooks/cj")
+            shipped = await advance(sim, created["cj_order_id"], "SHIPPED")
+            await wait_for(lambda: len(medusa.requests) >= 1, "Medusa's shipment call")
+            await advance(sim, created["cj_order_id"], "DELIVERED")
+            await wait_for(lambda: len(medusa.requests) >= 2, "Medusa's delivered call")
+            await wait_for(lambda: len(delivered_events(store)) >= 3, "three notifications")
+            shown = (await c.get(f"/v1/fulfillments/{created['id']}")).json()
+        await asyncio.sleep(1.5)  # anything sent twice would have arrived by now
+    finally:
+        service.stop()
+
+    number = shipped["order"]["trackNumber"]
+    assert shown["status"] == "delivered"
+    assert [t["number"] for t in shown["tracking"]] == [number]
+
+    # The store: every notification once, in order, signed (Standard Webhooks).
+    events = delivered_events(store)
+    assert [e["type"] for e in events] == [
+        "fulfillment.cj_order_created",
+        "fulfillment.shipped",
+        "fulfillment.delivered",
+    ]
+    assert len({e["id"] for e in events}) == 3
+    assert events[-1]["data"]["tracking"][0]["number"] == number
+    assert len(store.requests) == 5  # two refused while down, then each one once
+
+    # Medusa: the shipment with the line items and the label, then mark-as-delivered.
+    base = f"/admin/orders/{created['order_id']}/fulfillments/{created['external_id']}"
+    assert medusa.paths() == [f"{base}/shipments", f"{base}/mark-as-delivered"]
+    assert {r.headers["authorization"] for r in medusa.requests} == {f"Basic {MEDUSA_KEY}"}
+    shipment = json.loads(medusa.requests[0].body)
+    assert [label["tracking_number"] for label in shipment["labels"]] == [number]
+    assert shipment["items"] == [
+        {"id": item["line_item_id"], "quantity": item["quantity"]} for item in request["items"]
+    ]
+
+
+def delivered_events(store: Receiver) -> list[dict[str, Any]]:
+    """The notifications the store accepted (2xx), each checked against its signature."""
+    return [Webhook(NOTIFY_SECRET).verify(r.body, r.headers) for r in store.requests[2:]]

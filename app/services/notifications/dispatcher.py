@@ -53,6 +53,11 @@ class RetryPolicy:
     give_up_after: timedelta = timedelta(days=3)
     lease: timedelta = timedelta(minutes=5)
 
+    @classmethod
+    def starting_at(cls, seconds: float) -> RetryPolicy:
+        """Waits of `seconds`, doubling up to an hour, plus up to `seconds` of jitter."""
+        return cls(wait=wait_exponential(multiplier=seconds, max=3600) + wait_random(0, seconds))
+
     def delay(self, attempt: int) -> timedelta:
         """The wait after the `attempt`-th failed attempt (1 = the first)."""
         state = RetryCallState(_RETRYING, None, (), {})

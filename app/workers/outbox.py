@@ -1,0 +1,37 @@
+"""The outbox loop: delivers the store's notifications to the configured sinks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from app.services.notifications import OutboxDispatcher
+
+log = structlog.get_logger(__name__)
+
+BATCH = 50
+
+
+class OutboxWorker:
+    def __init__(self, dispatcher: OutboxDispatcher, *, poll_seconds: float) -> None:
+        self._dispatcher = dispatcher
+        self._poll_seconds = poll_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not self._dispatcher.sinks:
+            log.info("outbox_worker_idle", reason="no sink configured (MEDUSA_URL, NOTIFY_URL)")
+            return
+        log.info("outbox_worker_started", sinks=self._dispatcher.sinks)
+        while not stop.is_set():
+            full = False
+            try:
+                report = await self._dispatcher.deliver_due(limit=BATCH)
+                full = report.claimed == BATCH
+            except Exception:
+                log.exception("outbox_pass_failed")
+            if not full:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._poll_seconds)
+        log.info("outbox_worker_stopped")
