@@ -128,7 +128,7 @@ class Resources:
         sessionmaker = create_sessionmaker(engine)
         redis = create_redis(settings.redis_url, client_name=f"cj-fulfillment.{process}")
         cj = build_cj_client(settings, sessionmaker, redis)
-        variants = VariantResolver(sessionmaker)
+        variants = VariantResolver(sessionmaker, cache_seconds=settings.sku_cache_seconds)
         submitter = Submitter(sessionmaker, cj, options, settings)
         tracking = TrackingService()
         sinks = build_sinks(settings)

@@ -96,9 +96,6 @@ class CJClient:
     async def aclose(self) -> None:
         await self.transport.aclose()
 
-    async def expected_slot_wait(self, priority: Priority) -> float:
-        return await self.transport.expected_slot_wait(priority)
-
     def _deadline(self, deadline: float | None) -> float:
         return deadline if deadline is not None else time.monotonic() + self._default_budget
 
@@ -114,11 +111,14 @@ class CJClient:
         params: Any = None,
         costs_points: bool = False,
         slot_deadline: float | None = None,
+        fail_fast: bool = False,
     ) -> Any:
         until = self._deadline(deadline)
         send = {"json": json, "params": params, "costs_points": costs_points}
         if slot_deadline is not None:
             send["slot_deadline"] = slot_deadline
+        if fail_fast:
+            send["fail_fast"] = True
         if not idempotent:
             return await self._with_token(method, path, priority, until, send, ambiguous=True)
         retrying = AsyncRetrying(
@@ -209,6 +209,7 @@ class CJClient:
         priority: Priority = Priority.checkout,
         deadline: float | None = None,
         slot_deadline: float | None = None,
+        fail_fast: bool = False,
     ) -> list[FreightQuote]:
         data = await self._call(
             "POST",
@@ -219,6 +220,7 @@ class CJClient:
             json=request.model_dump(by_alias=True, exclude_none=True),
             costs_points=True,
             slot_deadline=slot_deadline,
+            fail_fast=fail_fast,
         )
         return _QUOTES.validate_python(data or [])
 

@@ -32,12 +32,14 @@ def interval_seconds(qps: Decimal) -> float:
 
 
 class RateLimiter(Protocol):
-    async def acquire(self, priority: Priority, deadline: float) -> None:
-        """Wait for a slot; raise CJThrottled if none comes before `deadline` (monotonic)."""
+    async def acquire(
+        self, priority: Priority, deadline: float, *, fail_fast: bool = False
+    ) -> None:
+        """Wait for a slot; raise CJThrottled if none comes before `deadline` (monotonic).
 
-    async def expected_wait(self, priority: Priority) -> float:
-        """Seconds a new caller of `priority` would wait for its slot, from the queue now
-        (the next free slot, plus one interval per caller ahead of it)."""
+        With `fail_fast`, raise at once, without joining the queue, when the callers
+        already ahead make a slot before `deadline` impossible: a caller that cannot use
+        a late answer (a checkout) does not wait for nothing, nor delay the others."""
 
 
 class LocalRateLimiter:
@@ -49,11 +51,16 @@ class LocalRateLimiter:
         self._waiters: dict[tuple[int, int], asyncio.Event] = {}
         self._sequence = itertools.count()
 
-    async def expected_wait(self, priority: Priority) -> float:
+    def _expected_wait(self, priority: Priority) -> float:
+        """The next free slot, plus one interval per caller ahead of a new one."""
         ahead = sum(1 for level, _ in self._waiters if level <= int(priority))
         return max(self._next_free - time.monotonic(), 0.0) + ahead * self._interval
 
-    async def acquire(self, priority: Priority, deadline: float) -> None:
+    async def acquire(
+        self, priority: Priority, deadline: float, *, fail_fast: bool = False
+    ) -> None:
+        if fail_fast and self._expected_wait(priority) > deadline - time.monotonic():
+            raise CJThrottled("CJ's request queue is longer than the deadline")
         ticket = (int(priority), next(self._sequence))
         wakeup = asyncio.Event()
         self._waiters[ticket] = wakeup
@@ -106,25 +113,25 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 return {1, 0}
 """
 
+# KEYS: next-free key, waiter zset, waiter-deadline hash
+# ARGV: member, priority, microseconds left, interval in microseconds, fail fast (0/1)
+# Returns 1 when queued, 0 when fail-fast found the queue too long (nothing queued).
 _ENQUEUE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) * 1e16 + now, ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], now + tonumber(ARGV[3]))
-redis.call('PEXPIRE', KEYS[1], 600000)
+local priority = tonumber(ARGV[2])
+if ARGV[5] == '1' then
+  local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ((priority + 1) * 1e16))
+  if math.max(next_free - now, 0) + ahead * tonumber(ARGV[4]) > tonumber(ARGV[3]) then
+    return 0
+  end
+end
+redis.call('ZADD', KEYS[2], priority * 1e16 + now, ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], now + tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[2], 600000)
+redis.call('PEXPIRE', KEYS[3], 600000)
 return 1
-"""
-
-
-# KEYS: next-free key, waiter zset; ARGV: priority, interval in microseconds
-# Returns the expected wait in microseconds.
-_EXPECTED_WAIT_SCRIPT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
-local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ((tonumber(ARGV[1]) + 1) * 1e16))
-return math.max(next_free - now, 0) + ahead * tonumber(ARGV[2])
 """
 
 
@@ -137,23 +144,27 @@ class RedisRateLimiter:
         self._keys = [f"{namespace}:next_free", f"{namespace}:queue", f"{namespace}:deadlines"]
         self._acquire = redis.register_script(_ACQUIRE_SCRIPT)
         self._enqueue = redis.register_script(_ENQUEUE_SCRIPT)
-        self._expected_wait = redis.register_script(_EXPECTED_WAIT_SCRIPT)
 
-    async def expected_wait(self, priority: Priority) -> float:
-        wait_us = await self._expected_wait(
-            keys=self._keys[:2], args=[int(priority), self._interval_us]
-        )
-        return int(wait_us) / 1_000_000
-
-    async def acquire(self, priority: Priority, deadline: float) -> None:
+    async def acquire(
+        self, priority: Priority, deadline: float, *, fail_fast: bool = False
+    ) -> None:
         member = uuid.uuid4().hex
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise CJThrottled("no CJ request slot before the deadline")
         # A waiter that dies leaves its entry; the deadline lets the script drop it.
-        await self._enqueue(
-            keys=self._keys[1:], args=[member, int(priority), int(remaining * 1_000_000)]
+        queued = await self._enqueue(
+            keys=self._keys,
+            args=[
+                member,
+                int(priority),
+                int(remaining * 1_000_000),
+                self._interval_us,
+                1 if fail_fast else 0,
+            ],
         )
+        if int(queued) == 0:
+            raise CJThrottled("CJ's request queue is longer than the deadline")
         try:
             while True:
                 granted, wait_us = await self._acquire(

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from app.cj.breaker import CJBreaker
 from app.cj.envelope import unwrap
@@ -62,6 +61,34 @@ class PointsGate:
             await self._redis.set(POINTS_KEY, until.isoformat(), ex=seconds)
 
 
+class LatencyEstimate:
+    """How long a CJ operation takes to answer, learned from the calls that succeeded:
+    a smoothed mean plus twice the smoothed deviation (as TCP estimates its retransmission
+    timeout), so most answers come within it."""
+
+    GAIN = 0.125
+    DEVIATION_GAIN = 0.25
+
+    def __init__(self) -> None:
+        self._mean: dict[str, float] = {}
+        self._deviation: dict[str, float] = {}
+
+    def observe(self, operation: str, seconds: float) -> None:
+        mean = self._mean.get(operation)
+        if mean is None:
+            self._mean[operation], self._deviation[operation] = seconds, seconds / 2
+            return
+        deviation = self._deviation[operation]
+        self._deviation[operation] = deviation + self.DEVIATION_GAIN * (
+            abs(seconds - mean) - deviation
+        )
+        self._mean[operation] = mean + self.GAIN * (seconds - mean)
+
+    def likely_within(self, operation: str) -> float:
+        """Seconds within which `operation` usually answers (0 until one was seen)."""
+        return self._mean.get(operation, 0.0) + 2 * self._deviation.get(operation, 0.0)
+
+
 class CJTransport:
     def __init__(
         self,
@@ -77,6 +104,7 @@ class CJTransport:
         self._limiter = limiter
         self.breaker = breaker
         self._points = PointsGate(redis)
+        self.latency = LatencyEstimate()
         self._http = http or httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0)),
@@ -86,14 +114,6 @@ class CJTransport:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def expected_slot_wait(self, priority: Priority) -> float:
-        """Seconds a call of `priority` would wait for a QPS slot now (0 when unknown)."""
-        try:
-            return await self._limiter.expected_wait(priority)
-        except RedisError as exc:
-            log.warning("cj_ratelimit_estimate_failed", error=type(exc).__name__)
-            return 0.0
 
     async def send(
         self,
@@ -108,16 +128,20 @@ class CJTransport:
         costs_points: bool = False,
         ambiguous_on_failure: bool = False,
         slot_deadline: float | None = None,
+        fail_fast: bool = False,
     ) -> Any:
         """`slot_deadline` (monotonic) stops the wait for a rate-limit slot early: a caller
         that no longer waits for the answer (a cache refresh) gives up its place in the queue,
-        yet a call already sent may still run until `deadline`."""
+        yet a call already sent may still run until `deadline`. `fail_fast` gives up at once
+        when the queue is already too long for that (see RateLimiter.acquire)."""
         operation = operation_name(path)
         if costs_points:
             await self._points.check()
         self.breaker.check()
         await self._limiter.acquire(
-            priority, deadline if slot_deadline is None else min(slot_deadline, deadline)
+            priority,
+            deadline if slot_deadline is None else min(slot_deadline, deadline),
+            fail_fast=fail_fast,
         )
         remaining = deadline - time.monotonic()
         if remaining <= 0.05:
@@ -149,6 +173,8 @@ class CJTransport:
             raise
         finally:
             elapsed = time.monotonic() - started
+            if outcome == "ok":
+                self.latency.observe(operation, elapsed)
             CJ_CALLS.labels(operation=operation, outcome=outcome).inc()
             CJ_CALL_LATENCY.labels(operation=operation).observe(elapsed)
             log.info(

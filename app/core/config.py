@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     rates_ttl: int = Field(default=900, gt=0, description="seconds a quote is fresh")
     rates_stale_ttl: int = Field(default=86400, gt=0, description="seconds a quote may be stale")
     rates_budget_ms: int = Field(default=1500, gt=0)
+    sku_cache_seconds: float = Field(
+        default=60.0, ge=0, description="seconds a known SKU's vid is remembered per process"
+    )
     rates_cache_enabled: bool = Field(
         default=True, description="off: every rate request asks CJ itself (benchmarks only)"
     )

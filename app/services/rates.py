@@ -23,7 +23,7 @@ from typing import Literal
 import structlog
 
 from app.cj.client import CJClient
-from app.cj.errors import CJError, CJRejected, CJVariantNotFound
+from app.cj.errors import CJError, CJRejected, CJThrottled, CJVariantNotFound
 from app.cj.models import FreightProduct, FreightRequest, Priority
 from app.core.config import Settings
 from app.core.errors import Unprocessable
@@ -49,6 +49,7 @@ FALLBACK_VALIDITY = timedelta(seconds=60)
 # Kept back from the budget to build the answer once the wait for CJ is over.
 ANSWER_RESERVE_SECONDS = 0.05
 WARMER_IDLE_SECONDS = 0.2
+WARMER_SLOT_WAIT_SECONDS = 0.25
 WARMER_BACKOFF_SECONDS = 1.0
 STOP_GRACE_SECONDS = 2.0
 
@@ -220,14 +221,6 @@ class RateService:
             RATES_CJ_CALLS_SAVED.inc()
             return _Lookup(cached, "cache")
         remaining = deadline - ANSWER_RESERVE_SECONDS - time.monotonic()
-        if self._cache_enabled and not self._flights.in_flight(key):
-            wait = await self._cj.expected_slot_wait(Priority.checkout)
-            if wait > remaining:
-                # CJ's queue would answer too late: answer now, and let the warmer fetch
-                # this cart when a request is free (the most asked-for carts first).
-                RATES_DEFERRED.inc()
-                await self._demand.want(key)
-                return self._fallback(cached)
         try:
             if not self._cache_enabled:
                 quotes = await asyncio.wait_for(self._fetch(key, deadline), max(remaining, 0))
@@ -242,6 +235,11 @@ class RateService:
         except TimeoutError:
             RATES_BUDGET_OVERRUNS.inc()
             log.info("rates_budget_expired", budget_ms=round(self._budget * 1000))
+            return self._fallback(cached)
+        except CJThrottled:
+            # CJ's queue would answer too late: answer now (the fetch has put the cart on
+            # the warmer's list).
+            RATES_DEFERRED.inc()
             return self._fallback(cached)
         except CJVariantNotFound as exc:
             raise UnknownVariant(exc.message) from exc
@@ -263,12 +261,24 @@ class RateService:
             zip=key.zip,
             products=[FreightProduct(vid=vid, quantity=qty) for vid, qty in key.lines],
         )
-        quotes = await self._cj.freight_calculate(
-            request,
-            priority=priority,
-            deadline=time.monotonic() + self._call_timeout,
-            slot_deadline=slot_deadline,
-        )
+        if priority is Priority.checkout and self._cache_enabled:
+            # The answer must arrive by the deadline, not just the call leave.
+            slot_deadline -= self._cj.transport.latency.likely_within("freightCalculate")
+        try:
+            quotes = await self._cj.freight_calculate(
+                request,
+                priority=priority,
+                deadline=time.monotonic() + self._call_timeout,
+                slot_deadline=slot_deadline,
+                # Never queue for a slot that comes too late: checkouts (and warm fetches
+                # they may join) stay fast. The cache-less mode waits, as a naive client.
+                fail_fast=self._cache_enabled,
+            )
+        except CJThrottled:
+            # No CJ request in time: the warmer fetches the most asked-for of these carts
+            # whenever CJ has a request to spare.
+            await self._demand.want(key)
+            raise
         entry = QuoteSet.from_cj(quotes, datetime.now(UTC))
         if self._cache_enabled:
             await self._store.put(key, entry)
@@ -347,15 +357,19 @@ class RateService:
         cached = await self._store.get(key)
         if cached is not None and cached.is_fresh(self._ttl, datetime.now(UTC)):
             return True
-        until = time.monotonic() + self._call_timeout
+        # Only a request CJ has free right now: a checkout that joins this fetch must not
+        # wait behind a long queue.
+        until = time.monotonic() + WARMER_SLOT_WAIT_SECONDS
         task, _ = self._flights.join(
             key,
             lambda: self._fetch(key, until, Priority.warming),
             newer_than=cached.fetched_at if cached else None,
-            wait_until=until,
+            wait_until=time.monotonic() + self._call_timeout,
         )
         try:
             await asyncio.shield(task)
+        except CJThrottled:
+            return False  # put back on the list by the fetch; CJ has no request to spare
         except CJError as exc:
             RATES_WARMED.labels(outcome=type(exc).__name__).inc()
             if not isinstance(exc, CJRejected):

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import Unprocessable
 from app.db.repositories.sku_mappings import SkuMappingRepository
+
+KNOWN_SKUS = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,16 @@ class UnknownSkus(Unprocessable):
 
 
 class VariantResolver:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Known SKUs are remembered for `cache_seconds` (checkout prices every cart refresh,
+    and a database round trip per SKU would dominate its cost), so a changed mapping takes
+    effect within that time; an unknown SKU is looked up every time, so a new mapping
+    counts at once."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, cache_seconds: float = 60.0
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._known: TTLCache[str, str] = TTLCache(maxsize=KNOWN_SKUS, ttl=cache_seconds)
 
     async def resolve(self, items: Sequence[ItemRef]) -> list[ResolvedItem]:
         """The CJ variant of every item, in order.
@@ -58,10 +69,13 @@ class VariantResolver:
                     extra={"item_index": index},
                 )
         wanted = list(dict.fromkeys(item.sku for item in items if not item.vid and item.sku))
-        vids: dict[str, str] = {}
-        if wanted:
+        vids = {sku: self._known[sku] for sku in wanted if sku in self._known}
+        missing = [sku for sku in wanted if sku not in vids]
+        if missing:
             async with self._sessionmaker() as session:
-                vids = await SkuMappingRepository(session).vids_for(wanted)
+                found = await SkuMappingRepository(session).vids_for(missing)
+            self._known.update(found)
+            vids.update(found)
         unknown = [sku for sku in wanted if sku not in vids]
         if unknown:
             raise UnknownSkus(unknown)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -225,14 +226,7 @@ def _confirmed_report(confirmed: CJReport, envelope: WebhookEnvelope) -> CJRepor
     message = LogisticMessage.model_validate(envelope.params)
     if message.tracking_number != confirmed.tracking.number:
         return confirmed
-    return CJReport(
-        status=confirmed.status,
-        cj_status=confirmed.cj_status,
-        cj_order_id=confirmed.cj_order_id,
-        logistic_name=confirmed.logistic_name,
-        tracking=confirmed.tracking,
-        events=message.events,
-    )
+    return replace(confirmed, events=message.events)
 
 
 def pace_interval(cj_qps: Decimal, share: Decimal) -> float:

@@ -69,22 +69,27 @@ async def slow_limiter(
     await redis.aclose()
 
 
-async def test_expected_wait_counts_the_callers_ahead(slow_limiter: RateLimiter) -> None:
+async def test_fail_fast_refuses_to_queue_for_a_slot_that_comes_too_late(
+    slow_limiter: RateLimiter,
+) -> None:
     limiter = slow_limiter
-    assert await limiter.expected_wait(Priority.checkout) == pytest.approx(0, abs=0.05)
-    await limiter.acquire(Priority.checkout, time.monotonic() + 5)  # the next slot is 1.1 s away
-    assert await limiter.expected_wait(Priority.checkout) == pytest.approx(1.1, abs=0.1)
+    await limiter.acquire(Priority.checkout, time.monotonic() + 5)  # the next slot: 1.1 s away
+    with pytest.raises(CJThrottled):
+        await limiter.acquire(Priority.checkout, time.monotonic() + 0.5, fail_fast=True)
 
-    waiters = [
-        asyncio.create_task(limiter.acquire(priority, time.monotonic() + 10))
-        for priority in (Priority.polling, Priority.polling, Priority.checkout)
+    pollers = [
+        asyncio.create_task(limiter.acquire(Priority.polling, time.monotonic() + 10))
+        for _ in range(2)
     ]
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.1)
     try:
-        # A checkout caller waits behind the one checkout only; a polling one behind all three.
-        assert await limiter.expected_wait(Priority.checkout) == pytest.approx(1.1 + 0.9, abs=0.15)
-        assert await limiter.expected_wait(Priority.polling) == pytest.approx(0.9 + 3.3, abs=0.15)
+        # Two pollers ahead: a poller's slot is 3 intervals away, past its 2 s.
+        with pytest.raises(CJThrottled):
+            await limiter.acquire(Priority.polling, time.monotonic() + 2, fail_fast=True)
+        # A checkout goes before them: its slot (about 1 s away) comes in time.
+        await limiter.acquire(Priority.checkout, time.monotonic() + 2, fail_fast=True)
+        assert not any(poller.done() for poller in pollers)
     finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
+        for poller in pollers:
+            poller.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)

@@ -55,6 +55,35 @@ class TestResolve:
         ]
         assert len(seen) == 1
 
+    async def test_known_skus_are_remembered_and_unknown_ones_asked_again(
+        self,
+        resolver: VariantResolver,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        statements: StatementLog,
+    ) -> None:
+        await resolver.resolve([ItemRef("MUG-BLUE", None, 1)])
+        with statements.recording() as seen:
+            assert await resolver.resolve([ItemRef("MUG-BLUE", None, 1)]) == [
+                ResolvedItem("MUG-BLUE", "vid-mug", 1)
+            ]
+        assert seen == []
+        with pytest.raises(UnknownSkus):
+            await resolver.resolve([ItemRef("NEW-SKU", None, 1)])
+        async with sessionmaker.begin() as session:
+            await SkuMappingRepository(session).upsert("NEW-SKU", "vid-new", None)
+        assert await resolver.resolve([ItemRef("NEW-SKU", None, 1)]) == [
+            ResolvedItem("NEW-SKU", "vid-new", 1)
+        ]
+
+    async def test_without_a_cache_every_call_reads_the_mappings(
+        self, sessionmaker: async_sessionmaker[AsyncSession], statements: StatementLog
+    ) -> None:
+        resolver = VariantResolver(sessionmaker, cache_seconds=0)
+        await resolver.resolve([ItemRef("MUG-BLUE", None, 1)])
+        with statements.recording() as seen:
+            await resolver.resolve([ItemRef("MUG-BLUE", None, 1)])
+        assert len(seen) == 1
+
     async def test_every_unknown_sku_is_named_once_in_request_order(
         self, resolver: VariantResolver
     ) -> None:
