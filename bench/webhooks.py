@@ -1,0 +1,401 @@
+"""`make bench`: CJ's webhooks at rising rates, and whether every acknowledged one stuck, once.
+
+In one run, all on 127.0.0.1:
+
+- a fresh database (`cj_fulfillment_whbench`, recreated and migrated) holding the
+  fulfillments the messages are about (status `created`, each with its CJ order number and
+  id), written directly: no CJ is needed. Redis db 8, flushed.
+- the service on `uvicorn --workers 2`, verifying signatures (`CJ_WEBHOOK_VERIFY=enforce`,
+  `CJ_OPEN_ID` set), with a notification sink configured (its outbox rows are written;
+  no worker delivers them).
+- signed ORDER and LOGISTIC messages shaped as CJ sends them (harness/webhook_traffic.py)
+  posted open-loop (harness/openloop.py) at each level's rate: each level has orders of
+  its own, their messages in rounds, ~10% delivered twice, ~10% of the orders delivered
+  before shipped. A level whose committed rate falls below 80% of the offered rate, whose
+  p99 passes CJ's 3 s or whose failures pass 1% saturates the service: the higher levels
+  are skipped.
+- the service is stopped, then the database is audited (harness/webhook_audit.py).
+
+It prints a table per level and, as its last line,
+`webhooks: <n>/s committed, p99 <ms> ms, lost <n>, duplicates applied <n>` (the highest
+level run: messages answered 200 per second, from the first due time to the last answer).
+It exits 1 when a message was lost, applied twice or left a fulfillment inconsistent.
+Raw results and the service's log go to bench/results/. Every process it starts is
+stopped on the way out, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import asyncpg
+import uvloop
+from harness.loadgen import SATURATED_CPU_PCT
+from harness.openloop import OK, OpenLoopResult, run_open_loop
+from harness.processes import HOST, ROOT, ChildProcess, Children, free_port
+from harness.webhook_audit import Audit, audit
+from harness.webhook_traffic import (
+    LIFECYCLE,
+    LOGISTIC_NAME,
+    LevelTraffic,
+    SeededOrder,
+    make_orders,
+    plan_level,
+)
+from redis import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from app.db.models import Fulfillment, FulfillmentItem
+
+LEVELS = (50, 200, 500, 1000)
+SECONDS_PER_LEVEL = 10.0
+DUPLICATE_SHARE = 0.10
+OUT_OF_ORDER_SHARE = 0.10
+CJ_ANSWER_LIMIT_MS = 3000.0  # CJ counts a slower answer as a failed delivery
+SATURATED_BELOW = 0.8  # committed / offered
+SATURATED_FAILURES = 0.01
+MAX_IN_FLIGHT = 1000
+CLIENT_TIMEOUT_SECONDS = 10.0
+SEED = 20260302
+FIRST_CJ_ORDER_ID = 210823100016290555  # CJ's sample id: above 2**53
+OPEN_ID = "1742369184712358912"  # CJ's openId is a Long
+DATABASE = os.environ.get("WEBHOOKS_BENCH_DATABASE", "cj_fulfillment_whbench")
+DATABASE_URL = f"postgresql+asyncpg://postgres@{HOST}:5432/{DATABASE}"
+REDIS_URL = f"redis://{HOST}:6379/{int(os.environ.get('WEBHOOKS_BENCH_REDIS_DB', '8'))}"
+RESULTS = ROOT / "bench" / "results"
+UVICORN = (sys.executable, "-m", "uvicorn", "--host", HOST, "--workers", "2")
+QUIET = ("--no-access-log", "--log-level", "warning")
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+async def _recreate_database() -> None:
+    conn = await asyncpg.connect(host=HOST, port=5432, user="postgres", database="postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await conn.close()
+
+
+def _fulfillment(order: SeededOrder, number: int) -> Fulfillment:
+    return Fulfillment(
+        id=order.fulfillment_id,
+        external_id=f"ful_store_{number:05d}",
+        order_id=f"order_{number:05d}",
+        option_id="us-standard",
+        status="created",
+        cj_order_number=order.fulfillment_id,
+        cj_order_id=order.cj_order_id,
+        cj_status="CREATED",
+        logistic_name=LOGISTIC_NAME,
+        from_country="CN",
+        shipping_address={
+            "name": "Bench Customer",
+            "address1": f"{number} Main St",
+            "city": "Nenana",
+            "province": "AK",
+            "country_code": "US",
+            "zip": "99760",
+        },
+        tracking=[],
+        tracking_events=[],
+        attempts=1,
+        items=[
+            FulfillmentItem(
+                line_item_id=f"li_{number:05d}", sku="CJ-MUG-WHITE-11OZ", vid="vid-mug", quantity=1
+            )
+        ],
+    )
+
+
+async def _seed(orders: Sequence[SeededOrder]) -> None:
+    engine = create_async_engine(DATABASE_URL)
+    try:
+        async with AsyncSession(engine) as session:
+            session.add_all(_fulfillment(order, n) for n, order in enumerate(orders))
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def fresh_stores(log_dir: Path, orders: Sequence[SeededOrder]) -> None:
+    """An empty, migrated database holding `orders`, and an empty Redis db."""
+    asyncio.run(_recreate_database())
+    with (log_dir / "setup.log").open("ab") as out:
+        subprocess.run(
+            (sys.executable, "-m", "alembic", "upgrade", "head"),
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": DATABASE_URL, "LOG_LEVEL": "WARNING"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=120,
+        )
+    asyncio.run(_seed(orders))
+    flush_redis()
+
+
+def flush_redis() -> None:
+    with Redis.from_url(REDIS_URL) as redis:
+        redis.flushdb()
+
+
+def start_service(children: Children) -> tuple[ChildProcess, str]:
+    port = free_port()
+    env = {
+        "PORT": str(port),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "SERVICE_API_KEYS": "bench-service-key",
+        "TOKEN_ENCRYPTION_KEY": f"bench-{uuid.uuid4().hex}",
+        # Nothing listens there: the webhooks never need CJ, and no worker delivers.
+        "CJ_API_BASE_URL": f"http://{HOST}:{free_port()}/api2.0/v1",
+        "CJ_API_KEY": "",
+        "CJ_OPEN_ID": OPEN_ID,
+        "CJ_WEBHOOK_VERIFY": "enforce",
+        "CJ_WEBHOOK_PATH_TOKEN": "",
+        "NOTIFY_URL": f"http://{HOST}:{free_port()}/hooks",
+        "NOTIFY_SECRET": f"bench-notify-{uuid.uuid4().hex}",
+        "MEDUSA_URL": "",
+        "RUN_WORKER_IN_PROCESS": "false",
+    }
+    argv = (*UVICORN, "--port", str(port), *QUIET, "app.main:app")
+    service = children.start("service", argv, env)
+    base_url = f"http://{HOST}:{port}"
+    service.wait_for_http(f"{base_url}/health/ready")
+    return service, base_url
+
+
+def plan(levels: Sequence[int], seconds: float) -> list[LevelTraffic]:
+    """Each level's orders and deliveries, about `rate * seconds` deliveries each."""
+    rng = random.Random(SEED)
+    per_delivery = len(LIFECYCLE) * (1 + DUPLICATE_SHARE)
+    counts = [max(1, round(rate * seconds / per_delivery)) for rate in levels]
+    orders = make_orders(rng, sum(counts), FIRST_CJ_ORDER_ID)
+    traffic = []
+    for rate, count in zip(levels, counts, strict=True):
+        mine, orders = orders[:count], orders[count:]
+        traffic.append(
+            plan_level(
+                rng,
+                mine,
+                rate,
+                OPEN_ID,
+                duplicate_share=DUPLICATE_SHARE,
+                out_of_order_share=OUT_OF_ORDER_SHARE,
+            )
+        )
+    return traffic
+
+
+def saturated(result: OpenLoopResult) -> str | None:
+    """Why the service cannot take a higher rate, if it cannot."""
+    if result.ok_per_second < SATURATED_BELOW * result.rate:
+        return f"committed {result.ok_per_second:.0f}/s of {result.rate:g}/s offered"
+    if result.latency_ms(0.99) > CJ_ANSWER_LIMIT_MS:
+        return f"p99 {result.latency_ms(0.99):.0f} ms, over CJ's 3 s"
+    if result.failed > SATURATED_FAILURES * result.sent:
+        return f"{result.failed} of {result.sent} not answered 200"
+    return None
+
+
+Row = tuple[LevelTraffic, OpenLoopResult]
+TABLE_COLUMNS: tuple[tuple[str, Callable[[Row], str]], ...] = (
+    ("offered/s", lambda r: f"{r[1].rate:g}"),
+    ("orders", lambda r: str(len(r[0].orders))),
+    ("deliveries", lambda r: str(r[1].planned)),
+    ("sent twice", lambda r: str(r[0].duplicates)),
+    ("out of order", lambda r: str(r[0].out_of_order)),
+    ("committed/s", lambda r: f"{r[1].ok_per_second:.1f}"),
+    ("p50 ms", lambda r: f"{r[1].latency_ms(0.50):.1f}"),
+    ("p99 ms", lambda r: f"{r[1].latency_ms(0.99):.1f}"),
+    ("max ms", lambda r: f"{r[1].latency_ms(1.0):.1f}"),
+    ("non-200", lambda r: str(r[1].failed)),
+    ("> 3 s", lambda r: str(r[1].slower_than(CJ_ANSWER_LIMIT_MS))),
+    ("not sent", lambda r: str(r[1].planned - r[1].sent)),
+    ("client cpu %", lambda r: f"{r[1].client_cpu_pct:.0f}"),
+)
+
+
+def table(rows: Sequence[Row]) -> list[str]:
+    cells = [[header for header, _ in TABLE_COLUMNS]]
+    cells += [[cell(row) for _, cell in TABLE_COLUMNS] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(TABLE_COLUMNS))]
+    lines = [
+        "  ".join(text.rjust(width) for text, width in zip(line, widths, strict=True))
+        for line in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
+
+
+def notes(rows: Sequence[Row], skipped: Sequence[int], why: str | None, found: Audit) -> list[str]:
+    lines = []
+    for traffic, result in rows:
+        failures = {kind: n for kind, n in result.answers.items() if kind != OK}
+        if failures:
+            kinds = ", ".join(f"{kind} x{n}" for kind, n in failures.items())
+            lines.append(f"not 200 at {traffic.rate:g}/s: {kinds}")
+        if result.client_cpu_pct >= SATURATED_CPU_PCT:
+            lines.append(
+                f"note: the load generator used {result.client_cpu_pct:.0f}% of a core at "
+                f"{traffic.rate:g}/s: it may have sent late (latency counts from the due time)"
+            )
+    if why:
+        lines.append(f"saturated: {why}; levels not run: {', '.join(map(str, skipped)) or '-'}")
+    lines.append(
+        f"audit: {found.acknowledged} distinct messages acknowledged, {found.stored} stored, "
+        f"lost {found.lost}, duplicates applied {found.duplicates_applied}, "
+        f"inconsistent {found.inconsistencies}"
+    )
+    lines += [f"  duplicate: {kind} x{n}" for kind, n in found.duplicates.items()]
+    lines += [f"  inconsistent: {kind} x{n}" for kind, n in found.inconsistent.items()]
+    return lines
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=SECONDS_PER_LEVEL, help="per level")
+    parser.add_argument(
+        "--levels", type=int, nargs="+", default=list(LEVELS), help="offered messages/s"
+    )
+    return parser.parse_args(argv)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
+    traffic = plan(args.levels, args.seconds)
+    orders = [order for level in traffic for order in level.orders]
+    rows: list[Row] = []
+    why: str | None = None
+    with Children(log_dir, os.environ) as children:
+        fresh_stores(log_dir, orders)
+        service, base_url = start_service(children)
+        for level in traffic:
+            result = uvloop.run(
+                run_open_loop(
+                    f"{base_url}/webhooks/cj",
+                    [message.post for message in level.deliveries],
+                    level.rate,
+                    max_in_flight=MAX_IN_FLIGHT,
+                    timeout_s=CLIENT_TIMEOUT_SECONDS,
+                )
+            )
+            rows.append((level, result))
+            log(
+                f"  {level.rate:>5g}/s offered: {result.ok_per_second:7.1f}/s committed, "
+                f"p99 {result.latency_ms(0.99):7.1f} ms, non-200 {result.failed}"
+            )
+            why = saturated(result)
+            if why:
+                break
+        # Stopped before the audit: an answer that timed out may still be committing.
+        children.stop(service)
+    sent = [
+        (message, outcome)
+        for level, result in rows
+        for message, outcome in zip(level.deliveries, result.outcomes, strict=True)
+    ]
+    found = asyncio.run(audit(DATABASE_URL.replace("+asyncpg", ""), orders, sent, OK))
+    flush_redis()
+    skipped = [level.rate for level in traffic[len(rows) :]]
+    return {"rows": rows, "audit": found, "why": why, "skipped": skipped}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_dir = RESULTS / f"webhooks-{stamp}-logs"
+    log_dir.mkdir(parents=True)
+    started = time.monotonic()
+    load_before = os.getloadavg()
+    log(
+        f"webhooks bench: levels {args.levels} msg/s, {args.seconds:g} s each, on "
+        f"{os.cpu_count()} cpus (load average {load_before[0]:.2f}); logs in {log_dir}"
+    )
+    outcome = run(args, log_dir)
+    rows: list[Row] = outcome["rows"]
+    found: Audit = outcome["audit"]
+    top = rows[-1][1]
+    summary = (
+        f"webhooks: {top.ok_per_second:.0f}/s committed, p99 {top.latency_ms(0.99):.0f} ms, "
+        f"lost {found.lost}, duplicates applied {found.duplicates_applied}"
+    )
+    raw = RESULTS / f"webhooks-{stamp}.json"
+    report = {
+        "started_at": stamp,
+        "seconds_total": round(time.monotonic() - started, 1),
+        "cpus": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "levels": [
+            {
+                "offered_per_second": traffic.rate,
+                "orders": len(traffic.orders),
+                "deliveries": result.planned,
+                "sent": result.sent,
+                "sent_twice": traffic.duplicates,
+                "out_of_order_orders": traffic.out_of_order,
+                "seconds": round(result.seconds, 2),
+                "committed_per_second": round(result.ok_per_second, 1),
+                "p50_ms": round(result.latency_ms(0.50), 1),
+                "p99_ms": round(result.latency_ms(0.99), 1),
+                "max_ms": round(result.latency_ms(1.0), 1),
+                "answers": dict(result.answers),
+                "client_cpu_pct": round(result.client_cpu_pct, 1),
+            }
+            for traffic, result in rows
+        ],
+        "saturated": outcome["why"],
+        "levels_not_run": outcome["skipped"],
+        "audit": {
+            "acknowledged": found.acknowledged,
+            "stored": found.stored,
+            "lost": found.lost,
+            "duplicates_applied": dict(found.duplicates),
+            "inconsistent": dict(found.inconsistent),
+        },
+        "summary": summary,
+    }
+    raw.write_text(json.dumps(report, indent=2) + "\n")
+
+    log("")
+    for line in table(rows):
+        log(line)
+    for line in notes(rows, outcome["skipped"], outcome["why"], found):
+        log(line)
+    log(f"load average after: {os.getloadavg()[0]:.2f}; raw results: {raw}")
+    log(summary)
+    return 1 if found.lost or found.duplicates_applied or found.inconsistencies else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("webhooks bench: interrupted; the processes it started are stopped", file=sys.stderr)
+        sys.exit(130)
