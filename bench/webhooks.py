@@ -61,7 +61,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.db.models import Fulfillment, FulfillmentItem
 
-LEVELS = (50, 200, 500, 1000)
+LEVELS = (50, 100, 200, 500, 1000)
 SECONDS_PER_LEVEL = 10.0
 DUPLICATE_SHARE = 0.10
 OUT_OF_ORDER_SHARE = 0.10
