@@ -37,6 +37,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -44,6 +45,7 @@ from typing import Any
 
 import asyncpg
 import uvloop
+from harness.cpu import Snapshot, busy_between, process_group, snapshot, used_between
 from harness.loadgen import SATURATED_CPU_PCT
 from harness.openloop import OK, OpenLoopResult, run_open_loop
 from harness.processes import HOST, ROOT, ChildProcess, Children, free_port
@@ -69,6 +71,7 @@ CJ_ANSWER_LIMIT_MS = 3000.0  # CJ counts a slower answer as a failed delivery
 SATURATED_BELOW = 0.8  # committed / offered
 SATURATED_FAILURES = 0.01
 MAX_IN_FLIGHT = 1000
+SHARED_CORES = 0.2  # others using this many cores during a level get a note
 CLIENT_TIMEOUT_SECONDS = 10.0
 SEED = 20260302
 FIRST_CJ_ORDER_ID = 210823100016290555  # CJ's sample id: above 2**53
@@ -185,6 +188,58 @@ def start_service(children: Children) -> tuple[ChildProcess, str]:
     return service, base_url
 
 
+@dataclass(frozen=True)
+class Usage:
+    """CPU cores in use during a level, on average: the machine is shared."""
+
+    service: float  # uvicorn and its workers
+    database: float  # the Postgres backends of the benchmark's database
+    client: float  # this process: the load generator
+    others: float  # everything else, Postgres' background writers included
+
+
+async def _backends() -> list[int]:
+    conn = await asyncpg.connect(host=HOST, port=5432, user="postgres", database="postgres")
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", DATABASE)
+    finally:
+        await conn.close()
+    return [row["pid"] for row in rows]
+
+
+class CpuWatch:
+    """The CPU the service, its database, the client and everyone else use in between."""
+
+    def __init__(self, service: ChildProcess) -> None:
+        self._service = service
+        self._groups: dict[str, set[int]] = {}
+        self._before: Snapshot | None = None
+        self._started = 0.0
+
+    def _find(self) -> dict[str, set[int]]:
+        return {
+            "service": set(process_group(self._service.proc.pid)),
+            "database": set(asyncio.run(_backends())),
+            "client": {os.getpid()},
+        }
+
+    def start(self) -> None:
+        self._groups = self._find()
+        self._before = snapshot(set().union(*self._groups.values()))
+        self._started = time.perf_counter()
+
+    def stop(self) -> Usage:
+        assert self._before is not None
+        after_groups = self._find()
+        groups = {name: pids | after_groups[name] for name, pids in self._groups.items()}
+        after = snapshot(set().union(*groups.values()))
+        elapsed = time.perf_counter() - self._started
+        used = {name: used_between(self._before, after, pids) for name, pids in groups.items()}
+        others = max(busy_between(self._before, after) - sum(used.values()), 0.0)
+        return Usage(**{name: seconds / elapsed for name, seconds in used.items()},
+                     others=others / elapsed)  # fmt: skip
+
+
 def plan(levels: Sequence[int], seconds: float) -> list[LevelTraffic]:
     """Each level's orders and deliveries, about `rate * seconds` deliveries each."""
     rng = random.Random(SEED)
@@ -218,7 +273,7 @@ def saturated(result: OpenLoopResult) -> str | None:
     return None
 
 
-Row = tuple[LevelTraffic, OpenLoopResult]
+Row = tuple[LevelTraffic, OpenLoopResult, Usage]
 TABLE_COLUMNS: tuple[tuple[str, Callable[[Row], str]], ...] = (
     ("offered/s", lambda r: f"{r[1].rate:g}"),
     ("orders", lambda r: str(len(r[0].orders))),
@@ -232,7 +287,10 @@ TABLE_COLUMNS: tuple[tuple[str, Callable[[Row], str]], ...] = (
     ("non-200", lambda r: str(r[1].failed)),
     ("> 3 s", lambda r: str(r[1].slower_than(CJ_ANSWER_LIMIT_MS))),
     ("not sent", lambda r: str(r[1].planned - r[1].sent)),
-    ("client cpu %", lambda r: f"{r[1].client_cpu_pct:.0f}"),
+    ("service cores", lambda r: f"{r[2].service:.2f}"),
+    ("db cores", lambda r: f"{r[2].database:.2f}"),
+    ("client cores", lambda r: f"{r[2].client:.2f}"),
+    ("others' cores", lambda r: f"{r[2].others:.2f}"),
 )
 
 
@@ -250,7 +308,13 @@ def table(rows: Sequence[Row]) -> list[str]:
 
 def notes(rows: Sequence[Row], skipped: Sequence[int], why: str | None, found: Audit) -> list[str]:
     lines = []
-    for traffic, result in rows:
+    shared = [f"{t.rate:g}/s: {u.others:.2f}" for t, _, u in rows if u.others >= SHARED_CORES]
+    if shared:
+        lines.append(
+            f"note: other processes used cores of this {os.cpu_count()}-core machine "
+            f"({', '.join(shared)}): the service had less than the whole machine"
+        )
+    for traffic, result, _ in rows:
         failures = {kind: n for kind, n in result.answers.items() if kind != OK}
         if failures:
             kinds = ", ".join(f"{kind} x{n}" for kind, n in failures.items())
@@ -293,7 +357,9 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     with Children(log_dir, os.environ) as children:
         fresh_stores(log_dir, orders)
         service, base_url = start_service(children)
+        cpu = CpuWatch(service)
         for level in traffic:
+            cpu.start()
             result = uvloop.run(
                 run_open_loop(
                     f"{base_url}/webhooks/cj",
@@ -303,10 +369,12 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                     timeout_s=CLIENT_TIMEOUT_SECONDS,
                 )
             )
-            rows.append((level, result))
+            usage = cpu.stop()
+            rows.append((level, result, usage))
             log(
                 f"  {level.rate:>5g}/s offered: {result.ok_per_second:7.1f}/s committed, "
-                f"p99 {result.latency_ms(0.99):7.1f} ms, non-200 {result.failed}"
+                f"p99 {result.latency_ms(0.99):7.1f} ms, non-200 {result.failed}, "
+                f"others used {usage.others:.2f} of {os.cpu_count()} cores"
             )
             why = saturated(result)
             if why:
@@ -315,7 +383,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
         children.stop(service)
     sent = [
         (message, outcome)
-        for level, result in rows
+        for level, result, _ in rows
         for message, outcome in zip(level.deliveries, result.outcomes, strict=True)
     ]
     found = asyncio.run(audit(DATABASE_URL.replace("+asyncpg", ""), orders, sent, OK))
@@ -367,8 +435,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "max_ms": round(result.latency_ms(1.0), 1),
                 "answers": dict(result.answers),
                 "client_cpu_pct": round(result.client_cpu_pct, 1),
+                "cpu_cores": {name: round(v, 2) for name, v in asdict(usage).items()},
             }
-            for traffic, result in rows
+            for traffic, result, usage in rows
         ],
         "saturated": outcome["why"],
         "levels_not_run": outcome["skipped"],
