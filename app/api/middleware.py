@@ -13,10 +13,16 @@ import uuid
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_TYPE_BASE
 from app.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+# The pool waited too long for a connection, or the database refused or dropped one
+# (asyncpg's connect errors arrive unwrapped, as the built-in ConnectionError family).
+DATABASE_UNAVAILABLE = (PoolTimeoutError, OperationalError, InterfaceError, ConnectionError)
 
 log = structlog.get_logger("app.access")
 
@@ -112,6 +118,22 @@ class RequestContextMiddleware:
                 )
             else:
                 await self.app(scope, receive, send_wrapper)
+        except DATABASE_UNAVAILABLE as exc:
+            # Not a bug: the database is down or every connection is busy. A 503 tells the
+            # caller (the store, or CJ for a webhook) to try again; no trace needed.
+            log.warning("database_unavailable", error=type(exc).__name__)
+            if not status_holder["started"]:
+                await self._send_problem(
+                    send_wrapper,
+                    503,
+                    "Service Unavailable",
+                    "The database is unavailable or busy; retry shortly "
+                    "(with the same Idempotency-Key, a retry is safe).",
+                    "database-unavailable",
+                    scope.get("path", ""),
+                    request_id,
+                    headers=[(b"retry-after", b"5")],
+                )
         except Exception:
             log.exception("unhandled_exception")
             if not status_holder["started"]:
@@ -181,6 +203,7 @@ class RequestContextMiddleware:
         slug: str,
         instance: str,
         request_id: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         body = _problem_bytes(status, title, detail, slug, instance, request_id)
         await send(
@@ -190,6 +213,7 @@ class RequestContextMiddleware:
                 "headers": [
                     (b"content-type", b"application/problem+json"),
                     (b"content-length", str(len(body)).encode()),
+                    *(headers or []),
                 ],
             }
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from tests.fixtures.app import OLD_API_KEY, start
+from app.main import create_app
+from tests.fixtures.app import API_KEY, OLD_API_KEY, make_settings, start
 
 PROBLEM = "application/problem+json"
 VALIDATE = "/v1/fulfillment-options/validate"
@@ -144,3 +145,16 @@ class TestRequestId:
     async def test_problem_carries_request_id(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/nowhere", headers={"X-Request-ID": "trace-7"})
         assert response.json()["request_id"] == "trace-7"
+
+
+class TestDatabaseDown:
+    async def test_an_unreachable_database_is_503_with_retry_after(self) -> None:
+        closed_port = "postgresql+asyncpg://postgres@127.0.0.1:1/nothing"
+        app = create_app(make_settings(database_url=closed_port, redis_url=""))
+        async for client in start(app):
+            response = await client.get(
+                "/v1/fulfillments/ful_x", headers={"Authorization": f"Bearer {API_KEY}"}
+            )
+        body = assert_problem(response, 503)
+        assert body["type"].endswith("/database-unavailable")
+        assert response.headers["retry-after"] == "5"
