@@ -32,22 +32,37 @@ export class CjTransportError extends Error {
 export class CjHttpError extends Error {
   readonly status: number
   readonly problem: Problem | undefined
+  /** The `Retry-After` header in seconds, when the service sent one. */
+  readonly retryAfterSeconds: number | undefined
 
-  constructor(status: number, problem: Problem | undefined, fallbackText: string) {
+  constructor(status: number, problem: Problem | undefined, fallbackText: string, retryAfterSeconds?: number) {
     super(CjHttpError.describe(status, problem, fallbackText))
     this.name = "CjHttpError"
     this.status = status
     this.problem = problem
+    this.retryAfterSeconds = retryAfterSeconds
   }
 
-  /** The text to show a person: our `detail`, else the `title`, else the status line. */
+  /**
+   * The last segment of the problem `type`
+   * (`https://cj-fulfillment.dev/problems/unknown-sku` → `unknown-sku`), or "".
+   */
+  get problemType(): string {
+    const type = typeof this.problem?.type === "string" ? this.problem.type : ""
+    return type.replace(/\/+$/, "").split("/").pop() ?? ""
+  }
+
+  /**
+   * The text to show a person: our `detail` (followed by the field errors of a
+   * validation problem), else the `title`, else the status line.
+   */
   static describe(status: number, problem: Problem | undefined, fallbackText: string): string {
     const detail = typeof problem?.detail === "string" ? problem.detail.trim() : ""
-    if (detail) {
-      return detail
-    }
     const title = typeof problem?.title === "string" ? problem.title.trim() : ""
     const fieldErrors = CjHttpError.fieldErrors(problem)
+    if (detail) {
+      return fieldErrors ? `${detail} (${fieldErrors})` : detail
+    }
     if (title) {
       return fieldErrors ? `${title}: ${fieldErrors}` : title
     }
@@ -154,7 +169,7 @@ export class CjServiceClient {
       const parsed = parseJson(text)
       if (!res.ok) {
         const problem = isRecord(parsed) ? (parsed as Problem) : undefined
-        throw new CjHttpError(res.status, problem, problem ? "" : text)
+        throw new CjHttpError(res.status, problem, problem ? "" : text, retryAfter(res.headers))
       }
       if (text.trim() === "") {
         return { status: res.status, headers: res.headers, body: undefined }
@@ -203,6 +218,12 @@ function describeCause(err: unknown): string {
     return err.message
   }
   return String(err)
+}
+
+/** `Retry-After` as seconds (only the delta-seconds form; the service sends no dates). */
+function retryAfter(headers: Headers): number | undefined {
+  const value = headers.get("retry-after")?.trim()
+  return value && /^\d+$/.test(value) ? Number(value) : undefined
 }
 
 function parseJson(text: string): unknown {

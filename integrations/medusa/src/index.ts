@@ -6,6 +6,7 @@ export { CjFulfillmentProviderService, MANUAL_RETURN_NOTE } from "./service"
 export type { CjFulfillment, CjFulfillmentData, CjFulfillmentOption, CjShippingMethodData } from "./service"
 export type { CjProviderOptions, MajorAmount } from "./options"
 export { CjHttpError, CjTransportError } from "./client"
+export { ProblemTypes } from "./errors"
 
 /**
  * The Fulfillment Module provider. In medusa-config.ts:

@@ -13,10 +13,13 @@ import type {
   ValidateFulfillmentDataContext,
 } from "@medusajs/framework/types"
 
-import { CjHttpError, CjServiceClient, CjTransportError, isRecord } from "./client"
+import { CjHttpError, CjServiceClient, isRecord, type JsonResponse } from "./client"
+import { isUnavailable, toMedusaError } from "./errors"
 import { ANY_CURRENCY, parseAmount, resolveOptions, type CjProviderOptions, type ResolvedOptions } from "./options"
 
 const PACKAGE_VERSION = "0.1.0"
+/** Longest wait this provider honours from a Retry-After while an admin request waits. */
+const MAX_RETRY_AFTER_SECONDS = 2
 
 type InjectedDependencies = {
   logger?: Logger
@@ -125,7 +128,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
       if (err instanceof CjHttpError && err.status === 422) {
         return false
       }
-      throw this.toMedusaError(err, "validating the fulfillment option")
+      throw toMedusaError(err, "validating the fulfillment option")
     }
   }
 
@@ -195,7 +198,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
       )
       body = res.body
     } catch (err) {
-      if (this.isUnavailable(err)) {
+      if (isUnavailable(err)) {
         const fallback = this.fallbackAmount(optionId, currency)
         if (fallback !== undefined) {
           this.logger_.warn(
@@ -205,7 +208,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
           return { calculated_amount: fallback, is_calculated_price_tax_inclusive: false }
         }
       }
-      throw this.toMedusaError(err, "pricing shipping")
+      throw toMedusaError(err, "pricing shipping")
     }
 
     return {
@@ -246,10 +249,8 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
       items: this.fulfillmentItemsOf(items, order),
     }
 
-    const created = await this.postWithOneRetry("/v1/fulfillments", request, {
-      "idempotency-key": fulfillmentId,
-    }).catch((err: unknown) => {
-      throw this.toMedusaError(err, "sending the order to CJ")
+    const created = await this.postIdempotent("/v1/fulfillments", request, fulfillmentId).catch((err: unknown) => {
+      throw toMedusaError(err, "sending the order to CJ")
     })
     const body = this.fulfillmentOf(created.body)
     if (created.status === 202) {
@@ -260,7 +261,16 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     return { data: this.dataOf(body), labels: this.labelsOf(body) }
   }
 
-  /** Cancels at CJ through the service; a refusal (409, e.g. already paid/dispatched) stops Medusa's cancel. */
+  /**
+   * Cancels at CJ through the service. Medusa marks its fulfillment cancelled only when
+   * this returns, so everything but a done cancel throws, with the reason Medusa shows:
+   * - 200: cancelled (ours only, or CJ deleted its order).
+   * - 409: CJ can no longer cancel it (paid, shipped); the service's detail says why.
+   * - 202: the CJ order is paid and the service opened a refund dispute
+   *   (`CANCEL_AFTER_PAYMENT=dispute`). It is not cancelled until CJ refunds it, and CJ
+   *   may still ship it, so Medusa keeps the fulfillment: cancel again after the refund.
+   * - 503: CJ could not be asked; nothing changed.
+   */
   async cancelFulfillment(data: Record<string, unknown>): Promise<Record<string, unknown>> {
     const id = typeof data?.id === "string" && data.id ? data.id : undefined
     if (!id) {
@@ -269,17 +279,25 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
       )
       return { ...(data ?? {}) }
     }
+    let res: JsonResponse<unknown>
     try {
-      const res = await this.client_.post(
-        `/v1/fulfillments/${encodeURIComponent(id)}/cancel`,
-        undefined,
-        this.options_.timeoutMs
-      )
-      const status = isRecord(res.body) && typeof res.body.status === "string" ? res.body.status : "cancelled"
-      return { ...data, status }
+      res = await this.client_.post(`/v1/fulfillments/${encodeURIComponent(id)}/cancel`, undefined, this.options_.timeoutMs)
     } catch (err) {
-      throw this.toMedusaError(err, "cancelling the CJ order")
+      throw toMedusaError(err, "cancelling the CJ order")
     }
+    const body = isRecord(res.body) ? res.body : {}
+    if (res.status === 202) {
+      const dispute = typeof body.dispute_id === "string" && body.dispute_id ? ` ${body.dispute_id}` : ""
+      const order = typeof body.cj_order_id === "string" && body.cj_order_id ? ` ${body.cj_order_id}` : ""
+      throw new MedusaError(
+        MedusaError.Types.NOT_ALLOWED,
+        `CJ order${order} is already paid: a refund dispute${dispute} is now open at CJ. ` +
+          "The CJ order is cancelled only when CJ refunds it, so this fulfillment stays; cancel it again after the refund.",
+        "refund-dispute-open"
+      )
+    }
+    const status = typeof body.status === "string" ? body.status : "cancelled"
+    return { ...data, status }
   }
 
   /**
@@ -326,7 +344,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     try {
       body = (await this.client_.get("/v1/fulfillment-options", this.options_.timeoutMs)).body
     } catch (err) {
-      throw this.toMedusaError(err, "listing the fulfillment options")
+      throw toMedusaError(err, "listing the fulfillment options")
     }
     const raw = isRecord(body) && Array.isArray(body.options) ? body.options : undefined
     if (!raw) {
@@ -444,20 +462,33 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     return perCurrency?.get(currency.toLowerCase()) ?? perCurrency?.get(ANY_CURRENCY)
   }
 
-  private isUnavailable(err: unknown): boolean {
-    return err instanceof CjTransportError || (err instanceof CjHttpError && err.status >= 500)
-  }
-
-  private async postWithOneRetry(path: string, body: unknown, headers: Record<string, string>) {
-    try {
-      return await this.client_.post(path, body, this.options_.timeoutMs, headers)
-    } catch (err) {
-      // Safe to repeat: the same Idempotency-Key with the same body replays the first answer.
-      if (!this.isUnavailable(err)) {
-        throw err
+  /**
+   * POSTs with an Idempotency-Key, so repeating it is safe: the same key and body replay
+   * the first answer. An outage (timeout, connection error, 5xx) is retried once; a 409
+   * "still being processed" (our own timed-out first attempt is still running at the
+   * service) is retried after its Retry-After, at most twice.
+   */
+  private async postIdempotent(path: string, body: unknown, key: string): Promise<JsonResponse<unknown>> {
+    const headers = { "idempotency-key": key }
+    let outageRetries = 1
+    let inProgressRetries = 2
+    for (;;) {
+      try {
+        return await this.client_.post(path, body, this.options_.timeoutMs, headers)
+      } catch (err) {
+        let waitMs: number
+        if (isUnavailable(err) && outageRetries > 0) {
+          outageRetries -= 1
+          waitMs = 0
+        } else if (isInProgress(err) && inProgressRetries > 0) {
+          inProgressRetries -= 1
+          waitMs = Math.min(err.retryAfterSeconds ?? 1, MAX_RETRY_AFTER_SECONDS) * 1000
+        } else {
+          throw err
+        }
+        this.logger_.warn(`medusa-fulfillment-cj: ${(err as Error).message}; retrying with the same Idempotency-Key`)
+        await new Promise((resolve) => setTimeout(resolve, waitMs))
       }
-      this.logger_.warn(`medusa-fulfillment-cj: ${(err as Error).message}; retrying once with the same Idempotency-Key`)
-      return await this.client_.post(path, body, this.options_.timeoutMs, headers)
     }
   }
 
@@ -574,37 +605,11 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
       return [{ tracking_number: number, tracking_url: typeof t.url === "string" ? t.url : "", label_url: "" }]
     })
   }
+}
 
-  /** Maps a service failure to the MedusaError that Medusa shows (our problem `detail` as the message). */
-  protected toMedusaError(err: unknown, action: string): MedusaError {
-    if (err instanceof MedusaError) {
-      return err
-    }
-    if (err instanceof CjHttpError) {
-      switch (err.status) {
-        case 400:
-        case 422:
-          return new MedusaError(MedusaError.Types.INVALID_DATA, err.message)
-        case 404:
-          return new MedusaError(MedusaError.Types.NOT_FOUND, err.message)
-        case 409:
-          return new MedusaError(MedusaError.Types.NOT_ALLOWED, err.message)
-        case 401:
-        case 403:
-          return new MedusaError(
-            MedusaError.Types.UNEXPECTED_STATE,
-            `cj-fulfillment refused the provider's API key while ${action} (HTTP ${err.status}): check the provider option apiKey against SERVICE_API_KEYS`
-          )
-        default:
-          return new MedusaError(
-            MedusaError.Types.UNEXPECTED_STATE,
-            `cj-fulfillment failed while ${action} (HTTP ${err.status}): ${err.message}`
-          )
-      }
-    }
-    const message = err instanceof Error ? err.message : String(err)
-    return new MedusaError(MedusaError.Types.UNEXPECTED_STATE, `${message} (while ${action})`)
-  }
+/** A 409 that says "the same Idempotency-Key is still being processed, retry after N s". */
+function isInProgress(err: unknown): err is CjHttpError {
+  return err instanceof CjHttpError && err.status === 409 && err.retryAfterSeconds !== undefined
 }
 
 function toQuantity(value: unknown): number {

@@ -47,6 +47,18 @@ export function problem(status: number, detail: string, title = "Error", extra: 
   }
 }
 
+/** A problem as cj-fulfillment sends it: `type` is https://cj-fulfillment.dev/problems/<slug>. */
+export function serviceProblem(
+  status: number,
+  slug: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {}
+): Reply {
+  const reply = problem(status, detail, "Error", { type: `https://cj-fulfillment.dev/problems/${slug}`, ...extra })
+  return { ...reply, headers: { ...reply.headers, ...headers } }
+}
+
 export async function startStub(initial: Record<string, Route> = {}): Promise<Stub> {
   let table = new Map<string, Route>(Object.entries(initial))
   const cursors = new Map<string, number>()

@@ -16,12 +16,15 @@ import {
   order,
   validateContext,
 } from "../support/fixtures"
-import { closedPort, problem, startStub, type Stub } from "../support/stub-server"
+import { closedPort, problem, serviceProblem, startStub, type Stub } from "../support/stub-server"
 
-function medusaError(type: string, message?: string | RegExp) {
+function medusaError(type: string, message?: string | RegExp, code?: string) {
   return (err: unknown) => {
     assert.ok(err instanceof MedusaError, `expected a MedusaError, got ${String(err)}`)
     assert.equal(err.type, type, `error type (message: ${err.message})`)
+    if (code !== undefined) {
+      assert.equal(err.code, code, `error code (message: ${err.message})`)
+    }
     if (typeof message === "string") {
       assert.equal(err.message, message)
     } else if (message) {
@@ -275,12 +278,79 @@ describe("medusa-fulfillment-cj provider", () => {
       assert.equal(price.calculated_amount, 0)
     })
 
-    it("turns a 422 into a MedusaError carrying our detail", async () => {
-      const detail = "Option us-standard does not deliver to CA"
-      stub.routes({ "POST /v1/rates": problem(422, detail, "Destination not served") })
+    it("turns destination-not-served into NOT_ALLOWED naming the country, without the fallback", async () => {
+      const detail = "Option 'us-standard' does not ship to CA; it serves US."
+      stub.routes({ "POST /v1/rates": serviceProblem(422, "destination-not-served", detail, { country_code: "CA" }) })
       const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": 9.99 } })
       // a 4xx is an answer, not an outage: the fallback is NOT used
-      await assert.rejects(provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()), medusaError(MedusaError.Types.INVALID_DATA, detail))
+      await assert.rejects(
+        provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()),
+        medusaError(MedusaError.Types.NOT_ALLOWED, `CJ shipping does not deliver to CA: ${detail}`, "destination-not-served")
+      )
+    })
+
+    it("names the unmapped SKUs of an unknown-sku answer", async () => {
+      stub.routes({
+        "POST /v1/rates": serviceProblem(
+          422,
+          "unknown-sku",
+          "Unknown SKU(s): MUG-RED, TEE-M; map them with `cj-fulfillment skus import` or send `vid`",
+          { unknown_skus: ["MUG-RED", "TEE-M"] }
+        ),
+      })
+      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": 9.99 } })
+      await assert.rejects(
+        provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()),
+        medusaError(
+          MedusaError.Types.INVALID_DATA,
+          "CJ cannot ship MUG-RED, TEE-M yet: no CJ variant is mapped to these SKUs. " +
+            "Import the SKU mappings into cj-fulfillment (`cj-fulfillment skus import`).",
+          "unknown-sku"
+        )
+      )
+    })
+
+    it("turns cannot-ship, unknown-currency and unknown-option into clear errors", async () => {
+      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": 9.99 } })
+      const cases: [ReturnType<typeof serviceProblem>, string, string][] = [
+        [
+          serviceProblem(422, "cannot-ship", "Option 'us-standard' cannot ship this cart: CJ offers none of its logistics (USPS+) for it; CJ offers nothing.", { option_id: "us-standard" }),
+          MedusaError.Types.NOT_ALLOWED,
+          "CJ cannot ship this cart: Option 'us-standard' cannot ship this cart: CJ offers none of its logistics (USPS+) for it; CJ offers nothing.",
+        ],
+        [
+          serviceProblem(422, "unknown-currency", "No exchange rate for currency CHF; the options file has: CAD, USD. Add it under `exchange_rates`.", { currency: "CHF" }),
+          MedusaError.Types.INVALID_DATA,
+          "CJ shipping cannot be priced in CHF: No exchange rate for currency CHF; the options file has: CAD, USD. Add it under `exchange_rates`.",
+        ],
+        [
+          serviceProblem(422, "unknown-option", "Unknown option_id 'us-standard'; known options: ca-standard.", { option_id: "us-standard" }),
+          MedusaError.Types.INVALID_DATA,
+          "Unknown option_id 'us-standard'; known options: ca-standard. Recreate the shipping option from the CJ provider's fulfillment options.",
+        ],
+      ]
+      for (const [reply, type, message] of cases) {
+        stub.routes({ "POST /v1/rates": reply })
+        const slug = String((reply.body as { type: string }).type).split("/").pop()
+        await assert.rejects(provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()), medusaError(type, message, slug))
+      }
+    })
+
+    it("prices from every source (live, cache, stale, static) and parses decimal strings exactly", async () => {
+      const { provider, lines } = makeProvider(stub.url)
+      const cases: [string, string, string, number][] = [
+        ["live", "12.34", "usd", 12.34],
+        ["cache", "1234.50", "usd", 1234.5],
+        ["stale", "7.00", "usd", 7],
+        ["static", "1500", "jpy", 1500],
+        ["static", "3.125", "kwd", 3.125],
+      ]
+      for (const [source, amount, currency, expected] of cases) {
+        stub.routes({ "POST /v1/rates": { status: 200, body: { rates: [rate({ source, amount, currency: currency.toUpperCase() })] } } })
+        const price = await provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext({ currency_code: currency }))
+        assert.deepEqual(price, { calculated_amount: expected, is_calculated_price_tax_inclusive: false }, `${source} ${amount}`)
+      }
+      assert.equal(lines.filter((l) => /priced from a (stale|static) rate/.test(l.message)).length, 3)
     })
 
     it("uses the problem title and field errors when detail is empty", async () => {
@@ -513,6 +583,92 @@ describe("medusa-fulfillment-cj provider", () => {
       assert.equal(stub.requests.length, 1)
     })
 
+    it("shows CJ's refusal (fulfillment-failed) with the service's failed fulfillment, without retrying", async () => {
+      stub.routes({
+        "POST /v1/fulfillments": serviceProblem(422, "fulfillment-failed", "Balance insufficient (CJ code 1600301)", {
+          fulfillment: fulfillmentResponse({ id: "ful_svc_9", status: "failed", status_reason: "Balance insufficient (CJ code 1600301)" }),
+        }),
+      })
+      const { provider } = makeProvider(stub.url)
+      await assert.rejects(
+        provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment()),
+        medusaError(
+          MedusaError.Types.NOT_ALLOWED,
+          "CJ refused the order: Balance insufficient (CJ code 1600301) " +
+            "(cj-fulfillment ful_svc_9 is failed; fix the cause and create a new fulfillment)",
+          "fulfillment-failed"
+        )
+      )
+      assert.equal(stub.requests.length, 1)
+    })
+
+    it("words the default refusal once and names unmapped SKUs", async () => {
+      stub.routes({ "POST /v1/fulfillments": serviceProblem(422, "fulfillment-failed", "CJ refused the order.") })
+      const { provider } = makeProvider(stub.url)
+      await assert.rejects(
+        provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment()),
+        medusaError(MedusaError.Types.NOT_ALLOWED, "CJ refused the order.", "fulfillment-failed")
+      )
+      stub.routes({
+        "POST /v1/fulfillments": serviceProblem(422, "unknown-sku", "Unknown SKU(s): MUG-RED", { unknown_skus: ["MUG-RED"] }),
+      })
+      await assert.rejects(
+        provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment()),
+        medusaError(MedusaError.Types.INVALID_DATA, /^CJ cannot ship MUG-RED yet: no CJ variant is mapped to this SKU\./, "unknown-sku")
+      )
+    })
+
+    it("adds the field errors of a validation problem to its detail", async () => {
+      stub.routes({
+        "POST /v1/fulfillments": serviceProblem(422, "validation", "The request is invalid: shipping_address.phone.", {
+          errors: [{ field: "shipping_address.phone", message: "a phone number has 6 to 32 digits", type: "value_error" }],
+        }),
+      })
+      const { provider } = makeProvider(stub.url)
+      await assert.rejects(
+        provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment()),
+        medusaError(
+          MedusaError.Types.INVALID_DATA,
+          "The request is invalid: shipping_address.phone. (shipping_address.phone: a phone number has 6 to 32 digits)",
+          "validation"
+        )
+      )
+    })
+
+    it("waits out a 409 'still being processed' (Retry-After) and gets the stored answer", async () => {
+      const inProgress = serviceProblem(
+        409,
+        "conflict",
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        {},
+        { "retry-after": "1" }
+      )
+      stub.routes({ "POST /v1/fulfillments": [inProgress, { status: 201, body: fulfillmentResponse() }] })
+      const { provider } = makeProvider(stub.url)
+      const result = await provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment())
+      assert.equal(result.data.id, "cjf_01")
+      assert.equal(stub.requests.length, 2)
+      assert.equal(stub.requests[1].headers["idempotency-key"], "ful_01TEST")
+    })
+
+    it("gives up after two in-progress answers and does not retry a 409 without Retry-After", async () => {
+      const inProgress = serviceProblem(409, "conflict", "still being processed", {}, { "retry-after": "0" })
+      stub.routes({ "POST /v1/fulfillments": inProgress })
+      const { provider } = makeProvider(stub.url)
+      await assert.rejects(
+        provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment()),
+        medusaError(MedusaError.Types.NOT_ALLOWED, "still being processed", "conflict")
+      )
+      assert.equal(stub.requests.length, 3)
+
+      stub.routes({ "POST /v1/fulfillments": serviceProblem(409, "conflict", "something else") })
+      await assert.rejects(
+        provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment()),
+        medusaError(MedusaError.Types.NOT_ALLOWED, "something else")
+      )
+      assert.equal(stub.requests.length, 1)
+    })
+
     it("fails after the retry when the service stays down", async () => {
       stub.routes({ "POST /v1/fulfillments": problem(500, "boom") })
       const { provider } = makeProvider(stub.url)
@@ -551,9 +707,56 @@ describe("medusa-fulfillment-cj provider", () => {
 
     it("turns a 409 into a MedusaError with our detail, which Medusa shows", async () => {
       const detail = "CJ order 2101234567890123456 is paid and can no longer be cancelled"
-      stub.routes({ "POST /v1/fulfillments/cjf_01/cancel": problem(409, detail, "Conflict") })
+      stub.routes({
+        "POST /v1/fulfillments/cjf_01/cancel": serviceProblem(409, "conflict", detail, { status_now: "unshipped" }),
+      })
       const { provider } = makeProvider(stub.url)
-      await assert.rejects(provider.cancelFulfillment(data), medusaError(MedusaError.Types.NOT_ALLOWED, detail))
+      await assert.rejects(provider.cancelFulfillment(data), medusaError(MedusaError.Types.NOT_ALLOWED, detail, "conflict"))
+    })
+
+    it("keeps Medusa's fulfillment when the service opened a refund dispute (202), saying so", async () => {
+      stub.routes({
+        "POST /v1/fulfillments/cjf_01/cancel": {
+          status: 202,
+          body: fulfillmentResponse({ status: "unshipped", dispute_id: "DSP-77" }),
+        },
+      })
+      const { provider } = makeProvider(stub.url)
+      await assert.rejects(
+        provider.cancelFulfillment(data),
+        medusaError(
+          MedusaError.Types.NOT_ALLOWED,
+          "CJ order 2101234567890123456 is already paid: a refund dispute DSP-77 is now open at CJ. " +
+            "The CJ order is cancelled only when CJ refunds it, so this fulfillment stays; cancel it again after the refund.",
+          "refund-dispute-open"
+        )
+      )
+    })
+
+    it("says nothing changed when CJ cannot be asked (503), and NOT_FOUND for an unknown id", async () => {
+      stub.routes({
+        "POST /v1/fulfillments/cjf_01/cancel": serviceProblem(
+          503,
+          "upstream-unavailable",
+          "CJ could not be asked (timeout); nothing was cancelled. Retry shortly.",
+          {},
+          { "retry-after": "5" }
+        ),
+      })
+      const { provider } = makeProvider(stub.url)
+      await assert.rejects(
+        provider.cancelFulfillment(data),
+        medusaError(
+          MedusaError.Types.UNEXPECTED_STATE,
+          "CJ could not be reached while cancelling the CJ order; nothing was changed, try again shortly. " +
+            "(CJ could not be asked (timeout); nothing was cancelled. Retry shortly.)",
+          "upstream-unavailable"
+        )
+      )
+      assert.equal(stub.requests.length, 1, "a cancel is not retried by the provider")
+
+      stub.routes({ "POST /v1/fulfillments/cjf_01/cancel": serviceProblem(404, "not-found", "No fulfillment 'cjf_01'.") })
+      await assert.rejects(provider.cancelFulfillment(data), medusaError(MedusaError.Types.NOT_FOUND, "No fulfillment 'cjf_01'."))
     })
 
     it("escapes the id in the path and makes no call without an id", async () => {
