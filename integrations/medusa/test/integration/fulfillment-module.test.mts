@@ -7,9 +7,12 @@
  * - "against a stub service": always runs when Postgres is reachable. A local node:http
  *   stub plays cj-fulfillment, so this checks the Medusa side: provider registration
  *   (`cj_cj`), options, calculated shipping options, pricing, fulfillment create/cancel.
- * - "against the real cj-fulfillment": runs only when CJ_FULFILLMENT_URL and
- *   CJ_FULFILLMENT_API_KEY are set (the service running against cjsim), and is skipped
- *   with a message otherwise.
+ * - "against the real cj-fulfillment": runs when CJ_FULFILLMENT_URL and
+ *   CJ_FULFILLMENT_API_KEY are set (the service running against cjsim, CJSIM_URL), and is
+ *   skipped with a message otherwise (a failure with CJ_FULFILLMENT_REQUIRE_LIVE=1, as in
+ *   `make test`). It proves the issue's acceptance: the provider registered in the module
+ *   prices a calculated shipping option in the cart's currency as the service quotes it,
+ *   creates a fulfillment that becomes a CJ order in cjsim, and cancels it there.
  *
  * Needs: Postgres on DB_HOST:DB_PORT (default 127.0.0.1:5432), user DB_USERNAME (default
  * postgres) allowed to CREATE DATABASE, password DB_PASSWORD (default empty / trust).
@@ -38,6 +41,9 @@ process.env.DB_HOST ??= "127.0.0.1"
 process.env.DB_USERNAME ??= "postgres"
 const DB_HOST = process.env.DB_HOST
 const DB_PORT = Number(process.env.DB_PORT ?? "5432")
+
+// The runner's databases; scripts/test-medusa.sh gives each run its own names (and drops them).
+const DB_PREFIX = process.env.MEDUSA_IT_DB_PREFIX ?? "medusa-cj-provider-it"
 
 process.env.MEDUSA_DISABLE_TELEMETRY ??= "true"
 
@@ -115,13 +121,18 @@ const deliveryAddress = {
   postal_code: "62701",
 }
 
+const requireLive = process.env.CJ_FULFILLMENT_REQUIRE_LIVE === "1"
+const LIVE_SUITE = "Fulfillment Module + CJ provider, against the real cj-fulfillment"
 const pgUp = await reachable(DB_HOST, DB_PORT)
 
 if (!pgUp) {
+  const why = `Postgres is not reachable at ${DB_HOST}:${DB_PORT} (set DB_HOST/DB_PORT/DB_USERNAME/DB_PASSWORD)`
   describe("Fulfillment Module + CJ provider", () => {
-    it(`skipped: Postgres is not reachable at ${DB_HOST}:${DB_PORT} (set DB_HOST/DB_PORT/DB_USERNAME/DB_PASSWORD)`, {
-      skip: true,
-    }, () => {})
+    if (requireLive) {
+      it("needs Postgres (CJ_FULFILLMENT_REQUIRE_LIVE=1)", () => assert.fail(why))
+    } else {
+      it(`skipped: ${why}`, { skip: true }, () => {})
+    }
   })
 } else {
   // ------------------------------------------------------------------ stub service
@@ -160,7 +171,7 @@ if (!pgUp) {
     moduleIntegrationTestRunner<IFulfillmentModuleService>({
       moduleName: Modules.FULFILLMENT,
       resolve: FULFILLMENT_MODULE_PATH,
-      dbName: "medusa-cj-provider-it-stub",
+      dbName: `${DB_PREFIX}-stub`,
       moduleOptions: {
         providers: [{ resolve: PROVIDER_PATH, id: "cj", options: { baseUrl: stub.url, apiKey: "it-key", rateTimeoutMs: 1000 } }],
       },
@@ -271,77 +282,208 @@ if (!pgUp) {
   })
 
   // ------------------------------------------------------------------ real service
-  const liveUrl = process.env.CJ_FULFILLMENT_URL
+  const liveUrl = process.env.CJ_FULFILLMENT_URL?.replace(/\/+$/, "")
   const liveKey = process.env.CJ_FULFILLMENT_API_KEY
-  if (!liveUrl || !liveKey) {
-    describe("Fulfillment Module + CJ provider, against the real cj-fulfillment", () => {
-      it(
-        "skipped: set CJ_FULFILLMENT_URL and CJ_FULFILLMENT_API_KEY (the service running against cjsim); " +
-          "optional CJ_FULFILLMENT_TEST_SKU (default: first SKU of CJSIM_URL/_sim/catalog) and CJ_FULFILLMENT_TEST_COUNTRY (default US)",
-        { skip: true },
-        () => {}
-      )
+  const simUrl = process.env.CJSIM_URL?.replace(/\/+$/, "")
+
+  if (!liveUrl || !liveKey || !simUrl) {
+    const missing = "set CJ_FULFILLMENT_URL, CJ_FULFILLMENT_API_KEY and CJSIM_URL (the service running against cjsim)"
+    describe(LIVE_SUITE, () => {
+      if (requireLive) {
+        it("needs the real service (CJ_FULFILLMENT_REQUIRE_LIVE=1)", () => assert.fail(missing))
+      } else {
+        it(`skipped: ${missing}`, { skip: true }, () => {})
+      }
     })
   } else {
-    const country = (process.env.CJ_FULFILLMENT_TEST_COUNTRY ?? "US").toLowerCase()
-    let sku = process.env.CJ_FULFILLMENT_TEST_SKU
-    if (!sku && process.env.CJSIM_URL) {
-      const res = await fetch(`${process.env.CJSIM_URL.replace(/\/+$/, "")}/_sim/catalog`)
-      const catalog = (await res.json()) as { variants?: { sku?: string; from_country?: string }[] }
-      sku = catalog.variants?.find((v) => v.sku)?.sku
+    defineLiveSuite(liveUrl, liveKey, simUrl)
+  }
+}
+
+interface SimVariant {
+  sku: string
+  from_country: string
+}
+
+interface SimOrder {
+  orderId: string
+  orderNumber: string
+  orderStatus: string
+}
+
+interface ServiceRate {
+  option_id: string
+  amount: string
+  currency: string
+  source: string
+}
+
+/** Polls `read` until `done` holds for its result, for at most `timeoutMs`. */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (done(value)) {
+      return value
     }
+    if (Date.now() > deadline) {
+      assert.fail(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`)
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
 
-    describe("Fulfillment Module + CJ provider, against the real cj-fulfillment", () => {
-      moduleIntegrationTestRunner<IFulfillmentModuleService>({
-        moduleName: Modules.FULFILLMENT,
-        resolve: FULFILLMENT_MODULE_PATH,
-        dbName: "medusa-cj-provider-it-live",
-        moduleOptions: {
-          providers: [{ resolve: PROVIDER_PATH, id: "cj", options: { baseUrl: liveUrl, apiKey: liveKey } }],
-        },
-        testSuite: ({ service }) => {
-          it("lists the service's options", async () => {
-            const options = await service.retrieveFulfillmentOptions(PROVIDER_ID)
-            assert.ok(options.length > 0)
-            for (const o of options) {
-              assert.equal(typeof o.id, "string")
-              assert.equal(typeof o.name, "string")
-            }
-          })
+function defineLiveSuite(serviceUrl: string, apiKey: string, simUrl: string) {
+  const service = async <T,>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${serviceUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return { status: res.status, body: (await res.json()) as T }
+  }
+  const simOrders = async (): Promise<SimOrder[]> =>
+    ((await (await fetch(`${simUrl}/_sim/orders`)).json()) as { orders: SimOrder[] }).orders
+  const catalog = async (): Promise<SimVariant[]> =>
+    ((await (await fetch(`${simUrl}/_sim/catalog`)).json()) as { variants: SimVariant[] }).variants
 
-          it("prices an option for the destination and creates a fulfillment", { skip: sku ? false : "no test SKU: set CJ_FULFILLMENT_TEST_SKU or CJSIM_URL" }, async () => {
-            const options = await service.retrieveFulfillmentOptions(PROVIDER_ID)
-            const option = options.find(
-              (o) => !Array.isArray(o.destinations) || (o.destinations as string[]).map((d) => d.toLowerCase()).includes(country)
-            )
-            assert.ok(option, `no option serves ${country}`)
-            const so = await createCalculatedOption(service, option)
-            const context = cartContext({
-              shipping_address: { id: "a", country_code: country, city: "Springfield", province: "IL", postal_code: "62701", created_at: new Date(), updated_at: new Date() },
-              items: [{ id: "cali_1", title: "Item", quantity: 1, variant_sku: sku, requires_shipping: true }],
+  /** The service's quote once CJ has answered (live or cached), so a second ask is the same price. */
+  const settledRate = async (request: Record<string, unknown>): Promise<ServiceRate> => {
+    const res = await eventually(
+      () => service<{ rates: ServiceRate[] }>("POST", "/v1/rates", request),
+      (r) => r.status === 200 && ["live", "cache"].includes(r.body.rates[0]?.source),
+      "the service's quote from CJ"
+    )
+    return res.body.rates[0]
+  }
+
+  /** A US option of the service and a cjsim SKU that ships from where the option does. */
+  const pickOptionAndSku = async (options: Record<string, unknown>[]) => {
+    const option = options.find(
+      (o) => o.calculated !== false && Array.isArray(o.destinations) && (o.destinations as string[]).includes("US")
+    )
+    assert.ok(option, `no calculated option of the service serves US: ${JSON.stringify(options)}`)
+    const variant = (await catalog()).find((v) => v.from_country === option.from_country)
+    assert.ok(variant, `cjsim has no SKU that ships from ${String(option.from_country)}`)
+    return { option, sku: variant.sku }
+  }
+
+  const usAddress = { ...deliveryAddress, country_code: "us" }
+  const cart = (sku: string, currency: string, quantity = 2) =>
+    cartContext({
+      currency_code: currency,
+      shipping_address: { id: "caaddr_live", ...usAddress, created_at: new Date(), updated_at: new Date() },
+      items: [{ id: "cali_live", title: sku, quantity, variant_sku: sku, requires_shipping: true }],
+    })
+
+  describe(LIVE_SUITE, () => {
+    moduleIntegrationTestRunner<IFulfillmentModuleService>({
+      moduleName: Modules.FULFILLMENT,
+      resolve: FULFILLMENT_MODULE_PATH,
+      dbName: `${DB_PREFIX}-live`,
+      moduleOptions: {
+        providers: [{ resolve: PROVIDER_PATH, id: "cj", options: { baseUrl: serviceUrl, apiKey } }],
+      },
+      testSuite: ({ service: fulfillmentModule }) => {
+        it("registers the provider as cj_cj with the service's options", async () => {
+          const providers = await fulfillmentModule.listFulfillmentProviders({})
+          assert.ok(providers.some((p) => p.id === PROVIDER_ID && (p as { is_enabled?: boolean }).is_enabled))
+          const options = await fulfillmentModule.retrieveFulfillmentOptions(PROVIDER_ID)
+          const listed = await service<{ options: { id: string }[] }>("GET", "/v1/fulfillment-options")
+          assert.deepEqual(
+            options.map((o) => o.id),
+            listed.body.options.map((o) => o.id)
+          )
+        })
+
+        it("prices a calculated shipping option in the cart's currency, as the service quotes it", async () => {
+          const { option, sku } = await pickOptionAndSku(await fulfillmentModule.retrieveFulfillmentOptions(PROVIDER_ID))
+          const so = await createCalculatedOption(fulfillmentModule, option)
+          assert.equal(so.price_type, "calculated")
+
+          const prices: Record<string, number> = {}
+          for (const currency of ["usd", "cad"]) {
+            const quote = await settledRate({
+              option_id: option.id,
+              destination: { country_code: "US", province: "IL", city: "Springfield", zip: "62701" },
+              items: [{ sku, quantity: 2 }],
+              currency,
             })
-            const [price] = await service.calculateShippingOptionsPrices([
+            assert.equal(quote.currency.toLowerCase(), currency)
+            const [price] = await fulfillmentModule.calculateShippingOptionsPrices([
+              { id: so.id, provider_id: PROVIDER_ID, optionData: so.data ?? {}, data: {}, context: cart(sku, currency) },
+            ])
+            assert.equal(price.is_calculated_price_tax_inclusive, false)
+            assert.ok(price.calculated_amount > 0, `${currency} price ${price.calculated_amount}`)
+            assert.equal(price.calculated_amount, Number(quote.amount), `${currency}: the service quoted ${quote.amount}`)
+            prices[currency] = price.calculated_amount
+          }
+          assert.notEqual(prices.usd, prices.cad, "the CAD cart is priced in CAD, not given the USD amount")
+        })
+
+        it("shows the service's refusals at checkout as MedusaErrors", async () => {
+          const { option, sku } = await pickOptionAndSku(await fulfillmentModule.retrieveFulfillmentOptions(PROVIDER_ID))
+          const so = await createCalculatedOption(fulfillmentModule, option)
+          const price = (context: ReturnType<typeof cart>) =>
+            fulfillmentModule.calculateShippingOptionsPrices([
               { id: so.id, provider_id: PROVIDER_ID, optionData: so.data ?? {}, data: {}, context },
             ])
-            assert.ok(price.calculated_amount > 0, `price ${price.calculated_amount}`)
-            assert.equal(price.is_calculated_price_tax_inclusive, false)
+          const expect = (code: string, type: string, message: RegExp) => (err: unknown) => {
+            assert.ok(err instanceof MedusaError, String(err))
+            assert.equal(err.code, code, err.message)
+            assert.equal(err.type, type, err.message)
+            assert.match(err.message, message)
+            return true
+          }
+          const abroad = cart(sku, "usd")
+          abroad.shipping_address = { ...abroad.shipping_address!, country_code: "jp" }
+          await assert.rejects(price(abroad), expect("destination-not-served", MedusaError.Types.NOT_ALLOWED, /^CJ shipping does not deliver to JP: /))
+          await assert.rejects(
+            price(cart("NOT-A-CJ-SKU", "usd")),
+            expect("unknown-sku", MedusaError.Types.INVALID_DATA, /^CJ cannot ship NOT-A-CJ-SKU yet/)
+          )
+        })
 
-            const created = await service.createFulfillment({
-              location_id: "sloc_it_live",
-              provider_id: PROVIDER_ID,
-              shipping_option_id: so.id,
-              delivery_address: { ...deliveryAddress, country_code: country },
-              items: [{ title: "Item", sku: sku!, quantity: 1, barcode: "", line_item_id: `ordli_${Date.now()}` }],
-              labels: [],
-              order: { ...orderFor([]), id: `order_it_${Date.now()}`, items: [] },
-              data: { option_id: option.id },
-            })
-            const stored = await service.retrieveFulfillment(created.id)
-            assert.equal(typeof stored.data?.id, "string")
-            assert.equal(typeof stored.data?.status, "string")
+        it("creates a fulfillment that becomes a CJ order in cjsim, and cancels it there", async () => {
+          const { option, sku } = await pickOptionAndSku(await fulfillmentModule.retrieveFulfillmentOptions(PROVIDER_ID))
+          const so = await createCalculatedOption(fulfillmentModule, option)
+          const orderId = `order_it_${Date.now()}`
+          const created = await fulfillmentModule.createFulfillment({
+            location_id: "sloc_it_live",
+            provider_id: PROVIDER_ID,
+            shipping_option_id: so.id,
+            delivery_address: usAddress,
+            items: [{ title: sku, sku, quantity: 2, barcode: "", line_item_id: "ordli_live_1" }],
+            labels: [],
+            order: { ...orderFor([{ id: "ordli_live_1", sku, quantity: 2 }]), id: orderId },
+            data: { option_id: option.id },
           })
-        },
-      })
+
+          // Medusa keeps the service's fulfillment in fulfillment.data.
+          const stored = await fulfillmentModule.retrieveFulfillment(created.id)
+          const data = stored.data as Record<string, unknown>
+          assert.match(String(data.id), /^ful_[0-9a-f]{32}$/, JSON.stringify(data))
+          assert.ok(["created", "pending"].includes(String(data.status)), `status ${String(data.status)}`)
+          assert.equal(data.external_id, created.id)
+          assert.equal(data.option_id, option.id)
+
+          const read = () => service<{ status: string; external_id: string; order_id: string; cj_order_id: string | null }>("GET", `/v1/fulfillments/${String(data.id)}`)
+          const atCj = await eventually(read, (r) => r.status === 200 && r.body.cj_order_id !== null, "the CJ order id")
+          assert.equal(atCj.body.external_id, created.id)
+          assert.equal(atCj.body.order_id, orderId)
+          const cjOrder = (await simOrders()).find((o) => o.orderNumber === data.id)
+          assert.ok(cjOrder, "cjsim has the order, numbered with the service's id")
+          assert.equal(cjOrder.orderId, atCj.body.cj_order_id)
+          assert.equal(cjOrder.orderStatus, "CREATED")
+
+          const cancelled = await fulfillmentModule.cancelFulfillment(created.id)
+          assert.ok(cancelled.canceled_at, "Medusa marked its fulfillment cancelled")
+          const afterCancel = await read()
+          assert.equal(afterCancel.body.status, "cancelled")
+          const deleted = (await simOrders()).find((o) => o.orderNumber === data.id)
+          assert.equal(deleted?.orderStatus, "CANCELLED", "the CJ order was deleted at CJ")
+        })
+      },
     })
-  }
+  })
 }
