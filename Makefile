@@ -10,10 +10,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced
 
-.PHONY: help install run test lint fmt openapi migrate bench services
+.PHONY: help install run test test-medusa lint fmt openapi migrate bench services
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -31,8 +31,12 @@ run: $(SYNCED) ## start the service on SQLite, no Redis, against the bundled CJ 
 services: ## make sure the test Postgres and Redis are up (start or install them)
 	@scripts/ensure-services.sh
 
-test: $(SYNCED) services ## run the test suite against the real Postgres and Redis
+test: $(SYNCED) services ## pytest on the real Postgres and Redis, then the Medusa provider's checks
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+	@scripts/test-medusa.sh
+
+test-medusa: $(SYNCED) services ## only the Medusa provider's checks (tsc, unit and integration tests on cjsim)
+	@scripts/test-medusa.sh
 
 lint: $(SYNCED) ## ruff check, ruff format --check, mypy --strict app
 	$(VENV)/bin/ruff check .

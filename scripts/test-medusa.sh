@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# `make test`, the Medusa part: the provider package in integrations/medusa.
+#
+# 1. Node.js >= 20.19 and npm (apt-get when missing; Node from the npm registry's
+#    node-linux-<arch> package into .tools/node when the system's is too old), then
+#    `npm ci` from package-lock.json when node_modules is missing or older than the lock.
+# 2. tsc --noEmit and the unit tests.
+# 3. The integration tests (Medusa's Fulfillment Module on Postgres), the real-service
+#    suite included: cjsim and the service (its own Postgres database and Redis db, the
+#    worker in-process) on free local ports, SKU mappings for the cjsim catalogue.
+# Everything this script starts is stopped (by pid) and its databases dropped on exit,
+# failure or interrupt included. Needs .venv (make install) and Postgres/Redis (make services).
+#
+# Settings: MEDUSA_IT_REDIS_URL (default redis://127.0.0.1:6379/14, flushed at the start),
+# MEDUSA_IT_KEEP_LOGS=1 to keep the service and cjsim logs (their folder is printed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PKG=$ROOT/integrations/medusa
+PY=$ROOT/.venv/bin/python
+NODE_MIN=20.19
+NODE_FALLBACK=20.20.2
+
+log() { echo "test-medusa: $*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+version_at_least() { # version_at_least 20.20.2 20.19
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+}
+
+ensure_node() {
+  local missing=()
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  local local_node=$ROOT/.tools/node/node_modules/.bin
+  [ -x "$local_node/node" ] && export PATH="$local_node:$PATH"
+  if ! version_at_least "$(node -p 'process.versions.node')" "$NODE_MIN"; then
+    # Medusa 2.21 needs Node ^20.19; Debian 12 ships 18. The npm registry's
+    # node-linux-<arch> package carries the official binary.
+    local arch
+    case "$(uname -m)" in
+      x86_64) arch=x64 ;;
+      aarch64 | arm64) arch=arm64 ;;
+      *) log "Node $(node --version) is older than $NODE_MIN and $(uname -m) has no fallback" >&2; exit 1 ;;
+    esac
+    log "Node $(node --version) is older than $NODE_MIN: installing node-linux-$arch@$NODE_FALLBACK into .tools/node"
+    npm install --prefix "$ROOT/.tools/node" --no-save --no-audit --no-fund --loglevel=error \
+      "node-linux-$arch@$NODE_FALLBACK"
+    export PATH="$local_node:$PATH"
+  fi
+  log "node $(node --version), npm $(npm --version 2>/dev/null)"
+}
+
+ensure_packages() {
+  local stamp=$PKG/node_modules/.installed-from-lock
+  if [ ! -f "$stamp" ] || [ "$PKG/package-lock.json" -nt "$stamp" ]; then
+    log "npm ci (from package-lock.json)"
+    (cd "$PKG" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+}
+
+ensure_node
+ensure_packages
+
+started=$(date +%s)
+cd "$PKG"
+log "tsc --noEmit"
+npx --no-install tsc --noEmit
+log "unit tests"
+node --import tsx --test test/unit/*.test.ts
+
+# ---------------------------------------------------------------- the real service on cjsim
+WORK=$(mktemp -d)
+RUN_ID=$(date +%s)_$$
+SERVICE_DB=cj_fulfillment_medusa_it_$RUN_ID
+export MEDUSA_IT_DB_PREFIX=medusa_cj_it_$RUN_ID
+REDIS_URL=${MEDUSA_IT_REDIS_URL:-redis://127.0.0.1:6379/14}
+pids=()
+
+stop_pid() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do stop_pid "$pid"; done
+  wait 2>/dev/null || true
+  "$PY" - "$SERVICE_DB" "$MEDUSA_IT_DB_PREFIX-stub" "$MEDUSA_IT_DB_PREFIX-live" <<'EOF' || true
+import asyncio, sys
+import asyncpg
+
+async def drop(names):
+    conn = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
+    try:
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+asyncio.run(drop(sys.argv[1:]))
+EOF
+  if [ "$status" -ne 0 ]; then
+    for name in cjsim service; do
+      [ -s "$WORK/$name.log" ] && { echo "---- last lines of $name.log"; tail -n 40 "$WORK/$name.log"; }
+    done
+  fi
+  if [ "${MEDUSA_IT_KEEP_LOGS:-}" = 1 ]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # wait_http URL NAME PID
+  "$PY" - "$@" <<'EOF'
+import os, sys, time
+import httpx
+
+url, name, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        sys.exit(f"test-medusa: {name} exited before answering {url}")
+    try:
+        if httpx.get(url, timeout=1).status_code == 200:
+            sys.exit(0)
+    except httpx.TransportError:
+        pass
+    time.sleep(0.1)
+sys.exit(f"test-medusa: {name} did not answer {url} within 60 s")
+EOF
+}
+
+SIM_PORT=$(free_port)
+SERVICE_PORT=$(free_port)
+export CJSIM_URL=http://127.0.0.1:$SIM_PORT
+export CJ_FULFILLMENT_URL=http://127.0.0.1:$SERVICE_PORT
+export CJ_FULFILLMENT_API_KEY=medusa-it-$("$PY" -c 'import secrets; print(secrets.token_hex(16))')
+
+log "cjsim on :$SIM_PORT"
+(cd "$ROOT" && CJSIM_HOST=127.0.0.1 CJSIM_PORT=$SIM_PORT CJSIM_QPS=10 CJSIM_LOG_LEVEL=warning \
+  exec "$PY" -m cjsim) >"$WORK/cjsim.log" 2>&1 </dev/null &
+pids+=("$!")
+wait_http "$CJSIM_URL/_sim/stats" cjsim "${pids[-1]}"
+
+# The service's own database (created and migrated), Redis db (emptied) and SKU mappings
+# for the whole cjsim catalogue.
+"$PY" - "$SERVICE_DB" "$REDIS_URL" "$CJSIM_URL" "$WORK/skus.csv" <<'EOF'
+import asyncio, csv, sys
+import asyncpg, httpx
+from redis import Redis
+
+database, redis_url, sim_url, csv_path = sys.argv[1:]
+
+async def create():
+    conn = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+
+asyncio.run(create())
+with Redis.from_url(redis_url) as redis:
+    redis.flushdb()
+variants = httpx.get(f"{sim_url}/_sim/catalog", timeout=10).json()["variants"]
+with open(csv_path, "w", newline="") as out:
+    writer = csv.writer(out)
+    writer.writerow(("sku", "vid", "from_country"))
+    writer.writerows((v["sku"], v["vid"], v["from_country"]) for v in variants)
+EOF
+
+export_service_env() {
+  export DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/$SERVICE_DB
+  export REDIS_URL
+  export SERVICE_API_KEYS=$CJ_FULFILLMENT_API_KEY
+  export TOKEN_ENCRYPTION_KEY=medusa-it-$RUN_ID
+  export CJ_API_BASE_URL=$CJSIM_URL/api2.0/v1
+  export CJ_API_KEY="CJ$((RANDOM * 32768 + RANDOM))@api@medusa$RUN_ID"
+  export CJ_QPS=10
+  export RUN_WORKER_IN_PROCESS=true
+  export ENVIRONMENT=development LOG_FORMAT=json LOG_LEVEL=WARNING
+  export MEDUSA_URL="" MEDUSA_SECRET_KEY="" NOTIFY_URL="" NOTIFY_SECRET=""
+}
+
+(
+  cd "$ROOT"
+  export_service_env
+  .venv/bin/alembic upgrade head >"$WORK/setup.log" 2>&1
+  .venv/bin/cj-fulfillment skus import "$WORK/skus.csv" >>"$WORK/setup.log" 2>&1
+) || { cat "$WORK/setup.log"; exit 1; }
+log "service on :$SERVICE_PORT ($(tail -n 1 "$WORK/setup.log" | head -c 80))"
+(cd "$ROOT" && export_service_env && exec .venv/bin/python -m uvicorn app.main:app \
+  --host 127.0.0.1 --port "$SERVICE_PORT" --no-access-log) >"$WORK/service.log" 2>&1 </dev/null &
+pids+=("$!")
+wait_http "$CJ_FULFILLMENT_URL/health/ready" service "${pids[-1]}"
+
+log "integration tests (stub service, then the real one on cjsim)"
+export CJ_FULFILLMENT_REQUIRE_LIVE=1
+node --import tsx --test --test-concurrency=1 test/integration/*.test.mts
+log "Medusa checks passed in $(($(date +%s) - started)) s (after the Node packages were ready)"
