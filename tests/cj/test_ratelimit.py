@@ -15,7 +15,7 @@ from app.cj.errors import CJThrottled
 from app.cj.models import Priority
 from app.cj.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 
-QPS = Decimal(10)  # one slot every 0.11 s
+QPS = Decimal(10)  # one slot every 0.125 s
 
 
 @pytest.fixture(params=["local", "redis"])
@@ -60,7 +60,7 @@ async def test_no_slot_before_the_deadline_is_throttled(limiter: RateLimiter) ->
 async def slow_limiter(
     request: pytest.FixtureRequest, redis_url: str
 ) -> AsyncIterator[RateLimiter]:
-    """One slot every 1.1 s, so a queue stays put while it is measured."""
+    """One slot every 1.25 s, so a queue stays put while it is measured."""
     if request.param == "local":
         yield LocalRateLimiter(Decimal(1))
         return
@@ -73,7 +73,7 @@ async def test_fail_fast_refuses_to_queue_for_a_slot_that_comes_too_late(
     slow_limiter: RateLimiter,
 ) -> None:
     limiter = slow_limiter
-    await limiter.acquire(Priority.checkout, time.monotonic() + 5)  # the next slot: 1.1 s away
+    await limiter.acquire(Priority.checkout, time.monotonic() + 5)  # the next slot: 1.25 s away
     with pytest.raises(CJThrottled):
         await limiter.acquire(Priority.checkout, time.monotonic() + 0.5, fail_fast=True)
 

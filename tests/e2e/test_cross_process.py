@@ -26,7 +26,7 @@ async def test_freight_burst_from_two_processes_respects_qps(
     assert config["qps"] == 1
     assert service_env["CJ_QPS"] == "1"
 
-    # 50 calls spaced ~1.1 s apart take ~55 s; each call may wait up to 100 s for its slot
+    # 50 calls spaced ~1.25 s apart take ~63 s; each call may wait up to 100 s for its slot
     # (the default budget, 2 x CJ_TIMEOUT_SECONDS, is too short for the back of a 50-call queue).
     reports = await asyncio.to_thread(
         workers.run,
