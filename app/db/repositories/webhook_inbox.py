@@ -34,12 +34,9 @@ class WebhookInboxRepository:
             insert(WebhookInboxMessage)
             .values(values)
             .on_conflict_do_nothing(index_elements=["message_id"])
-            .returning(WebhookInboxMessage.id)
+            .returning(WebhookInboxMessage)
         )
-        new_id = (await self._session.execute(statement)).scalar_one_or_none()
-        if new_id is None:
-            return None
-        return await self._session.get(WebhookInboxMessage, new_id)
+        return (await self._session.scalars(statement)).one_or_none()
 
     async def due(self, status: str, *, now: datetime, limit: int) -> Sequence[WebhookInboxMessage]:
         """Messages in `status` whose next attempt is due, oldest first; on Postgres they
