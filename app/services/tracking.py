@@ -56,6 +56,7 @@ class CJReport:
     logistic_name: str | None = None
     tracking: TrackingNumber | None = None
     events: Sequence[TrackEvent] = field(default_factory=tuple)
+    order_numbers: tuple[str, ...] = ()  # ours (CJ's orderNumber), to find the fulfillment
 
     @classmethod
     def of_order_message(cls, message: OrderMessage, message_type: str | None) -> CJReport:
@@ -68,6 +69,7 @@ class CJReport:
             tracking=_tracking(
                 message.track_number, message.tracking_provider, message.tracking_url
             ),
+            order_numbers=(message.our_order_number,) if message.our_order_number else (),
         )
 
     @classmethod
@@ -85,6 +87,7 @@ class CJReport:
                 message.tracking_number, message.tracking_provider, message.tracking_url
             ),
             events=message.events,
+            order_numbers=tuple(message.store_order_numbers),
         )
 
     @classmethod
@@ -108,41 +111,36 @@ class TrackingService:
     ) -> bool:
         """Apply a trusted ORDER or LOGISTIC message; False when no fulfillment matches."""
         repository = FulfillmentRepository(session)
-        fulfillment = await self.find(repository, envelope)
-        if fulfillment is None:
+        report = self.report_of(envelope)
+        fulfillment = await self.find(repository, report, for_update=True) if report else None
+        if report is None or fulfillment is None:
             return False
-        await self.record(repository, fulfillment, self.report_of(envelope), source="webhook")
+        await self.record(repository, fulfillment, report, source="webhook")
         return True
 
     @staticmethod
-    def report_of(envelope: WebhookEnvelope) -> CJReport:
-        if envelope.type.upper() == ORDER:
+    def report_of(envelope: WebhookEnvelope) -> CJReport | None:
+        """What an ORDER or LOGISTIC message says (None for other topics)."""
+        topic = envelope.type.upper()
+        if topic == ORDER:
             order = OrderMessage.model_validate(envelope.params)
             return CJReport.of_order_message(order, envelope.message_type)
-        return CJReport.of_logistic_message(LogisticMessage.model_validate(envelope.params))
+        if topic == LOGISTIC:
+            return CJReport.of_logistic_message(LogisticMessage.model_validate(envelope.params))
+        return None
 
     @staticmethod
     async def find(
-        repository: FulfillmentRepository, envelope: WebhookEnvelope
+        repository: FulfillmentRepository, report: CJReport, *, for_update: bool
     ) -> Fulfillment | None:
-        """The fulfillment a message is about, locked: by our order number, else CJ's id."""
-        numbers: list[str] = []
-        cj_id: str | None
-        if envelope.type.upper() == ORDER:
-            order = OrderMessage.model_validate(envelope.params)
-            numbers = [n for n in (order.our_order_number,) if n]
-            cj_id = order.cj_order_id
-        elif envelope.type.upper() == LOGISTIC:
-            logistic = LogisticMessage.model_validate(envelope.params)
-            numbers = logistic.store_order_numbers
-            cj_id = logistic.order_id
-        else:
-            return None
-        for number in numbers:
-            found = await repository.by_order_number(number, for_update=True)
+        """The fulfillment a report is about: by our order number, else by CJ's id."""
+        for number in report.order_numbers:
+            found = await repository.by_order_number(number, for_update=for_update)
             if found is not None:
                 return found
-        return await repository.by_cj_order_id(cj_id, for_update=True) if cj_id else None
+        if report.cj_order_id is None:
+            return None
+        return await repository.by_cj_order_id(report.cj_order_id, for_update=for_update)
 
     async def record(
         self,

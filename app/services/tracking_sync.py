@@ -121,8 +121,12 @@ class TrackingSync:
         except ValidationError:
             await self._settle(message_id, "malformed", "not a CJ webhook message")
             return 1
+        claim = TrackingService.report_of(envelope)
         async with self._sessionmaker() as session:
-            target = await TrackingService.find(FulfillmentRepository(session), envelope)
+            repository = FulfillmentRepository(session)
+            target = (
+                await TrackingService.find(repository, claim, for_update=False) if claim else None
+            )
             key = (target.cj_order_id or target.cj_order_number) if target else None
             target_id = target.id if target else None
         if key is None or target_id is None:
