@@ -14,12 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.errors import CJError
+from app.container import Container
 from app.core.config import get_settings
 from app.db.models import OUTBOX_STATUSES
-from app.db.repositories.outbox import OutboxRepository
+from app.db.repositories.outbox_messages import OutboxRepository
 from app.db.repositories.sku_mappings import SkuMappingRepository
 from app.db.session import create_engine, create_sessionmaker
-from app.resources import Resources
 from app.services.notifications.replay import replay_dead
 from app.services.options import OptionsCatalog, OptionsFileError
 from app.services.sku_import import SkuFileError, import_mappings, read_mapping_file
@@ -43,18 +43,18 @@ def check_config(_args: argparse.Namespace) -> int:
     return 0
 
 
-def with_resources(work: Callable[[Resources], Awaitable[int]]) -> int:
-    """Run `work` with this process's resources (database, Redis, CJ client), then close."""
+def with_container(work: Callable[[Container], Awaitable[int]]) -> int:
+    """Run `work` with the process's container (database, Redis, CJ client), then close."""
 
     async def run() -> int:
-        resources = Resources.build(get_settings(), process="cli")
+        container = Container.build(get_settings(), process="cli")
         try:
-            return await work(resources)
+            return await work(container)
         except CJError as exc:
             print(f"CJ error: {exc}", file=sys.stderr)
             return 1
         finally:
-            await resources.close()
+            await container.close()
 
     return asyncio.run(run())
 
@@ -82,8 +82,8 @@ def _when(moment: datetime | None) -> str:
 def cj_token(args: argparse.Namespace) -> int:
     """Show the stored token's state (never the token itself); `--refresh` renews it now."""
 
-    async def work(resources: Resources) -> int:
-        tokens = resources.cj.tokens
+    async def work(container: Container) -> int:
+        tokens = container.cj.tokens
         state = await (tokens.refresh_now() if args.refresh else tokens.state())
         print(f"account:         {tokens.account}")
         if state is None or state.access_token is None:
@@ -95,16 +95,16 @@ def cj_token(args: argparse.Namespace) -> int:
         print(f"openId:          {'known' if await tokens.open_id() else 'unknown'}")
         return 0
 
-    return with_resources(work)
+    return with_container(work)
 
 
 def cj_ping(_args: argparse.Namespace) -> int:
     """Check the credentials with setting/get and compare CJ's QPS with `CJ_QPS`."""
 
-    async def work(resources: Resources) -> int:
-        account = await resources.cj.get_account_settings()
-        configured = resources.settings.cj_qps
-        print(f"cj:          {resources.settings.cj_api_base_url}: credentials accepted")
+    async def work(container: Container) -> int:
+        account = await container.cj.get_account_settings()
+        configured = container.settings.cj_qps
+        print(f"cj:          {container.settings.cj_api_base_url}: credentials accepted")
         print(f"qps limit:   {account.qps_limit if account.qps_limit is not None else 'unknown'}")
         print(f"CJ_QPS:      {configured}")
         print(f"sandbox:     {account.is_sandbox}")
@@ -117,7 +117,7 @@ def cj_ping(_args: argparse.Namespace) -> int:
             return 1
         return 0
 
-    return with_resources(work)
+    return with_container(work)
 
 
 def skus_import(args: argparse.Namespace) -> int:
@@ -168,29 +168,29 @@ def cj_webhooks_register(args: argparse.Namespace) -> int:
         )
         return 2
 
-    async def work(resources: Resources) -> int:
-        accepted = await resources.cj.set_webhooks(order_url=url, logistics_url=url)
+    async def work(container: Container) -> int:
+        accepted = await container.cj.set_webhooks(order_url=url, logistics_url=url)
         print(f"order:     ENABLE {_without_token(url, settings.cj_webhook_path_token)}")
         print(f"logistics: ENABLE {_without_token(url, settings.cj_webhook_path_token)}")
         print("product, stock: CANCEL (not used)")
         print(f"CJ answered: {'accepted' if accepted else 'not accepted (data false)'}")
         return 0 if accepted else 1
 
-    return with_resources(work)
+    return with_container(work)
 
 
 def cj_webhooks_cancel(_args: argparse.Namespace) -> int:
     """Switch CJ's ORDER and LOGISTIC callbacks off."""
 
-    async def work(resources: Resources) -> int:
-        accepted = await resources.cj.set_webhooks(order_url=None, logistics_url=None)
+    async def work(container: Container) -> int:
+        accepted = await container.cj.set_webhooks(order_url=None, logistics_url=None)
         print(
             f"order, logistics, product, stock: CANCEL; CJ answered: "
             f"{'accepted' if accepted else 'not accepted (data false)'}"
         )
         return 0 if accepted else 1
 
-    return with_resources(work)
+    return with_container(work)
 
 
 def _without_token(url: str, token: SecretStr | None) -> str:

@@ -15,9 +15,9 @@ from app.api.health import router as health_router
 from app.api.middleware import RequestContextMiddleware
 from app.api.router import v1_router
 from app.api.webhooks import router as webhooks_router
+from app.container import Container
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
-from app.resources import Resources
 from app.workers import run_workers
 
 log = structlog.get_logger(__name__)
@@ -34,20 +34,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resources = Resources.build(settings, process="web")
-        app.state.resources = resources
-        resources.start()
+        container = Container.build(settings, process="web")
+        app.state.container = container
+        container.start()
         stop = asyncio.Event()
         worker = (
-            asyncio.create_task(run_workers(resources, stop))
+            asyncio.create_task(run_workers(container, stop))
             if settings.run_worker_in_process
             else None
         )
         log.info(
             "service_started",
             environment=settings.environment.value,
-            database=resources.engine.url.get_backend_name(),
-            redis=resources.redis is not None,
+            database=container.engine.url.get_backend_name(),
+            redis=container.redis is not None,
             worker_in_process=worker is not None,
         )
         try:
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker is not None:
                 await worker
-            await resources.close()
+            await container.close()
             log.info("service_stopped")
 
     app = FastAPI(

@@ -21,7 +21,7 @@ from app.core.config import get_settings
 from app.db.models import Fulfillment, OutboxMessage
 from app.schemas.notifications import NotificationEvent
 from app.services.notifications import OutboxWriter
-from tests.fixtures.outbox import outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import outbox_rows, stored_fulfillment
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: resources, the per-request unit of work, and API-key auth."""
+"""FastAPI dependencies: the container, the per-request unit of work, and API-key auth."""
 
 from __future__ import annotations
 
@@ -9,22 +9,22 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.container import Container
 from app.core.errors import Unauthorized
 from app.core.security import api_key_matches
 from app.db.session import session_scope
-from app.resources import Resources
 
 
-def get_resources(request: Request) -> Resources:
-    resources: Resources = request.app.state.resources
-    return resources
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
 
 
-ResourcesDep = Annotated[Resources, Depends(get_resources)]
+ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    async for session in session_scope(resources.sessionmaker):
+async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
+    async for session in session_scope(container.sessionmaker):
         yield session
 
 
@@ -36,11 +36,11 @@ _bearer = HTTPBearer(auto_error=False, description="One of SERVICE_API_KEYS")
 
 
 async def require_api_key(
-    resources: ResourcesDep,
+    container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send `Authorization: Bearer <key>`.", headers=challenge)
-    if not api_key_matches(credentials.credentials, resources.settings.service_api_keys):
+    if not api_key_matches(credentials.credentials, container.settings.service_api_keys):
         raise Unauthorized("The API key is not valid.", headers=challenge)

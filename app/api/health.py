@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from app.api.deps import ResourcesDep
+from app.api.deps import ContainerDep
 from app.core.metrics import REGISTRY
 
 router = APIRouter(tags=["ops"])
@@ -26,9 +26,9 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _check_database(resources: ResourcesDep) -> str:
+async def _check_database(container: ContainerDep) -> str:
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), resources.engine.connect() as conn:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), container.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:
         log.warning("readiness_database_failed", error=type(exc).__name__)
@@ -36,23 +36,23 @@ async def _check_database(resources: ResourcesDep) -> str:
     return "ok"
 
 
-async def _check_redis(resources: ResourcesDep) -> str:
-    if resources.redis is None:
+async def _check_redis(container: ContainerDep) -> str:
+    if container.redis is None:
         return "not_configured"
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            await resources.redis.ping()
+            await container.redis.ping()
     except Exception as exc:
         log.warning("readiness_redis_failed", error=type(exc).__name__)
         return "down"
     return "ok"
 
 
-async def _check_cj_token(resources: ResourcesDep) -> str:
+async def _check_cj_token(container: ContainerDep) -> str:
     """From the stored token only: readiness never spends a CJ request."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            state = await resources.cj.tokens.state()
+            state = await container.cj.tokens.state()
     except Exception as exc:
         log.warning("readiness_cj_token_failed", error=type(exc).__name__)
         return "unknown"
@@ -62,12 +62,12 @@ async def _check_cj_token(resources: ResourcesDep) -> str:
 
 
 @router.get("/health/ready")
-async def ready(resources: ResourcesDep) -> JSONResponse:
+async def ready(container: ContainerDep) -> JSONResponse:
     """503 only when the database is down: without Redis or CJ the service still serves."""
     database, redis, cj_token = await asyncio.gather(
-        _check_database(resources), _check_redis(resources), _check_cj_token(resources)
+        _check_database(container), _check_redis(container), _check_cj_token(container)
     )
-    breaker = resources.cj.breaker_state
+    breaker = container.cj.breaker_state
     checks: dict[str, Any] = {
         "database": database,
         "redis": redis,

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ResourcesDep, SessionDep
+from app.api.deps import ContainerDep, SessionDep
 from app.api.problems import PROBLEM_CONTENT_TYPE, Problem, problem_response
 from app.cj.webhooks import ACK
 from app.core.errors import NotFound, PayloadTooLarge
 from app.core.security import api_key_matches
-from app.services.webhook_intake import Outcome
+from app.services.webhook_intake import WebhookOutcome
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -39,11 +39,11 @@ SignHeader = Annotated[
 
 @router.post("/cj", responses=_RESPONSES, summary="CJ order and logistics callbacks")
 async def cj_webhook(
-    request: Request, resources: ResourcesDep, session: SessionDep, sign: SignHeader = None
+    request: Request, container: ContainerDep, session: SessionDep, sign: SignHeader = None
 ) -> JSONResponse:
-    if resources.settings.cj_webhook_path_token is not None:
+    if container.settings.cj_webhook_path_token is not None:
         raise NotFound(f"No resource at {request.url.path}.")
-    return await _receive(request, resources, session, sign)
+    return await _receive(request, container, session, sign)
 
 
 @router.post(
@@ -52,25 +52,25 @@ async def cj_webhook(
 async def cj_webhook_with_token(
     token: str,
     request: Request,
-    resources: ResourcesDep,
+    container: ContainerDep,
     session: SessionDep,
     sign: SignHeader = None,
 ) -> JSONResponse:
-    expected = resources.settings.cj_webhook_path_token
+    expected = container.settings.cj_webhook_path_token
     if expected is None or not api_key_matches(token, [expected]):
         raise NotFound("No resource at /webhooks/cj/{token} for this token.")
-    return await _receive(request, resources, session, sign)
+    return await _receive(request, container, session, sign)
 
 
 async def _receive(
-    request: Request, resources: ResourcesDep, session: SessionDep, sign: str | None
+    request: Request, container: ContainerDep, session: SessionDep, sign: str | None
 ) -> JSONResponse:
-    limit = resources.settings.webhook_max_body_bytes
+    limit = container.settings.webhook_max_body_bytes
     raw = await request.body()
     if len(raw) > limit:
         raise PayloadTooLarge(f"A CJ webhook body may be at most {limit} bytes.")
-    received = await resources.webhooks.receive(session, raw, sign)
-    if received.outcome is Outcome.malformed:
+    received = await container.webhooks.receive(session, raw, sign)
+    if received.outcome is WebhookOutcome.malformed:
         # Returned, not raised: the stored copy must be committed with the answer.
         return problem_response(
             status=400,

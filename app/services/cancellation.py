@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.client import CJClient
 from app.cj.errors import CJAmbiguous, CJError, CJNotFound, CJRejected, CJUnavailable
+from app.core.clock import utcnow
 from app.core.config import CancelAfterPayment, Settings
 from app.core.errors import Conflict, NotFound, UpstreamUnavailable
 from app.core.metrics import FULFILLMENT_CANCELS
-from app.db.base import utcnow
 from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction

@@ -23,9 +23,9 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, NotFound, Unprocessable, problem_document
-from app.db.base import utcnow
 from app.db.models import Fulfillment, FulfillmentEvent, FulfillmentItem, IdempotencyKey
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.repositories.idempotency import IdempotencyRepository

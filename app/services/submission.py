@@ -39,9 +39,9 @@ from app.cj.errors import (
     CJVariantNotFound,
 )
 from app.cj.models import CreatedOrder, CreateOrderRequest, OrderDetail, OrderProduct
+from app.core.clock import utcnow
 from app.core.config import PayType, Settings
 from app.core.metrics import FULFILLMENT_SUBMISSIONS
-from app.db.base import utcnow
 from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
@@ -59,7 +59,7 @@ PAY_TYPES = {PayType.create_only: 3, PayType.balance: 2}
 LEASE_MARGIN_SECONDS = 10.0
 
 
-class Outcome(StrEnum):
+class SubmissionOutcome(StrEnum):
     created = "created"
     adopted = "adopted"
     pending = "pending"
@@ -108,7 +108,7 @@ class Attempt:
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    outcome: Outcome
+    outcome: SubmissionOutcome
     fulfillment: Fulfillment | None
 
 
@@ -182,7 +182,7 @@ class Submitter:
         async with self._sessionmaker() as session:
             fulfillment = await FulfillmentRepository(session).get_with_items(fulfillment_id)
         if fulfillment is None:
-            return SubmissionResult(Outcome.skipped, None)
+            return SubmissionResult(SubmissionOutcome.skipped, None)
         bound = log.bind(
             fulfillment_id=fulfillment_id, order_number=fulfillment.cj_order_number, source=source
         )
@@ -197,7 +197,7 @@ class Submitter:
             if isinstance(exc, CJAuthError):
                 bound.error("cj_not_authenticated", error=str(exc))
             return await self._record_retry(fulfillment_id, exc, attempt.maybe_at_cj, source)
-        outcome = Outcome.adopted if placed.adopted else Outcome.created
+        outcome = SubmissionOutcome.adopted if placed.adopted else SubmissionOutcome.created
         bound.info(
             "fulfillment_placed_at_cj",
             cj_order_id=placed.cj_order_id,
@@ -322,14 +322,14 @@ class Submitter:
     # Database
 
     async def _record_placed(
-        self, fulfillment_id: str, placed: PlacedOrder, outcome: Outcome, source: str
+        self, fulfillment_id: str, placed: PlacedOrder, outcome: SubmissionOutcome, source: str
     ) -> SubmissionResult:
         orphan = False
         async with transaction(self._sessionmaker) as session:
             repository = FulfillmentRepository(session)
             row = await repository.get_for_update(fulfillment_id)
             if row is None:  # pragma: no cover - rows are never deleted
-                return SubmissionResult(Outcome.skipped, None)
+                return SubmissionResult(SubmissionOutcome.skipped, None)
             orphan = row.status == Status.cancelled and row.cj_order_id is None
             row.cj_order_id = row.cj_order_id or placed.cj_order_id
             row.cj_status = placed.cj_status or row.cj_status
@@ -377,13 +377,13 @@ class Submitter:
             repository = FulfillmentRepository(session)
             row = await repository.get_for_update(fulfillment_id)
             if row is None:  # pragma: no cover
-                return SubmissionResult(Outcome.skipped, None)
+                return SubmissionResult(SubmissionOutcome.skipped, None)
             _release(row)
             row.last_error = reason
             row.may_be_at_cj = False
             await transition(repository, row, Status.failed, source=source, reason=reason)
-            result = SubmissionResult(Outcome.failed, row)
-        FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=Outcome.failed).inc()
+            result = SubmissionResult(SubmissionOutcome.failed, row)
+        FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=SubmissionOutcome.failed).inc()
         return result
 
     async def _record_retry(
@@ -392,7 +392,7 @@ class Submitter:
         async with transaction(self._sessionmaker) as session:
             row = await FulfillmentRepository(session).get_for_update(fulfillment_id)
             if row is None:  # pragma: no cover
-                return SubmissionResult(Outcome.skipped, None)
+                return SubmissionResult(SubmissionOutcome.skipped, None)
             _release(row)
             delay = retry_delay(
                 row.attempts,
@@ -402,8 +402,8 @@ class Submitter:
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
             row.last_error = f"{type(error).__name__}: {error}"
             row.may_be_at_cj = maybe_at_cj
-            result = SubmissionResult(Outcome.pending, row)
-        FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=Outcome.pending).inc()
+            result = SubmissionResult(SubmissionOutcome.pending, row)
+        FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=SubmissionOutcome.pending).inc()
         return result
 
 

@@ -2,7 +2,7 @@
 
 Every change is checked against the forward-only rules and written together with exactly
 one `fulfillment_events` row, in the caller's transaction, and with the store's
-notification (the outbox, see services.notify), so no path can skip either.
+notification (the outbox, see services.notifications.triggers), so no path can skip either.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 
 import structlog
 
+from app.core.clock import utcnow
 from app.core.metrics import FULFILLMENT_TRANSITIONS
-from app.db.base import utcnow
 from app.db.models import Fulfillment, FulfillmentEvent
 from app.db.repositories.fulfillments import FulfillmentRepository
-from app.services.notify import event_for, notify
+from app.services.notifications.triggers import event_for, notify
 from app.services.statuses import Status, can_move
 
 log = structlog.get_logger(__name__)

@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cj.webhooks import LOGISTIC, ORDER, WebhookEnvelope, sign_matches
+from app.core.clock import utcnow
 from app.core.config import WebhookVerify
 from app.core.errors import Unauthorized
 from app.core.metrics import WEBHOOKS
-from app.db.base import utcnow
 from app.db.models import WebhookInboxMessage
 from app.db.repositories.webhook_inbox import WebhookInboxRepository
 
@@ -33,7 +33,7 @@ log = structlog.get_logger(__name__)
 APPLIED_TOPICS = frozenset({ORDER, LOGISTIC})
 
 
-class Outcome(StrEnum):
+class WebhookOutcome(StrEnum):
     applied = "applied"
     duplicate = "duplicate"
     ignored = "ignored"
@@ -43,7 +43,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Received:
-    outcome: Outcome
+    outcome: WebhookOutcome
     detail: str = ""
 
 
@@ -77,13 +77,13 @@ class WebhookIntake:
                 WebhookInboxMessage(
                     raw_body=_as_text(raw),
                     signature_valid=signature_valid,
-                    status=Outcome.malformed.value,
+                    status=WebhookOutcome.malformed.value,
                     error=detail,
                 )
             )
-            WEBHOOKS.labels(topic="unknown", outcome=Outcome.malformed.value).inc()
+            WEBHOOKS.labels(topic="unknown", outcome=WebhookOutcome.malformed.value).inc()
             log.warning("cj_webhook_malformed", error=detail)
-            return Received(Outcome.malformed, detail)
+            return Received(WebhookOutcome.malformed, detail)
 
         topic = envelope.type.upper()
         row = await inbox.add(
@@ -97,17 +97,17 @@ class WebhookIntake:
             )
         )
         if row is None:
-            return self._count(topic, envelope, Received(Outcome.duplicate))
+            return self._count(topic, envelope, Received(WebhookOutcome.duplicate))
         if topic not in APPLIED_TOPICS:
-            return self._count(topic, envelope, self._finish(row, Outcome.ignored))
+            return self._count(topic, envelope, self._finish(row, WebhookOutcome.ignored))
         if not signature_valid:
-            row.status = Outcome.awaiting_confirmation.value
+            row.status = WebhookOutcome.awaiting_confirmation.value
             row.next_attempt_at = utcnow()
-            return self._count(topic, envelope, Received(Outcome.awaiting_confirmation))
+            return self._count(topic, envelope, Received(WebhookOutcome.awaiting_confirmation))
         if await self._applier.apply(session, row, envelope):
-            return self._count(topic, envelope, self._finish(row, Outcome.applied))
+            return self._count(topic, envelope, self._finish(row, WebhookOutcome.applied))
         row.error = "no fulfillment of ours matches this CJ order"
-        return self._count(topic, envelope, self._finish(row, Outcome.ignored, row.error))
+        return self._count(topic, envelope, self._finish(row, WebhookOutcome.ignored, row.error))
 
     async def _check_signature(self, raw: bytes, sign: str | None) -> bool:
         """Whether `sign` verifies; raises Unauthorized when it must and does not."""
@@ -129,7 +129,7 @@ class WebhookIntake:
         return valid
 
     @staticmethod
-    def _finish(row: WebhookInboxMessage, outcome: Outcome, error: str = "") -> Received:
+    def _finish(row: WebhookInboxMessage, outcome: WebhookOutcome, error: str = "") -> Received:
         row.status = outcome.value
         row.processed_at = utcnow()
         return Received(outcome, error)

@@ -7,21 +7,23 @@ from __future__ import annotations
 
 import asyncio
 
-from app.resources import Resources
-from app.workers.outbox import OutboxWorker
-from app.workers.submissions import SubmissionWorker
-from app.workers.tracking import TrackingWorker
+from app.container import Container
+from app.workers.outbox_loop import OutboxWorker
+from app.workers.submission_loop import SubmissionWorker
+from app.workers.tracking_loop import TrackingWorker
 
 
-async def run_workers(resources: Resources, stop: asyncio.Event) -> None:
+async def run_workers(container: Container, stop: asyncio.Event) -> None:
     """Run every loop until `stop` is set; each finishes its work in flight first."""
-    settings = resources.settings
+    settings = container.settings
     submissions = SubmissionWorker(
-        resources.sessionmaker,
-        resources.submitter,
+        container.sessionmaker,
+        container.submitter,
         concurrency=settings.worker_concurrency,
         poll_seconds=settings.worker_poll_seconds,
     )
-    tracking = TrackingWorker(resources.tracking_sync, poll_seconds=settings.worker_poll_seconds)
-    outbox = OutboxWorker(resources.outbox_dispatcher, poll_seconds=settings.worker_poll_seconds)
+    tracking = TrackingWorker(
+        container.tracking_readback, poll_seconds=settings.worker_poll_seconds
+    )
+    outbox = OutboxWorker(container.outbox_dispatcher, poll_seconds=settings.worker_poll_seconds)
     await asyncio.gather(submissions.run(stop), tracking.run(stop), outbox.run(stop))

@@ -8,26 +8,26 @@ import signal
 
 import structlog
 
+from app.container import Container
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
-from app.resources import Resources
 from app.workers import run_workers
 
 log = structlog.get_logger("app.workers")
 
 
 async def serve(settings: Settings) -> None:
-    resources = Resources.build(settings, process="worker")
-    resources.start()
+    container = Container.build(settings, process="worker")
+    container.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    log.info("worker_started", database=resources.engine.url.get_backend_name())
+    log.info("worker_started", database=container.engine.url.get_backend_name())
     try:
-        await run_workers(resources, stop)
+        await run_workers(container, stop)
     finally:
-        await resources.close()
+        await container.close()
         log.info("worker_stopped")
 
 

@@ -15,10 +15,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.container import Container
 from app.core.config import Settings
 from app.core.metrics import REGISTRY
 from app.main import create_app
-from app.resources import Resources
 from app.services.quote_cache import FreightKey, QuotedLogistic, QuoteSet
 from cjsim import catalog
 from tests.e2e.support import SimServer
@@ -83,8 +83,8 @@ async def fast_sim(sim: httpx.AsyncClient) -> None:
     assert (await sim.post("/_sim/config", json={"qps": 5})).status_code == 200
 
 
-def resources(app: FastAPI) -> Resources:
-    found: Resources = app.state.resources
+def container(app: FastAPI) -> Container:
+    found: Container = app.state.container
     return found
 
 
@@ -189,7 +189,7 @@ async def test_stale_quote_when_cj_is_down(
         (QuotedLogistic("USPS+", Decimal("6.66"), (4, 6)),),
         datetime.now(UTC) - timedelta(hours=2),
     )
-    await resources(app).rates._store.put(key, old)
+    await container(app).rates._store.put(key, old)
     await sim.post("/_sim/config", json={"mode": "down"})
 
     rates = await post_rates(client, auth)
@@ -236,7 +236,7 @@ async def test_no_wait_when_cjs_queue_is_too_long_and_the_warmer_fetches_it_late
 ) -> None:
     deferred = metric("rates_deferred_total")
     # Buying the token takes this slot: the quote's turn would come after the budget.
-    await resources(app).cj.tokens.refresh_now()
+    await container(app).cj.tokens.refresh_now()
     rates = await post_rates(client, auth)
     assert rates[0]["source"] == "static"
     assert metric("rates_deferred_total") == deferred + 1
@@ -261,7 +261,7 @@ async def test_open_breaker_serves_static_without_calling_cj(
     assert TEE is not None
     for quantity in range(2, 6):  # distinct carts: each is a CJ failure
         await post_rates(client, auth, items=[{"vid": TEE.vid, "quantity": quantity}])
-    assert resources(app).cj.breaker_state == "open"
+    assert container(app).cj.breaker_state == "open"
 
     calls = await freight_calls(sim)
     rates = await post_rates(client, auth, items=[{"vid": TEE.vid, "quantity": 9}])

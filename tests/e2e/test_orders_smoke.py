@@ -11,8 +11,8 @@ import pytest
 
 from app.cj.errors import CJOrderExists
 from app.cj.models import CreateOrderRequest, OrderProduct
+from app.container import Container
 from app.core.config import Settings
-from app.resources import Resources
 from cjsim import catalog
 from tests.e2e.conftest import TOKEN_ENCRYPTION_KEY
 from tests.fixtures.app import make_settings
@@ -21,7 +21,7 @@ T_SHIRT = catalog.variant_by_sku("CJ-TSHIRT-RED-M")
 
 
 @pytest.fixture
-async def resources(service_env: dict[str, str]) -> AsyncIterator[Resources]:
+async def container(service_env: dict[str, str]) -> AsyncIterator[Container]:
     settings: Settings = make_settings(
         database_url=service_env["DATABASE_URL"],
         redis_url=service_env["REDIS_URL"],
@@ -30,7 +30,7 @@ async def resources(service_env: dict[str, str]) -> AsyncIterator[Resources]:
         cj_api_key=service_env["CJ_API_KEY"],
         cj_qps=5,
     )
-    built = Resources.build(settings, process="e2e-smoke")
+    built = Container.build(settings, process="e2e-smoke")
     built.start()
     try:
         yield built
@@ -56,9 +56,9 @@ def order_request(order_number: str) -> CreateOrderRequest:
     )
 
 
-async def test_create_detail_delete(sim: httpx.AsyncClient, resources: Resources) -> None:
+async def test_create_detail_delete(sim: httpx.AsyncClient, container: Container) -> None:
     assert (await sim.post("/_sim/config", json={"qps": 5})).json()["qps"] == 5
-    cj = resources.cj
+    cj = container.cj
     order_number = f"e2e_{uuid.uuid4().hex[:12]}"
 
     created = await cj.create_order_v2(order_request(order_number))

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from standardwebhooks.webhooks import Webhook
 
-from app.resources import Resources
+from app.container import Container
 from tests.e2e.fulfillments import SIM_QPS, app_for, body, fulfillment_settings, key, running
 from tests.e2e.support import ServiceProcess
 from tests.fixtures.receiver import Receiver, running_receiver
@@ -24,8 +24,8 @@ from tests.fixtures.receiver import Receiver, running_receiver
 API_KEY = "e2e-tracking-key"
 
 
-def resources(app: FastAPI) -> Resources:
-    found: Resources = app.state.resources
+def container(app: FastAPI) -> Container:
+    found: Container = app.state.container
     return found
 
 
@@ -67,7 +67,7 @@ class TestInProcess:
         moved = await advance(sim, created["cj_order_id"], "SHIPPED")
         assert moved["webhooks"] == []  # no callback registered: the webhook is lost
 
-        assert await resources(app).tracking_sync.poll_due() >= 1
+        assert await container(app).tracking_readback.poll_due() >= 1
         shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
         assert shown["status"] == "shipped"
         assert [t["number"] for t in shown["tracking"]] == [moved["order"]["trackNumber"]]
@@ -92,7 +92,7 @@ class TestInProcess:
             shown = (await client.get(f"/v1/fulfillments/{fulfillment['id']}")).json()
             assert shown["status"] == "created"  # nothing moves before CJ confirms
 
-        assert await resources(app).tracking_sync.confirm_due() == 2
+        assert await container(app).tracking_readback.confirm_due() == 2
         first = (await client.get(f"/v1/fulfillments/{shipped['id']}")).json()
         second = (await client.get(f"/v1/fulfillments/{untouched['id']}")).json()
         assert first["status"] == "shipped"
@@ -111,9 +111,9 @@ class TestInProcess:
         }
         assert (await client.post("/webhooks/cj", json=message)).status_code == 200
         await sim.post("/_sim/config", json={"mode": "down"})
-        assert await resources(app).tracking_sync.confirm_due() == 0
+        assert await container(app).tracking_readback.confirm_due() == 0
         await sim.post("/_sim/config", json={"mode": "up"})
-        assert await resources(app).tracking_sync.confirm_due() == 0  # not due yet: backoff
+        assert await container(app).tracking_readback.confirm_due() == 0  # not due yet: backoff
         shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
         assert shown["status"] == "created"
 
@@ -136,7 +136,7 @@ def service(service_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProc
 
 async def register_callbacks(service_env: dict[str, str], url: str) -> None:
     """What `cj-fulfillment cj webhooks register --url URL` does, for this CJ account."""
-    built = Resources.build(fulfillment_settings(service_env), process="e2e-register")
+    built = Container.build(fulfillment_settings(service_env), process="e2e-register")
     try:
         assert await built.cj.set_webhooks(order_url=url, logistics_url=url)
     finally:

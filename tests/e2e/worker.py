@@ -2,8 +2,8 @@
 
 `python -m tests.e2e.worker MODE COUNT RESULT_PATH DEADLINE_SECONDS`, settings from the
 environment exactly as the service reads them (CJ_API_BASE_URL, CJ_API_KEY, CJ_QPS,
-DATABASE_URL, REDIS_URL, TOKEN_ENCRYPTION_KEY). The worker builds its resources as the
-service does (`Resources.build`: Redis limiter, Redis breaker, Postgres token store), creates
+DATABASE_URL, REDIS_URL, TOKEN_ENCRYPTION_KEY). The worker builds its container as the
+service does (`Container.build`: Redis limiter, Redis breaker, Postgres token store), creates
 RESULT_PATH + ".ready", waits for one line on stdin (the start signal, so that every worker
 starts at once), runs COUNT concurrent calls and writes a JSON report to RESULT_PATH.
 
@@ -23,8 +23,8 @@ from typing import Any
 
 from app.cj.client import CJClient
 from app.cj.models import FreightProduct, FreightRequest
+from app.container import Container
 from app.core.config import Settings
-from app.resources import Resources
 from cjsim import catalog
 
 PHONE_CASE = catalog.variant_by_sku("CJ-PHONECASE-IPHONE15-BLACK")
@@ -44,14 +44,14 @@ async def freight(cj: CJClient, deadline: float) -> list[str]:
 
 async def run(mode: str, count: int, result_path: Path, deadline_seconds: float) -> None:
     settings = Settings(_env_file=None)
-    resources = Resources.build(settings, process=f"e2e-worker-{os.getpid()}")
-    resources.start()
+    container = Container.build(settings, process=f"e2e-worker-{os.getpid()}")
+    container.start()
     report: dict[str, Any] = {"pid": os.getpid(), "ok": [], "errors": []}
     try:
         Path(f"{result_path}.ready").touch()
         await asyncio.to_thread(sys.stdin.readline)
         started = time.monotonic()
-        cj = resources.cj
+        cj = container.cj
         calls: list[Any]
         if mode == "freight":
             deadline = started + deadline_seconds
@@ -67,7 +67,7 @@ async def run(mode: str, count: int, result_path: Path, deadline_seconds: float)
                 report["ok"].append(result)
         report["elapsed"] = time.monotonic() - started
     finally:
-        await resources.close()
+        await container.close()
     result_path.write_text(json.dumps(report))
 
 

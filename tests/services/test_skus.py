@@ -4,9 +4,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.container import Container
 from app.core.errors import Unprocessable
 from app.db.repositories.sku_mappings import SkuMappingRepository
-from app.resources import Resources
 from app.services.skus import ItemRef, ResolvedItem, UnknownSkus, VariantResolver
 from tests.fixtures.app import start
 from tests.fixtures.statements import StatementLog
@@ -116,10 +116,10 @@ class TestResolve:
 
 
 class TestComposition:
-    async def test_resources_carry_a_resolver_on_the_services_database(
+    async def test_container_carries_a_resolver_on_the_services_database(
         self, sessionmaker: async_sessionmaker[AsyncSession], app: FastAPI
     ) -> None:
         async for _client in start(app):
-            resources: Resources = app.state.resources
-            resolved = await resources.variants.resolve([ItemRef("MUG-BLUE", None, 1)])
+            container: Container = app.state.container
+            resolved = await container.variants.resolve([ItemRef("MUG-BLUE", None, 1)])
             assert resolved == [ResolvedItem("MUG-BLUE", "vid-mug", 1)]

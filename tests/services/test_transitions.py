@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.db.base import utcnow
+from app.core.clock import utcnow
 from app.db.models import Fulfillment, FulfillmentEvent
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
+from app.container import build_sinks
 from app.core.config import Settings
-from app.resources import build_sinks
 
 
 def settings(**values: Any) -> Settings:

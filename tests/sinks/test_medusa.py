@@ -17,7 +17,7 @@ from app.schemas.notifications import NotificationEvent
 from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome
 from app.sinks.medusa import MedusaAdminSink
-from tests.fixtures.outbox import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
 from tests.fixtures.receiver import Receiver
 
 KEY = SecretStr("sk_3f0c9a7e51d24b8c")

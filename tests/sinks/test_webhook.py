@@ -18,7 +18,7 @@ from app.schemas.notifications import FulfillmentNotification, NotificationEvent
 from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome
 from app.sinks.webhook import WebhookSink
-from tests.fixtures.outbox import outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import outbox_rows, stored_fulfillment
 from tests.fixtures.receiver import Receiver
 
 WHSEC = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ResourcesDep
+from app.api.deps import ContainerDep
 from app.api.problems import PROBLEM_CONTENT_TYPE, Problem
 from app.schemas.fulfillments import (
     EventList,
@@ -45,7 +45,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No such fulfillmen
 async def create_fulfillment(
     body: FulfillmentCreate,
     request: Request,
-    resources: ResourcesDep,
+    container: ContainerDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -54,7 +54,7 @@ async def create_fulfillment(
         ),
     ] = None,
 ) -> JSONResponse:
-    reply = await resources.fulfillments.create(idempotency_key, body)
+    reply = await container.fulfillments.create(idempotency_key, body)
     headers = dict(reply.headers)
     if reply.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -73,22 +73,22 @@ async def create_fulfillment(
 
 @router.get("", responses={400: _problem("Neither external_id nor order_id given")})
 async def list_fulfillments(
-    resources: ResourcesDep,
+    container: ContainerDep,
     external_id: Annotated[str | None, Query(max_length=255)] = None,
     order_id: Annotated[str | None, Query(max_length=255)] = None,
 ) -> FulfillmentList:
-    found = await resources.fulfillments.find(external_id=external_id, order_id=order_id)
+    found = await container.fulfillments.find(external_id=external_id, order_id=order_id)
     return FulfillmentList(fulfillments=[FulfillmentRead.of(f) for f in found])
 
 
 @router.get("/{fulfillment_id}", responses=_NOT_FOUND)
-async def get_fulfillment(fulfillment_id: str, resources: ResourcesDep) -> FulfillmentRead:
-    return FulfillmentRead.of(await resources.fulfillments.get(fulfillment_id))
+async def get_fulfillment(fulfillment_id: str, container: ContainerDep) -> FulfillmentRead:
+    return FulfillmentRead.of(await container.fulfillments.get(fulfillment_id))
 
 
 @router.get("/{fulfillment_id}/events", responses=_NOT_FOUND)
-async def list_events(fulfillment_id: str, resources: ResourcesDep) -> EventList:
-    events = await resources.fulfillments.events(fulfillment_id)
+async def list_events(fulfillment_id: str, container: ContainerDep) -> EventList:
+    events = await container.fulfillments.events(fulfillment_id)
     return EventList(events=[EventRead.of(e) for e in events])
 
 
@@ -107,7 +107,7 @@ async def list_events(fulfillment_id: str, resources: ResourcesDep) -> EventList
         503: _problem("CJ could not be asked; nothing changed"),
     },
 )
-async def cancel_fulfillment(fulfillment_id: str, resources: ResourcesDep) -> JSONResponse:
-    result = await resources.cancellations.cancel(fulfillment_id)
+async def cancel_fulfillment(fulfillment_id: str, container: ContainerDep) -> JSONResponse:
+    result = await container.cancellations.cancel(fulfillment_id)
     body = FulfillmentRead.of(result.fulfillment).model_dump(mode="json")
     return JSONResponse(body, status_code=202 if result.dispute_requested else 200)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import ResourcesDep
+from app.api.deps import ContainerDep
 from app.core.errors import Unprocessable
 from app.schemas.options import OptionList, OptionRead, OptionValidate, OptionValidation
 
@@ -12,14 +12,14 @@ router = APIRouter(prefix="/fulfillment-options", tags=["options"])
 
 
 @router.get("")
-async def list_options(resources: ResourcesDep) -> OptionList:
-    return OptionList(options=[OptionRead.of(o) for o in resources.options.options])
+async def list_options(container: ContainerDep) -> OptionList:
+    return OptionList(options=[OptionRead.of(o) for o in container.options.options])
 
 
 @router.post("/validate")
-async def validate_option(body: OptionValidate, resources: ResourcesDep) -> OptionValidation:
-    option = resources.options.get(body.option_id)
+async def validate_option(body: OptionValidate, container: ContainerDep) -> OptionValidation:
+    option = container.options.get(body.option_id)
     if option is None:
-        known = ", ".join(o.id for o in resources.options.options)
+        known = ", ".join(o.id for o in container.options.options)
         raise Unprocessable(f"Unknown option_id {body.option_id!r}; known options: {known}.")
     return OptionValidation(valid=True, option=OptionRead.of(option))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import ResourcesDep
+from app.api.deps import ContainerDep
 from app.schemas.rates import RateList, RateRead, RateRequest
 
 router = APIRouter(prefix="/rates", tags=["rates"])
@@ -14,6 +14,6 @@ router = APIRouter(prefix="/rates", tags=["rates"])
     "",
     summary="Price a cart for one option, or for every option that serves the destination",
 )
-async def quote_rates(body: RateRequest, resources: ResourcesDep) -> RateList:
-    rates = await resources.rates.quote(body.query())
+async def quote_rates(body: RateRequest, container: ContainerDep) -> RateList:
+    rates = await container.rates.quote(body.query())
     return RateList(rates=[RateRead.of(rate) for rate in rates])

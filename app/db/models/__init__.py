@@ -8,7 +8,7 @@ from app.db.models.fulfillment import (
     FulfillmentItem,
 )
 from app.db.models.idempotency import IdempotencyKey
-from app.db.models.outbox import OUTBOX_STATUSES, OutboxMessage
+from app.db.models.outbox_message import OUTBOX_STATUSES, OutboxMessage
 from app.db.models.sku_mapping import SkuMapping
 from app.db.models.webhook_inbox import INBOX_STATUSES, WebhookInboxMessage
 

@@ -16,7 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db.base import Base, BigIntId, JSONType, TimestampMixin, utcnow
+from app.core.clock import utcnow
+from app.db.base import Base, BigIntId, JSONType, TimestampMixin
 
 FULFILLMENT_STATUSES = (
     "pending",

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, BigIntId, utcnow
+from app.core.clock import utcnow
+from app.db.base import Base, BigIntId
 
 INBOX_STATUSES = ("received", "applied", "awaiting_confirmation", "ignored", "malformed")
 _STATUS_LIST = ", ".join(f"'{s}'" for s in INBOX_STATUSES)

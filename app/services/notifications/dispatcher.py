@@ -28,7 +28,7 @@ from app.core.metrics import (
     OUTBOX_DELIVERIES,
     OUTBOX_OLDEST_AGE,
 )
-from app.db.repositories.outbox import ClaimedMessage, OutboxRepository
+from app.db.repositories.outbox_messages import ClaimedMessage, OutboxRepository
 from app.schemas.notifications import NotificationEvent
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome, Sink
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.repositories.outbox import OutboxRepository
+from app.db.repositories.outbox_messages import OutboxRepository
 
 
 @dataclass

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from app.core.metrics import REGISTRY
 from app.db.models import Fulfillment, OutboxMessage
-from app.db.repositories.outbox import OutboxRepository
+from app.db.repositories.outbox_messages import OutboxRepository
 from app.schemas.notifications import NotificationEvent
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
 from app.sinks.webhook import WebhookSink
-from tests.fixtures.outbox import outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import outbox_rows, stored_fulfillment
 from tests.fixtures.receiver import Receiver
 
 SECRET = SecretStr("receiver-shared-secret")

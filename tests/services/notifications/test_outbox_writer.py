@@ -12,7 +12,7 @@ from app.schemas.notifications import FulfillmentNotification, NotificationEvent
 from app.services.notifications import OutboxWriter
 from app.sinks.medusa import MedusaAdminSink
 from app.sinks.webhook import WebhookSink
-from tests.fixtures.outbox import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
 
 BOTH = OutboxWriter({"medusa": MedusaAdminSink.events, "webhook": WebhookSink.events})
 

@@ -1,4 +1,5 @@
-"""Long-lived objects of one process, built at start-up and closed at shutdown.
+"""The dependency container: the long-lived objects of one process, built at start-up and
+closed at shutdown.
 
 This is the composition root: the one place that knows every concrete class.
 """
@@ -24,7 +25,7 @@ from app.db.token_store import DatabaseTokenStore
 from app.services.cancellation import CancellationService
 from app.services.fulfillments import FulfillmentService
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
-from app.services.notify import attach_outbox
+from app.services.notifications.triggers import attach_outbox
 from app.services.options import OptionsCatalog
 from app.services.quote_cache import create_quote_store
 from app.services.quote_demand import create_quote_demand
@@ -32,8 +33,8 @@ from app.services.quote_flights import QuoteFlights
 from app.services.rates import RateService
 from app.services.skus import VariantResolver
 from app.services.submission import Submitter
-from app.services.tracking import TrackingService
-from app.services.tracking_sync import PollPacer, TrackingSync, pace_interval
+from app.services.tracking_applier import TrackingApplier
+from app.services.tracking_readback import PollPacer, TrackingReadback, pace_interval
 from app.services.webhook_intake import WebhookIntake
 from app.sinks.base import Sink
 from app.sinks.medusa import MedusaAdminSink
@@ -103,7 +104,7 @@ def build_sinks(settings: Settings) -> list[Sink]:
 
 
 @dataclass
-class Resources:
+class Container:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -115,14 +116,14 @@ class Resources:
     submitter: Submitter
     fulfillments: FulfillmentService
     cancellations: CancellationService
-    tracking: TrackingService
-    tracking_sync: TrackingSync
+    tracking: TrackingApplier
+    tracking_readback: TrackingReadback
     webhooks: WebhookIntake
     outbox: OutboxWriter
     outbox_dispatcher: OutboxDispatcher
 
     @classmethod
-    def build(cls, settings: Settings, *, process: str) -> Resources:
+    def build(cls, settings: Settings, *, process: str) -> Container:
         options = OptionsCatalog.load(settings.options_file)
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
@@ -130,7 +131,7 @@ class Resources:
         cj = build_cj_client(settings, sessionmaker, redis)
         variants = VariantResolver(sessionmaker, cache_seconds=settings.sku_cache_seconds)
         submitter = Submitter(sessionmaker, cj, options, settings)
-        tracking = TrackingService()
+        tracking = TrackingApplier()
         sinks = build_sinks(settings)
         outbox = OutboxWriter({sink.name: sink.events for sink in sinks})
         attach_outbox(sessionmaker, outbox)
@@ -153,7 +154,7 @@ class Resources:
             ),
             cancellations=CancellationService(sessionmaker, cj, submitter, settings),
             tracking=tracking,
-            tracking_sync=TrackingSync(
+            tracking_readback=TrackingReadback(
                 sessionmaker,
                 cj,
                 tracking,

@@ -27,11 +27,11 @@ from app.cj.webhooks import (
     TrackEvent,
     WebhookEnvelope,
 )
-from app.db.base import utcnow
+from app.core.clock import utcnow
 from app.db.models import Fulfillment, WebhookInboxMessage
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.schemas.notifications import NotificationEvent
-from app.services.notify import notify
+from app.services.notifications.triggers import notify
 from app.services.statuses import Status, can_move, from_cj
 from app.services.transitions import transition
 
@@ -105,7 +105,7 @@ def _tracking(number: str | None, carrier: str | None, url: str | None) -> Track
     return TrackingNumber(number.strip(), carrier, url) if number and number.strip() else None
 
 
-class TrackingService:
+class TrackingApplier:
     async def apply(
         self, session: AsyncSession, row: WebhookInboxMessage, envelope: WebhookEnvelope
     ) -> bool:

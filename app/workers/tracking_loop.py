@@ -8,13 +8,13 @@ import contextlib
 
 import structlog
 
-from app.services.tracking_sync import TrackingSync
+from app.services.tracking_readback import TrackingReadback
 
 log = structlog.get_logger(__name__)
 
 
 class TrackingWorker:
-    def __init__(self, sync: TrackingSync, *, poll_seconds: float) -> None:
+    def __init__(self, sync: TrackingReadback, *, poll_seconds: float) -> None:
         self._sync = sync
         self._poll_seconds = poll_seconds
 

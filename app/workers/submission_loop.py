@@ -15,7 +15,7 @@ import time
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.base import utcnow
+from app.core.clock import utcnow
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
 from app.services.submission import Submitter

@@ -25,15 +25,15 @@ from app.cj.client import CJClient
 from app.cj.errors import CJError, CJNotFound, CJRejected
 from app.cj.models import OrderDetail, Priority
 from app.cj.webhooks import LOGISTIC, LogisticMessage, WebhookEnvelope
+from app.core.clock import utcnow
 from app.core.metrics import WEBHOOK_INBOX_LAG, WEBHOOKS
-from app.db.base import utcnow
 from app.db.models import WebhookInboxMessage
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.repositories.webhook_inbox import WebhookInboxRepository
 from app.db.session import transaction
 from app.services.backoff import retry_delay
 from app.services.statuses import Status
-from app.services.tracking import CJReport, TrackingService
+from app.services.tracking_applier import CJReport, TrackingApplier
 
 log = structlog.get_logger(__name__)
 
@@ -77,12 +77,12 @@ class PollPacer:
         return False
 
 
-class TrackingSync:
+class TrackingReadback:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         cj: CJClient,
-        tracking: TrackingService,
+        tracking: TrackingApplier,
         *,
         pacer: PollPacer,
         quiet_seconds: float,
@@ -121,11 +121,11 @@ class TrackingSync:
         except ValidationError:
             await self._settle(message_id, "malformed", "not a CJ webhook message")
             return 1
-        claim = TrackingService.report_of(envelope)
+        claim = TrackingApplier.report_of(envelope)
         async with self._sessionmaker() as session:
             repository = FulfillmentRepository(session)
             target = (
-                await TrackingService.find(repository, claim, for_update=False) if claim else None
+                await TrackingApplier.find(repository, claim, for_update=False) if claim else None
             )
             key = (target.cj_order_id or target.cj_order_number) if target else None
             target_id = target.id if target else None

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Fulfillment, FulfillmentItem, OutboxMessage
-from app.db.repositories.outbox import OutboxRepository
+from app.db.repositories.outbox_messages import OutboxRepository
 from app.schemas.notifications import NotificationEvent
 from app.services.notifications.snapshot import build_notification
 

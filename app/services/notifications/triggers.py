@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Fulfillment
 from app.schemas.notifications import NotificationEvent
-from app.services.notifications import OutboxWriter
+from app.services.notifications.writer import OutboxWriter
 from app.services.statuses import Status
 
 OUTBOX_KEY = "cj_fulfillment.outbox"
