@@ -25,6 +25,7 @@ from tenacity import (
 from app.cj.errors import (
     TOKEN_CODES,
     CJAuthError,
+    CJParameterError,
     CJRateLimited,
     CJTimeout,
     CJTransportError,
@@ -285,7 +286,11 @@ class CJClient:
         priority: Priority = Priority.orders,
         deadline: float | None = None,
     ) -> OrderDetail:
-        """By CJ's order id or by our orderNumber (CJ accepts either)."""
+        """By CJ's order id or by our orderNumber (CJ accepts either). CJNotFound when CJ
+        has no such order (its 1600300 "order not found", or 1603100)."""
+        if not order_id.strip():
+            # CJ's 1600300 "orderId must be not empty" must never be read as "not found".
+            raise CJParameterError("orderId must be not empty")
         data = await self._call(
             "GET",
             "shopping/order/getOrderDetail",

@@ -9,6 +9,7 @@ raises when the request may or may not have taken effect.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 
@@ -161,8 +162,18 @@ _CODE_TYPES: dict[int, type[CJError]] = {
 TOKEN_CODES = frozenset({1600001, 1600002})
 
 
+# 1600300 is CJ's "param error", and also getOrderDetail's answer for an order that does
+# not exist (seed 004 §1.7: "order not found", beside "orderId must be not empty"). Only
+# the message tells them apart; the client never sends an empty orderId, so a "not found"
+# message can only mean what it says.
+_PARAM_OR_NOT_FOUND = 1600300
+_NOT_FOUND_MESSAGE = re.compile(r"\bnot\s+found\b", re.IGNORECASE)
+
+
 def error_for_code(code: int, message: str, request_id: str | None) -> CJError:
     error_type = _CODE_TYPES.get(code, CJRejected)
+    if code == _PARAM_OR_NOT_FOUND and _NOT_FOUND_MESSAGE.search(message or ""):
+        error_type = CJNotFound
     return error_type(message or "CJ refused the request", code=code, request_id=request_id)
 
 

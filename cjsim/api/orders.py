@@ -179,7 +179,9 @@ async def get_order_detail(request: Request) -> Response:
         raise CJError(envelope.PARAM_ERROR, "orderId must be not empty")
     order = owned_order(sim(request), account(request), key)
     if order is None:
-        raise CJError(envelope.ORDER_NOT_FOUND)
+        # Query Order's own error table (seed 004 §1.7): 1600300 "order not found", not
+        # the global 1603100.
+        raise CJError(envelope.PARAM_ERROR, "order not found")
     return envelope.ok(order.detail())
 
 

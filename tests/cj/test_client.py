@@ -268,6 +268,36 @@ class TestEnvelope:
         with pytest.raises(error):
             await client.create_order_v2(ORDER)
 
+    async def test_1600300_order_not_found_means_cj_has_no_such_order(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        # Seed 004 §1.7, Query Order's error table: 1600300 "order not found".
+        cj_api.get("/shopping/order/getOrderDetail").respond(json=fail(1600300, "order not found"))
+        with pytest.raises(CJNotFound):
+            await client.get_order_detail("ful_1")
+
+    @pytest.mark.parametrize(
+        "message", ["orderId must be not empty", "The maximum number of features is 20"]
+    )
+    async def test_other_1600300_messages_stay_parameter_errors(
+        self, client: CJClient, cj_api: respx.MockRouter, message: str
+    ) -> None:
+        cj_api.get("/shopping/order/getOrderDetail").respond(json=fail(1600300, message))
+        with pytest.raises(CJParameterError) as caught:
+            await client.get_order_detail("ful_1")
+        assert not isinstance(caught.value, CJNotFound)
+
+    async def test_an_empty_order_id_is_never_sent(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        route = cj_api.get("/shopping/order/getOrderDetail").respond(
+            json=fail(1600300, "order not found")
+        )
+        with pytest.raises(CJParameterError) as caught:
+            await client.get_order_detail(" ")
+        assert not isinstance(caught.value, CJNotFound)
+        assert route.call_count == 0
+
     async def test_qps_exceeded_without_result_field(
         self, client: CJClient, cj_api: respx.MockRouter
     ) -> None:

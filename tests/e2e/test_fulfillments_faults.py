@@ -87,7 +87,8 @@ class TestAmbiguousCreate:
         assert rows[queued["id"]].cj_order_id is not None
         stats = await sim_stats(sim)
         assert stats["orders_by_number"] == {queued["id"]: 1}
-        # The worker asked CJ first (the API's attempt may have reached it), then created.
+        # The worker asked CJ first (the API's attempt may have reached it), learnt from
+        # CJ's 1600300 "order not found" (seed 004 §1.7) that it has none, then created.
         assert stats["calls"]["getOrderDetail"] == 2
         assert stats["calls"]["createOrderV2"] == 2
         assert await events(client, queued["id"]) == [
