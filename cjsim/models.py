@@ -21,7 +21,9 @@ CANCELLED = "CANCELLED"
 # The forward path of an order; CANCELLED is reachable from any non-final state.
 ORDER_FLOW = (CREATED, IN_CART, UNPAID, UNSHIPPED, SHIPPED, DELIVERED)
 ALL_STATUSES = (*ORDER_FLOW, CANCELLED)
-DELETABLE = frozenset({CREATED, IN_CART, UNPAID})
+# Seed 004 §1.8: only CREATED and IN_CART orders can be deleted; once confirmed (UNPAID)
+# or later, deleteOrder refuses.
+DELETABLE = frozenset({CREATED, IN_CART})
 PAID = frozenset({UNSHIPPED, SHIPPED, DELIVERED})
 
 # Integer trackingStatus used by LOGISTIC webhooks (0-14), per order status.

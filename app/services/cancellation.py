@@ -6,7 +6,9 @@
   sends it meanwhile) and the order looked up by orderNumber; found, it is cancelled at
   CJ like any placed order; not found, locally.
 - `pending` while a submission is in flight: wait briefly for it, else 409 (retry).
-- At CJ before payment (created, in_cart, unpaid): deleteOrder.
+- At CJ and not yet confirmed (created, in_cart): deleteOrder. CJ deletes nothing later
+  (seed 004 §1.8); a refusal is a 409 that says so, never "retry".
+- Confirmed but unpaid (unpaid): 409, the merchant cancels it in MyCJ.
 - Paid (unshipped): 409 saying why, unless CANCEL_AFTER_PAYMENT=dispute, which opens a
   refund dispute ("Unfulfilled Order Cancellation", reason id looked up) and records it;
   the order becomes `cancelled` when CJ refunds it.
@@ -33,13 +35,24 @@ from app.core.metrics import FULFILLMENT_CANCELS
 from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
-from app.services.statuses import DELETABLE_AT_CJ, PAID, SHIPPED_OR_LATER, Status, from_cj
+from app.services.statuses import (
+    CONFIRMED_UNPAID,
+    DELETABLE_AT_CJ,
+    PAID,
+    SHIPPED_OR_LATER,
+    Status,
+    from_cj,
+)
 from app.services.submission import Submitter
 from app.services.transitions import transition
 
 log = structlog.get_logger(__name__)
 
 DISPUTE_REASON = "unfulfilled order cancellation"
+CANCEL_IN_MYCJ = (
+    "The order is confirmed at CJ (UNPAID) and CJ deletes only orders that are not "
+    "confirmed yet; cancel it in MyCJ (My Orders), then cancel the fulfillment again."
+)
 IN_FLIGHT_WAIT_SECONDS = 5.0
 _POLL_SECONDS = 0.2
 
@@ -215,6 +228,8 @@ class CancellationService:
                     row,
                 )
             return await self._dispute(row)
+        if status in CONFIRMED_UNPAID:
+            raise _refuse(CANCEL_IN_MYCJ, row)
         if status in DELETABLE_AT_CJ:
             return await self._delete(row)
         raise _refuse(f"A fulfillment in status {status.value} cannot be cancelled.", row)
@@ -224,14 +239,22 @@ class CancellationService:
         try:
             await self._cj.delete_order(row.cj_order_id)
         except (CJAmbiguous, CJRejected) as exc:
-            # Did it take effect, or did the order move on (paid) meanwhile? CJ knows.
+            # Did it take effect, or did the order move on (confirmed, paid) meanwhile?
+            # CJ knows.
             log.info("cj_delete_unclear", cj_order_id=row.cj_order_id, error=str(exc))
             refreshed = await self._refresh(row.id)
             if refreshed.status == Status.cancelled:
                 return CancelResult(refreshed)
-            if isinstance(exc, CJAmbiguous) or refreshed.status in DELETABLE_AT_CJ:
+            if refreshed.status not in DELETABLE_AT_CJ:
+                return await self._cancel_at_cj(row.id)
+            if isinstance(exc, CJAmbiguous):
                 raise _unavailable(exc) from exc
-            return await self._cancel_at_cj(row.id)
+            # CJ refuses to delete an order it still calls deletable: a refusal, for good.
+            raise _refuse(
+                f"CJ refused to delete the order ({exc}); cancel it in MyCJ (My Orders), "
+                "then cancel the fulfillment again.",
+                refreshed,
+            ) from exc
         except CJUnavailable as exc:
             raise _unavailable(exc) from exc
         async with transaction(self._sessionmaker) as session:

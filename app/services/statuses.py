@@ -32,8 +32,10 @@ FLOW = (
     Status.delivered,
 )
 TERMINAL = frozenset({Status.cancelled, Status.failed})
-# CJ deletes an order only before payment.
-DELETABLE_AT_CJ = frozenset({Status.created, Status.in_cart, Status.unpaid})
+# CJ deletes an order only before it is confirmed (seed 004 §1.8: CREATED and IN_CART);
+# an UNPAID (confirmed) order is cancelled by the merchant in MyCJ.
+DELETABLE_AT_CJ = frozenset({Status.created, Status.in_cart})
+CONFIRMED_UNPAID = frozenset({Status.unpaid})
 PAID = frozenset({Status.unshipped})
 SHIPPED_OR_LATER = frozenset({Status.shipped, Status.delivered})
 

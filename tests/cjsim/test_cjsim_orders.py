@@ -82,15 +82,18 @@ async def test_detail_by_id_and_by_number(cj: CJ) -> None:
     assert item["sellPrice"] == 6.5
     assert item["storeLineItemId"] == "li_1"
     missing = await cj.detail("nope")
-    assert missing["code"] == 1603100
+    # Query Order's error table (seed 004 §1.7): 1600300 "order not found".
+    assert (missing["code"], missing["message"]) == (1600300, "order not found")
     assert missing["data"] is None
+    empty = await cj.detail("")
+    assert (empty["code"], empty["message"]) == (1600300, "orderId must be not empty")
 
 
 async def test_orders_of_another_account_are_invisible(cj: CJ) -> None:
     created = await cj.create_ok()
     other = CJ(cj.client, await login(cj.client, "CJ77@api@someone-else"))
-    assert (await other.detail(created["orderId"]))["code"] == 1603100
-    assert (await other.detail("ful_0001"))["code"] == 1603100
+    assert (await other.detail(created["orderId"]))["code"] == 1600300
+    assert (await other.detail("ful_0001"))["code"] == 1600300
     listed = (await other.get(f"{ORDER}/list"))["data"]
     assert listed["total"] == 0
 
@@ -148,7 +151,7 @@ async def test_pay_type_two_with_insufficient_balance_creates_nothing(cj: CJ) ->
     body = await cj.create(payType=2)
     assert body["code"] == 1604000
     assert (await stats(cj))["orders"] == 0
-    assert (await cj.detail("ful_0001"))["code"] == 1603100
+    assert (await cj.detail("ful_0001"))["message"] == "order not found"
 
 
 async def test_pay_type_three_and_v3_only_create(cj: CJ) -> None:
@@ -188,9 +191,18 @@ async def test_delete_rules(cj: CJ) -> None:
         data: dict[str, object] = response.json()
         return data
 
+    in_cart = (await cj.create_ok(orderNumber="d"))["orderId"]
+    await cj.post(f"{ORDER}/addCart", {"cjOrderIdList": [in_cart]})
+
     assert (await delete(created))["data"] == created
-    assert (await delete("b"))["data"] == unpaid  # by orderNumber works too
+    assert (await delete("d"))["data"] == in_cart  # by orderNumber works too
     assert (await cj.detail(created))["data"]["orderStatus"] == "CANCELLED"
+    # Seed 004 §1.8: once confirmed (UNPAID) or later, an order cannot be deleted. CJ does
+    # not document the refusal's code; 1603002 "order delete fail" is the safe reading.
+    refused = await delete(unpaid)
+    assert refused["code"] == 1603002
+    assert "UNPAID" in str(refused["message"])
+    assert (await cj.detail(unpaid))["data"]["orderStatus"] == "UNPAID"
     assert (await delete(paid))["code"] == 1603002
     assert (await delete(created))["code"] == 1603002  # already cancelled
     assert (await delete("nope"))["code"] == 1603100

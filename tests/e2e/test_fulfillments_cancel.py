@@ -1,6 +1,7 @@
 """POST /v1/fulfillments/{id}/cancel, every path, against a real cjsim server: pending
-(locally, or after asking CJ), before payment (deleteOrder), after payment (refused, or a
-refund dispute), shipped (refused), CJ unreachable (nothing changes)."""
+(locally, or after asking CJ), before confirmation (deleteOrder), confirmed and unpaid
+(409: MyCJ), after payment (refused, or a refund dispute), shipped (refused), CJ
+unreachable (nothing changes)."""
 
 from __future__ import annotations
 
@@ -161,22 +162,55 @@ class TestBeforePayment:
         assert again.json()["status"] == "cancelled"
         assert (await sim_stats(sim))["calls"]["deleteOrder"] == 1
 
-    async def test_unpaid_is_deleted_at_cj(self, client: httpx.AsyncClient, sim: httpx.AsyncClient):
+    async def test_unpaid_is_409_naming_mycj_asked_twice_the_same_nothing_changed(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ):
+        # Seed 004 §1.8: CJ deletes only CREATED and IN_CART orders; UNPAID is confirmed.
         created = await create(client)
         cj_id = created["cj_order_id"]
         advanced = await sim.post(f"/_sim/orders/{cj_id}/advance", json={"status": "UNPAID"})
         assert advanced.status_code == 200
 
-        response = await client.post(f"/v1/fulfillments/{created['id']}/cancel")
+        first = await client.post(f"/v1/fulfillments/{created['id']}/cancel")
+        events_after_first = await history(client, created["id"])
+        second = await client.post(f"/v1/fulfillments/{created['id']}/cancel")
 
-        assert response.status_code == 200, response.text
-        assert (await cj_order(sim, created["id"]))["orderStatus"] == "CANCELLED"
-        assert [to for _, _, to in await history(client, created["id"])] == [
-            "pending",
-            "created",
-            "unpaid",
-            "cancelled",
-        ]
+        for response in (first, second):
+            assert response.status_code == 409, response.text
+            problem = response.json()
+            assert "MyCJ" in problem["detail"]
+            assert "retry" not in problem["detail"].lower()
+            assert "retry-after" not in response.headers
+            assert problem["status_now"] == "unpaid"
+        assert first.json()["detail"] == second.json()["detail"]
+        assert (await cj_order(sim, created["id"]))["orderStatus"] == "UNPAID"
+        assert (await sim_stats(sim))["calls"].get("deleteOrder", 0) == 0
+        assert await history(client, created["id"]) == events_after_first
+        assert [to for _, _, to in events_after_first] == ["pending", "created", "unpaid"]
+        got = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert got["status"] == "unpaid"
+
+    async def test_a_refused_delete_is_409_not_retry(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ):
+        # CJ still calls the order CREATED but refuses the delete (its code for a refusal
+        # is not documented; 1603002 "order delete fail" is the likely one).
+        created = await create(client)
+        await sim.post(
+            "/_sim/faults",
+            json={"endpoint": "deleteOrder", "kind": "code", "code": 1603002, "count": 2},
+        )
+
+        first = await client.post(f"/v1/fulfillments/{created['id']}/cancel")
+        second = await client.post(f"/v1/fulfillments/{created['id']}/cancel")
+
+        for response in (first, second):
+            assert response.status_code == 409, response.text
+            assert "MyCJ" in response.json()["detail"]
+            assert "retry-after" not in response.headers
+        assert (await cj_order(sim, created["id"]))["orderStatus"] == "CREATED"
+        got = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert got["status"] == "created"
 
     async def test_cj_unreachable_changes_nothing(
         self, client: httpx.AsyncClient, sim: httpx.AsyncClient

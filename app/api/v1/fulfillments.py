@@ -103,7 +103,10 @@ async def list_events(fulfillment_id: str, container: ContainerDep) -> EventList
             "status becomes `cancelled` when CJ refunds it",
         },
         **_NOT_FOUND,
-        409: _problem("CJ can no longer cancel it (paid, shipped), or it is being sent now"),
+        409: _problem(
+            "CJ will not cancel it (unpaid: the merchant cancels it in MyCJ; a delete CJ "
+            "refuses; paid; shipped), or it is being sent now"
+        ),
         503: _problem("CJ could not be asked; nothing changed"),
     },
 )
