@@ -9,17 +9,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.errors import CJError
-from app.container import Container
-from app.core.config import get_settings
+from app.container import Container, token_cipher
+from app.core.config import SettingsError, get_settings
 from app.db.models import OUTBOX_STATUSES
 from app.db.repositories.outbox_messages import OutboxRepository
 from app.db.repositories.sku_mappings import SkuMappingRepository
 from app.db.session import create_engine, create_sessionmaker
+from app.db.token_store import DatabaseTokenStore
 from app.services.notifications.replay import replay_dead
 from app.services.options import OptionsCatalog, OptionsFileError
 from app.services.sku_import import SkuFileError, import_mappings, read_mapping_file
@@ -32,7 +33,7 @@ def check_config(_args: argparse.Namespace) -> int:
     try:
         settings = get_settings()
         catalog = OptionsCatalog.load(settings.options_file)
-    except (ValidationError, OptionsFileError) as exc:
+    except (SettingsError, OptionsFileError) as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 1
     print(f"environment: {settings.environment.value}")
@@ -81,6 +82,8 @@ def _when(moment: datetime | None) -> str:
 
 def cj_token(args: argparse.Namespace) -> int:
     """Show the stored token's state (never the token itself); `--refresh` renews it now."""
+    if args.action == "rekey":
+        return cj_token_rekey()
 
     async def work(container: Container) -> int:
         tokens = container.cj.tokens
@@ -96,6 +99,24 @@ def cj_token(args: argparse.Namespace) -> int:
         return 0
 
     return with_container(work)
+
+
+def cj_token_rekey() -> int:
+    """Re-encrypt the stored tokens with the first TOKEN_ENCRYPTION_KEY: 0 done, 1 unreadable."""
+    settings = get_settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        report = await DatabaseTokenStore(sessionmaker, token_cipher(settings)).rekey()
+        print(f"re-encrypted {report.rekeyed} token(s) with the first TOKEN_ENCRYPTION_KEY")
+        for name in report.unreadable:
+            print(
+                f"{name}: no configured key opens it (left as is; a new token is bought "
+                "on the next CJ call)",
+                file=sys.stderr,
+            )
+        return 1 if report.unreadable else 0
+
+    return with_database(work)
 
 
 def cj_ping(_args: argparse.Namespace) -> int:
@@ -265,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     cj = commands.add_parser("cj", help="CJ account: token state, credentials check")
     cj_commands = cj.add_subparsers(dest="cj_command", required=True)
     token = cj_commands.add_parser("token", help="show the CJ token's state (never the token)")
+    token.add_argument(
+        "action",
+        nargs="?",
+        choices=["rekey"],
+        help="rekey: re-encrypt the stored tokens with the first TOKEN_ENCRYPTION_KEY",
+    )
     token.add_argument("--refresh", action="store_true", help="refresh or obtain a token now")
     token.set_defaults(handler=cj_token)
     ping = cj_commands.add_parser("ping", help="check the credentials and the account's QPS")
@@ -310,4 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Command = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except SettingsError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2

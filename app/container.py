@@ -18,8 +18,8 @@ from app.cj.client import CJClient
 from app.cj.ratelimit import create_rate_limiter
 from app.cj.transport import CJTransport
 from app.core.config import Settings
+from app.core.encryption import TokenCipher
 from app.core.redis import create_redis
-from app.core.security import TokenCipher
 from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.cancellation import CancellationService

@@ -16,7 +16,7 @@ from app.api.middleware import RequestContextMiddleware
 from app.api.router import v1_router
 from app.api.webhooks import router as webhooks_router
 from app.container import Container
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, SettingsError, get_settings
 from app.core.logging import configure_logging
 from app.workers import run_workers
 
@@ -77,7 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def __getattr__(name: str) -> FastAPI:
     """`app.main:app` is built on first access, so importing this module reads no settings."""
     if name == "app":
-        application = create_app()
+        try:
+            application = create_app()
+        except SettingsError as exc:
+            # uvicorn prints this and exits 1: one line per refused setting, no traceback.
+            raise SystemExit(f"configuration error:\n{exc}") from None
         globals()["app"] = application
         return application
     raise AttributeError(name)

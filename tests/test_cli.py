@@ -13,12 +13,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.cj.tokens import TokenState
 from app.cli import main
 from app.core.config import get_settings
+from app.core.encryption import TokenCipher
 from app.db.models import Fulfillment, OutboxMessage
+from app.db.token_store import DatabaseTokenStore
 from app.schemas.notifications import NotificationEvent
 from app.services.notifications import OutboxWriter
 from tests.fixtures.notifications import outbox_rows, stored_fulfillment
@@ -391,3 +396,61 @@ class TestOutbox:
     ) -> None:
         assert main(["outbox", "replay", *args]) == 2
         assert "--all-dead" in capsys.readouterr().err
+
+
+class TestTokenRekey:
+    OLD_KEY = "the passphrase used before the rotation, long enough"
+    NEW_KEY = Fernet.generate_key().decode()
+
+    async def store(
+        self, sessionmaker: async_sessionmaker[AsyncSession], key: str, account: str
+    ) -> None:
+        now = datetime.now(UTC)
+        await DatabaseTokenStore(sessionmaker, TokenCipher(SecretStr(key))).save(
+            account,
+            TokenState(
+                access_token=f"access-{account}",
+                access_expires_at=now,
+                refresh_token=f"refresh-{account}",
+                refresh_expires_at=now,
+                open_id="open-id",
+            ),
+        )
+
+    async def test_rekey_rewrites_every_token_with_the_first_key(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clean_db: AsyncEngine,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        await self.store(sessionmaker, self.OLD_KEY, "acct-a")
+        await self.store(sessionmaker, self.OLD_KEY, "acct-b")
+        monkeypatch.setenv("DATABASE_URL", clean_db.url.render_as_string(hide_password=False))
+        monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", f"{self.NEW_KEY},{self.OLD_KEY}")
+        assert await asyncio.to_thread(main, ["cj", "token", "rekey"]) == 0
+        assert "re-encrypted 4 token(s)" in capsys.readouterr().out
+        # The old key can be dropped now: the new one alone reads everything.
+        only_new = DatabaseTokenStore(sessionmaker, TokenCipher(SecretStr(self.NEW_KEY)))
+        for account in ("acct-a", "acct-b"):
+            state = await only_new.load(account)
+            assert state is not None
+            assert (state.access_token, state.refresh_token) == (
+                f"access-{account}",
+                f"refresh-{account}",
+            )
+
+    async def test_a_token_no_key_opens_is_named_and_left(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clean_db: AsyncEngine,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        await self.store(sessionmaker, "a key nobody has any more, long enough", "acct-lost")
+        monkeypatch.setenv("DATABASE_URL", clean_db.url.render_as_string(hide_password=False))
+        monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", self.NEW_KEY)
+        assert await asyncio.to_thread(main, ["cj", "token", "rekey"]) == 1
+        captured = capsys.readouterr()
+        assert "re-encrypted 0 token(s)" in captured.out
+        assert "acct-lost access_token: no configured key opens it" in captured.err

@@ -12,9 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.production import production_refusals
 from app.core.security import webhook_signing_key
 
 DEFAULT_OPTIONS_FILE = Path(__file__).resolve().parent.parent / "options.default.yaml"
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
 
     service_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    ops_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     token_encryption_key: SecretStr | None = None
 
     cj_api_base_url: str = "http://127.0.0.1:8700/api2.0/v1"
@@ -120,7 +122,7 @@ class Settings(BaseSettings):
         default=Decimal("0.25"), gt=0, le=1, description="share of CJ_QPS the poller may use"
     )
 
-    @field_validator("service_api_keys", mode="before")
+    @field_validator("service_api_keys", "ops_api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
@@ -162,18 +164,11 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _production_needs_secrets(self) -> Settings:
+    def _production_refuses_weak_settings(self) -> Settings:
         if self.environment is Environment.production:
-            missing = [
-                name
-                for name, present in (
-                    ("SERVICE_API_KEYS", bool(self.service_api_keys)),
-                    ("TOKEN_ENCRYPTION_KEY", self.token_encryption_key is not None),
-                )
-                if not present
-            ]
-            if missing:
-                raise ValueError(f"production mode refuses to start without {', '.join(missing)}")
+            refusals = production_refusals(self)
+            if refusals:
+                raise ValueError("\n".join(refusals))
         return self
 
     @property
@@ -181,6 +176,27 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+class SettingsError(ValueError):
+    """The settings cannot be used; the message has one line per problem."""
+
+
+def settings_error_lines(error: ValidationError) -> list[str]:
+    """One line per problem: the setting's name and what is wrong (never its value)."""
+    lines = []
+    for item in error.errors():
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        location = ".".join(str(part) for part in item.get("loc", ()))
+        if location:
+            lines.append(f"{location.upper()}: {message}")
+        else:
+            lines.extend(message.splitlines())
+    return lines
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; `SettingsError` (one line per problem) when unusable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError("\n".join(settings_error_lines(exc))) from None

@@ -6,6 +6,7 @@ short transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -14,8 +15,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.tokens import TokenState
-from app.core.security import TokenCipher
+from app.core.encryption import TokenCipher
 from app.db.models import CJToken
+
+
+@dataclass
+class RekeyReport:
+    rekeyed: int = 0
+    unreadable: list[str] = field(default_factory=list)
 
 
 class DatabaseTokenStore:
@@ -47,6 +54,29 @@ class DatabaseTokenStore:
             row.refresh_token_encrypted = self._encrypt(state.refresh_token)
             row.refresh_token_expires_at = state.refresh_expires_at
             row.open_id = state.open_id
+
+    async def rekey(self) -> RekeyReport:
+        """Re-encrypt every stored token with the first key, in one transaction.
+
+        A value no configured key opens is left as it is and counted: its account gets a
+        new token on its next CJ call (the API key alone buys one).
+        """
+        report = RekeyReport()
+        async with self._sessionmaker.begin() as session:
+            rows = (await session.scalars(select(CJToken).with_for_update())).all()
+            for row in rows:
+                for column in ("access_token_encrypted", "refresh_token_encrypted"):
+                    stored: str | None = getattr(row, column)
+                    if stored is None:
+                        continue
+                    plaintext = self._cipher.decrypt(stored)
+                    if plaintext is None:
+                        name = column.removesuffix("_encrypted")
+                        report.unreadable.append(f"{row.account} {name}")
+                        continue
+                    setattr(row, column, self._cipher.encrypt(plaintext))
+                    report.rekeyed += 1
+        return report
 
     async def claim_auth_call(self, account: str, interval: timedelta) -> bool:
         now = datetime.now(UTC)

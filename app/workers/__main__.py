@@ -9,7 +9,7 @@ import signal
 import structlog
 
 from app.container import Container
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, SettingsError, get_settings
 from app.core.logging import configure_logging
 from app.workers import run_workers
 
@@ -32,7 +32,10 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> int:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        raise SystemExit(f"configuration error:\n{exc}") from None
     configure_logging(settings.log_format, settings.log_level)
     asyncio.run(serve(settings))
     return 0

@@ -16,7 +16,7 @@ from app.cj.breaker import CJBreaker
 from app.cj.client import CJClient
 from app.cj.ratelimit import create_rate_limiter
 from app.cj.transport import CJTransport
-from app.core.security import TokenCipher
+from app.core.encryption import TokenCipher
 from app.db.token_store import DatabaseTokenStore
 
 BASE = "https://cj.test/api2.0/v1"

@@ -28,25 +28,8 @@ class TestSettings:
         ]
         assert "k-alpha" not in repr(settings)
 
-    @pytest.mark.parametrize(
-        ("values", "missing"),
-        [
-            ({}, "SERVICE_API_KEYS, TOKEN_ENCRYPTION_KEY"),
-            ({"service_api_keys": "k"}, "TOKEN_ENCRYPTION_KEY"),
-            ({"token_encryption_key": "x"}, "SERVICE_API_KEYS"),
-        ],
-    )
-    def test_production_refuses_to_start_without_secrets(
-        self, values: dict[str, str], missing: str
-    ) -> None:
-        with pytest.raises(ValidationError, match=missing):
-            build(environment=Environment.production, **values)
-
-    def test_production_starts_with_secrets(self) -> None:
-        settings = build(
-            environment=Environment.production, service_api_keys="k", token_encryption_key="x"
-        )
-        assert settings.environment is Environment.production
+    def test_development_needs_no_secrets(self) -> None:
+        assert build(environment=Environment.development).service_api_keys == []
 
 
 class TestSinkSettings:

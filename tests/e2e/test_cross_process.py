@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.cj.tokens import account_id
-from app.core.security import TokenCipher
+from app.core.encryption import TokenCipher
 from app.db.token_store import DatabaseTokenStore
 from tests.e2e.conftest import TOKEN_ENCRYPTION_KEY
 from tests.e2e.support import API_PREFIX, Workers
