@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.api.docs import router as docs_router
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
 from app.api.middleware import RequestContextMiddleware
@@ -65,9 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="CJ Dropshipping as a fulfillment provider for Medusa stores.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # Served by app.api.docs instead, behind the ops key.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(docs_router)
     app.include_router(v1_router)
     app.include_router(webhooks_router)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.container import Container
+from app.core.config import Environment
 from app.core.errors import Unauthorized
 from app.core.security import api_key_matches
 from app.db.session import session_scope
@@ -44,3 +45,29 @@ async def require_api_key(
         raise Unauthorized("Send `Authorization: Bearer <key>`.", headers=challenge)
     if not api_key_matches(credentials.credentials, container.settings.service_api_keys):
         raise Unauthorized("The API key is not valid.", headers=challenge)
+
+
+_ops_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="OpsBearer",
+    description="One of OPS_API_KEYS (required in production, and whenever OPS_API_KEYS is set)",
+)
+
+
+async def require_ops_key(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_ops_bearer)],
+) -> None:
+    """`/metrics` and the API documents: open on a laptop, behind OPS_API_KEYS in production.
+
+    Production without OPS_API_KEYS keeps them closed to everyone.
+    """
+    settings = container.settings
+    keys = settings.ops_api_keys
+    if not keys and settings.environment is not Environment.production:
+        return
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send `Authorization: Bearer <one of OPS_API_KEYS>`.", headers=challenge)
+    if not api_key_matches(credentials.credentials, keys):
+        raise Unauthorized("The ops key is not valid.", headers=challenge)

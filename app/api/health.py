@@ -1,4 +1,4 @@
-"""Liveness, readiness and metrics for ops; no API key (serve them on a private port)."""
+"""Liveness and readiness (always open, for load balancers) and metrics (behind the ops key)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from app.api.deps import ContainerDep
+from app.api.deps import ContainerDep, require_ops_key
+from app.api.problems import PROBLEM_RESPONSES
 from app.core.metrics import REGISTRY
 
 router = APIRouter(tags=["ops"])
@@ -80,6 +81,11 @@ async def ready(container: ContainerDep) -> JSONResponse:
     return JSONResponse({"status": status, "checks": checks}, status_code=status_code)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(require_ops_key)],
+    responses={401: PROBLEM_RESPONSES[401]},
+)
 async def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
