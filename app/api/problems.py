@@ -61,6 +61,7 @@ def problem_response(
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}, "description": text}
     for status, text in (
+        (400, "The body is not JSON the service can read (e.g. nested too deep)"),
         (401, "Missing or wrong API key"),
         (413, "Body larger than the configured limit"),
         (422, "Invalid request"),

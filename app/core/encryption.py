@@ -37,6 +37,9 @@ MIN_PASSPHRASE_CHARS = 32
 MIN_PASSPHRASE_DISTINCT = 10
 
 
+_PROCESS_SALT = os.urandom(SALT_BYTES)
+
+
 @dataclass(frozen=True, slots=True)
 class _Key:
     """One configured key: a ready Fernet (a Fernet key) or a passphrase to stretch."""
@@ -82,7 +85,11 @@ def _legacy(passphrase: bytes) -> Fernet:
 
 
 class TokenCipher:
-    """Encrypts with the first key, decrypts with any; see the module docstring."""
+    """Encrypts with the first key, decrypts with any; see the module docstring.
+
+    Reading a ciphertext salted by another process derives its key once (then it is
+    remembered); callers on an event loop run `decrypt` in a thread.
+    """
 
     def __init__(self, keys: SecretStr | Sequence[SecretStr]) -> None:
         if isinstance(keys, SecretStr):
@@ -95,17 +102,17 @@ class TokenCipher:
             _Key(fernet, None) if (fernet := _fernet_key(raw)) else _Key(None, raw.encode())
             for raw in raws
         ]
-        # One salt per process for what it writes: one scrypt derivation, not one per token.
-        self._salt = os.urandom(SALT_BYTES)
+        # What this process writes uses its salt: one scrypt derivation per process, made
+        # here at start-up rather than in the first request that stores a token.
+        first = self._keys[0]
+        salt = _PROCESS_SALT
+        self._writer = first.fernet or _scrypt(first.passphrase or b"", salt)
+        self._prefix = (
+            "" if first.fernet else f"{SCRYPT_PREFIX}${base64.urlsafe_b64encode(salt).decode()}$"
+        )
 
     def encrypt(self, plaintext: str) -> str:
-        first = self._keys[0]
-        if first.fernet is not None:
-            return first.fernet.encrypt(plaintext.encode()).decode()
-        assert first.passphrase is not None
-        token = _scrypt(first.passphrase, self._salt).encrypt(plaintext.encode()).decode()
-        salt = base64.urlsafe_b64encode(self._salt).decode()
-        return f"{SCRYPT_PREFIX}${salt}${token}"
+        return self._prefix + self._writer.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str | None:
         """The plaintext, or None when no configured key opens it (fetch the token anew)."""

@@ -6,6 +6,7 @@ short transaction.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -35,10 +36,17 @@ class DatabaseTokenStore:
             row = await session.get(CJToken, account)
         if row is None:
             return None
+        # A token another process wrote has its salt: scrypt runs once for it, off the loop.
+        access, refresh = await asyncio.to_thread(
+            lambda: (
+                self._decrypt(row.access_token_encrypted),
+                self._decrypt(row.refresh_token_encrypted),
+            )
+        )
         return TokenState(
-            access_token=self._decrypt(row.access_token_encrypted),
+            access_token=access,
             access_expires_at=row.access_token_expires_at,
-            refresh_token=self._decrypt(row.refresh_token_encrypted),
+            refresh_token=refresh,
             refresh_expires_at=row.refresh_token_expires_at,
             open_id=row.open_id,
         )

@@ -12,37 +12,52 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.db.models import Fulfillment, FulfillmentEvent
+from app.schemas.rules import Metadata, Quantity, StrictInput, id_field, text_field
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 _PHONE_DIGITS = re.compile(r"\d")
-_PHONE_CHARACTERS = re.compile(r"^[0-9+()\-.\s/]+$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_PATTERN = r"^[0-9+()\-. /]*$"
+# Empty (none), or something@domain.tld without spaces or control characters.
+_EMAIL_PART = r"[^@\s\u0000-\u001f\u007f-\u009f]+"
+_EMAIL_PATTERN = rf"^(?:{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART})?$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ShippingAddress(_Strict):
-    name: Annotated[Text, Field(min_length=1, max_length=100)]
-    phone: Annotated[Text, Field(max_length=32)] | None = None
-    email: Annotated[Text, Field(max_length=100)] | None = None
-    address1: Annotated[Text, Field(min_length=1, max_length=200)]
-    address2: Annotated[Text, Field(max_length=200)] | None = None
-    city: Annotated[Text, Field(min_length=1, max_length=100)]
-    province: Annotated[Text, Field(max_length=100)] = ""
-    country_code: Annotated[Text, Field(min_length=2, max_length=2)]
-    zip: Annotated[Text, Field(max_length=20)] | None = None
+class ShippingAddress(StrictInput):
+    name: Annotated[str, text_field(100, min_length=1)]
+    phone: (
+        Annotated[
+            str,
+            Field(
+                max_length=32,
+                pattern=_PHONE_PATTERN,
+                description="6 to 32 digits, and + ( ) - . / spaces; empty: none",
+            ),
+        ]
+        | None
+    ) = None
+    email: (
+        Annotated[
+            str,
+            Field(max_length=100, pattern=_EMAIL_PATTERN, description="an e-mail address"),
+        ]
+        | None
+    ) = None
+    address1: Annotated[str, text_field(200, min_length=1)]
+    address2: Annotated[str, text_field(200)] | None = None
+    city: Annotated[str, text_field(100, min_length=1)]
+    province: Annotated[str, text_field(100)] = ""
+    country_code: Annotated[
+        str,
+        Field(
+            min_length=2,
+            max_length=2,
+            pattern=r"^[A-Za-z]{2}$",
+            description="ISO 3166-1 alpha-2, any case; an assigned code (not XX)",
+        ),
+    ]
+    zip: Annotated[str, text_field(20)] | None = None
 
     @field_validator("country_code")
     @classmethod
@@ -57,21 +72,11 @@ class ShippingAddress(_Strict):
     def _phone(cls, value: str | None) -> str | None:
         if not value:
             return None
-        digits = len(_PHONE_DIGITS.findall(value))
-        if not _PHONE_CHARACTERS.match(value) or not 6 <= digits <= 32:
+        if not 6 <= len(_PHONE_DIGITS.findall(value)) <= 32:
             raise ValueError("a phone number has 6 to 32 digits (and + ( ) - . / spaces)")
         return value
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not _EMAIL.match(value):
-            raise ValueError("not an e-mail address")
-        return value
-
-    @field_validator("address2", "zip")
+    @field_validator("email", "address2", "zip")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
@@ -82,11 +87,16 @@ class ShippingAddress(_Strict):
         return str(country.name) if country is not None else self.country_code
 
 
-class FulfillmentItemIn(_Strict):
-    line_item_id: Annotated[Text, Field(min_length=1, max_length=255)]
-    sku: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
-    vid: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
-    quantity: Annotated[int, Field(gt=0, le=10_000)]
+class FulfillmentItemIn(StrictInput):
+    line_item_id: Annotated[str, id_field(255, "The store's line item id:")]
+    sku: (
+        Annotated[
+            str, text_field(128, min_length=1, description="The store's SKU, mapped to a CJ vid:")
+        ]
+        | None
+    ) = None
+    vid: Annotated[str, id_field(128, "CJ's variant id:")] | None = None
+    quantity: Quantity
 
     @model_validator(mode="after")
     def _sku_or_vid(self) -> FulfillmentItemIn:
@@ -95,13 +105,13 @@ class FulfillmentItemIn(_Strict):
         return self
 
 
-class FulfillmentCreate(_Strict):
-    external_id: Annotated[Text, Field(min_length=1, max_length=255)]
-    order_id: Annotated[Text, Field(min_length=1, max_length=255)]
-    option_id: Annotated[Text, Field(min_length=1, max_length=64)]
+class FulfillmentCreate(StrictInput):
+    external_id: Annotated[str, id_field(255, "The store's fulfillment id:")]
+    order_id: Annotated[str, id_field(255, "The store's order id:")]
+    option_id: Annotated[str, id_field(64, "One of GET /v1/fulfillment-options:")]
     shipping_address: ShippingAddress
     items: Annotated[list[FulfillmentItemIn], Field(min_length=1, max_length=200)]
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata = None
 
     @field_validator("items")
     @classmethod

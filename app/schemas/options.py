@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from app.schemas.rules import StrictInput, id_field
 from app.services.options import FulfillmentOption
 
 
@@ -37,9 +38,11 @@ class OptionList(BaseModel):
     options: list[OptionRead]
 
 
-class OptionValidate(BaseModel):
-    option_id: str = Field(min_length=1, max_length=64)
-    data: dict[str, Any] = Field(default_factory=dict)
+class OptionValidate(StrictInput):
+    option_id: Annotated[str, id_field(64, "One of GET /v1/fulfillment-options (422 if not):")]
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="The option's data as the store keeps it (not read)"
+    )
 
 
 class OptionValidation(BaseModel):

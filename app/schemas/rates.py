@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from app.schemas.options import EtaDaysRead
+from app.schemas.rules import Quantity, StrictInput, id_field, text_field
 from app.services.rates import PricedRate, RateQuery
 from app.services.skus import ItemRef
 
@@ -16,19 +17,17 @@ CountryCode = Annotated[
 ]
 
 
-class Destination(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class Destination(StrictInput):
     country_code: CountryCode
-    province: Annotated[str, Field(max_length=128)] | None = None
-    city: Annotated[str, Field(max_length=128)] | None = None
-    zip: Annotated[str, Field(max_length=32)] | None = None
+    province: Annotated[str, text_field(128)] | None = None
+    city: Annotated[str, text_field(128)] | None = None
+    zip: Annotated[str, text_field(32)] | None = None
 
 
-class RateItem(BaseModel):
-    sku: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    vid: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    quantity: Annotated[int, Field(ge=1, le=10_000)]
+class RateItem(StrictInput):
+    sku: Annotated[str, text_field(128, min_length=1, description="The store's SKU:")] | None = None
+    vid: Annotated[str, id_field(128, "CJ's variant id:")] | None = None
+    quantity: Quantity
 
     @model_validator(mode="after")
     def _sku_or_vid(self) -> RateItem:
@@ -37,14 +36,22 @@ class RateItem(BaseModel):
         return self
 
 
-class RateRequest(BaseModel):
-    option_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
-        default=None, description="Price this option only; without it, every option that serves"
+class RateRequest(StrictInput):
+    option_id: Annotated[str, id_field(64)] | None = Field(
+        default=None,
+        description="Price this option only (422 when unknown or it does not serve the "
+        "destination); without it, every option that serves the destination",
     )
     destination: Destination
     items: Annotated[list[RateItem], Field(min_length=1, max_length=250)]
     currency: Annotated[
-        str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217, any case (Medusa sends usd)")
+        str,
+        Field(
+            pattern=r"^[A-Za-z]{3}$",
+            description="ISO 4217, any case (Medusa sends usd). It must be a currency the "
+            "options file has an exchange rate for (the default file: USD, CAD, EUR, GBP); "
+            "any other is 422 `unknown-currency`",
+        ),
     ]
 
     def query(self) -> RateQuery:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ContainerDep
@@ -16,6 +16,8 @@ from app.schemas.fulfillments import (
     FulfillmentList,
     FulfillmentRead,
 )
+from app.schemas.rules import ID_PATTERN, ID_RULE
+from app.services.fulfillments import LIST_LIMIT, MAX_KEY_LENGTH
 
 router = APIRouter(prefix="/fulfillments", tags=["fulfillments"])
 
@@ -23,6 +25,11 @@ router = APIRouter(prefix="/fulfillments", tags=["fulfillments"])
 def _problem(description: str) -> dict[str, Any]:
     return {"model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}, "description": description}
 
+
+FulfillmentId = Annotated[
+    str,
+    Path(max_length=40, pattern=ID_PATTERN, description=f"The service's id (`ful_…`): {ID_RULE}"),
+]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No such fulfillment")}
 
@@ -34,7 +41,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No such fulfillmen
     responses={
         201: {"description": "CJ accepted the order now"},
         202: {"model": FulfillmentRead, "description": "Accepted and queued: CJ gets it later"},
-        400: _problem("Idempotency-Key missing"),
+        400: _problem("Idempotency-Key missing, or a body the service cannot read"),
         409: _problem("A request with this Idempotency-Key is still being processed"),
         422: _problem(
             "Invalid request, key reused with another body, or CJ refused the order for good "
@@ -50,7 +57,9 @@ async def create_fulfillment(
         str | None,
         Header(
             alias="Idempotency-Key",
-            description="Unique per fulfillment (the store's fulfillment id); the same on retries.",
+            max_length=MAX_KEY_LENGTH,
+            description="Required (400 without): unique per fulfillment (the store's fulfillment "
+            "id); the same on retries.",
         ),
     ] = None,
 ) -> JSONResponse:
@@ -71,23 +80,34 @@ async def create_fulfillment(
     )
 
 
-@router.get("", responses={400: _problem("Neither external_id nor order_id given")})
+@router.get(
+    "",
+    description="Filter by `external_id` or `order_id` (at least one is required, else 400); "
+    f"at most {LIST_LIMIT} fulfillments, oldest first.",
+    responses={400: _problem("Neither external_id nor order_id given")},
+)
 async def list_fulfillments(
     container: ContainerDep,
-    external_id: Annotated[str | None, Query(max_length=255)] = None,
-    order_id: Annotated[str | None, Query(max_length=255)] = None,
+    external_id: Annotated[
+        str | None, Query(max_length=255, pattern=ID_PATTERN, description=ID_RULE)
+    ] = None,
+    order_id: Annotated[
+        str | None, Query(max_length=255, pattern=ID_PATTERN, description=ID_RULE)
+    ] = None,
 ) -> FulfillmentList:
     found = await container.fulfillments.find(external_id=external_id, order_id=order_id)
     return FulfillmentList(fulfillments=[FulfillmentRead.of(f) for f in found])
 
 
 @router.get("/{fulfillment_id}", responses=_NOT_FOUND)
-async def get_fulfillment(fulfillment_id: str, container: ContainerDep) -> FulfillmentRead:
+async def get_fulfillment(
+    fulfillment_id: FulfillmentId, container: ContainerDep
+) -> FulfillmentRead:
     return FulfillmentRead.of(await container.fulfillments.get(fulfillment_id))
 
 
 @router.get("/{fulfillment_id}/events", responses=_NOT_FOUND)
-async def list_events(fulfillment_id: str, container: ContainerDep) -> EventList:
+async def list_events(fulfillment_id: FulfillmentId, container: ContainerDep) -> EventList:
     events = await container.fulfillments.events(fulfillment_id)
     return EventList(events=[EventRead.of(e) for e in events])
 
@@ -110,7 +130,9 @@ async def list_events(fulfillment_id: str, container: ContainerDep) -> EventList
         503: _problem("CJ could not be asked; nothing changed"),
     },
 )
-async def cancel_fulfillment(fulfillment_id: str, container: ContainerDep) -> JSONResponse:
+async def cancel_fulfillment(
+    fulfillment_id: FulfillmentId, container: ContainerDep
+) -> JSONResponse:
     result = await container.cancellations.cancel(fulfillment_id)
     body = FulfillmentRead.of(result.fulfillment).model_dump(mode="json")
     return JSONResponse(body, status_code=202 if result.dispute_requested else 200)
