@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.errors import CJError
 from app.container import Container, token_cipher
+from app.core.clock import utcnow
 from app.core.config import SettingsError, get_settings
 from app.db.models import OUTBOX_STATUSES
 from app.db.repositories.outbox_messages import OutboxRepository
@@ -23,6 +24,7 @@ from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.notifications.replay import replay_dead
 from app.services.options import OptionsCatalog, OptionsFileError
+from app.services.retention import Retention
 from app.services.sku_import import SkuFileError, import_mappings, read_mapping_file
 
 Command = Callable[[argparse.Namespace], int]
@@ -271,6 +273,30 @@ def outbox_replay(args: argparse.Namespace) -> int:
     return with_database(work)
 
 
+def retention_prune(_args: argparse.Namespace) -> int:
+    """Delete settled webhook inbox rows and idempotency keys past their retention now."""
+    settings = get_settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        retention = Retention(
+            sessionmaker,
+            webhook_inbox_days=settings.webhook_inbox_retention_days,
+            idempotency_days=settings.idempotency_retention_days,
+        )
+        report = await retention.prune(utcnow())
+        print(
+            f"webhook inbox:    deleted {report.webhook_inbox} "
+            f"(settled, older than {settings.webhook_inbox_retention_days:g} days)"
+        )
+        print(
+            f"idempotency keys: deleted {report.idempotency_keys} "
+            f"(older than {settings.idempotency_retention_days:g} days)"
+        )
+        return 0
+
+    return with_database(work)
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -331,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("ids", metavar="ID", type=_positive_int, nargs="*", help="message ids")
     replay.add_argument("--all-dead", action="store_true", help="every dead message")
     replay.set_defaults(handler=outbox_replay)
+    retention = commands.add_parser("retention", help="prune what is kept past its use")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    prune = retention_commands.add_parser(
+        "prune", help="delete old settled webhook inbox rows and idempotency keys now"
+    )
+    prune.set_defaults(handler=retention_prune)
     return parser
 
 

@@ -31,6 +31,7 @@ from app.services.quote_cache import create_quote_store
 from app.services.quote_demand import create_quote_demand
 from app.services.quote_flights import QuoteFlights
 from app.services.rates import RateService
+from app.services.retention import Retention
 from app.services.skus import VariantResolver
 from app.services.submission import Submitter
 from app.services.tracking_applier import TrackingApplier
@@ -121,6 +122,7 @@ class Container:
     webhooks: WebhookIntake
     outbox: OutboxWriter
     outbox_dispatcher: OutboxDispatcher
+    retention: Retention
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Container:
@@ -172,6 +174,11 @@ class Container:
                 sessionmaker,
                 sinks,
                 policy=RetryPolicy.starting_at(settings.outbox_retry_initial_seconds),
+            ),
+            retention=Retention(
+                sessionmaker,
+                webhook_inbox_days=settings.webhook_inbox_retention_days,
+                idempotency_days=settings.idempotency_retention_days,
             ),
         )
 

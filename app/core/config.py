@@ -122,6 +122,16 @@ class Settings(BaseSettings):
         default=Decimal("0.25"), gt=0, le=1, description="share of CJ_QPS the poller may use"
     )
 
+    webhook_inbox_retention_days: float = Field(
+        default=30, ge=1, description="days a settled CJ webhook is kept (dedupes redeliveries)"
+    )
+    idempotency_retention_days: float = Field(
+        default=30, ge=1, description="days an Idempotency-Key replays its first answer"
+    )
+    retention_interval_seconds: float = Field(
+        default=3600, gt=0, description="seconds between two prunes by the worker"
+    )
+
     @field_validator("service_api_keys", "ops_api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -1,7 +1,7 @@
 """Background loops (`python -m app.workers`, or in the web process with
 RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, and keeping their
-tracking current (confirming untrusted webhooks, polling quiet orders), and delivering
-the store's notifications (the outbox)."""
+tracking current (confirming untrusted webhooks, polling quiet orders), delivering
+the store's notifications (the outbox), and pruning what is kept past its use."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 
 from app.container import Container
 from app.workers.outbox_loop import OutboxWorker
+from app.workers.retention_loop import RetentionWorker
 from app.workers.submission_loop import SubmissionWorker
 from app.workers.tracking_loop import TrackingWorker
 
@@ -26,4 +27,9 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
         container.tracking_readback, poll_seconds=settings.worker_poll_seconds
     )
     outbox = OutboxWorker(container.outbox_dispatcher, poll_seconds=settings.worker_poll_seconds)
-    await asyncio.gather(submissions.run(stop), tracking.run(stop), outbox.run(stop))
+    retention = RetentionWorker(
+        container.retention, interval_seconds=settings.retention_interval_seconds
+    )
+    await asyncio.gather(
+        submissions.run(stop), tracking.run(stop), outbox.run(stop), retention.run(stop)
+    )

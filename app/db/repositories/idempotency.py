@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import IdempotencyKey
@@ -52,3 +52,16 @@ class IdempotencyRepository:
             .execution_options(synchronize_session=False)
         )
         await self.session.execute(statement)
+
+    async def delete_created_before(self, cutoff: datetime, *, limit: int) -> int:
+        """Delete up to `limit` keys created before `cutoff`; how many went."""
+        oldest = (
+            select(IdempotencyKey.id)
+            .where(IdempotencyKey.created_at < cutoff)
+            .order_by(IdempotencyKey.id)
+            .limit(limit)
+        )
+        result = await self.session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.id.in_(oldest.scalar_subquery()))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

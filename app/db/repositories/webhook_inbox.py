@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,3 +63,22 @@ class WebhookInboxRepository:
                 WebhookInboxMessage.status.in_(statuses)
             )
         )
+
+    async def delete_settled_before(
+        self, cutoff: datetime, *, keep: Sequence[str], limit: int
+    ) -> int:
+        """Delete up to `limit` messages received before `cutoff` whose status is not in
+        `keep` (those still waiting for work); how many went."""
+        oldest = (
+            select(WebhookInboxMessage.id)
+            .where(
+                WebhookInboxMessage.received_at < cutoff,
+                WebhookInboxMessage.status.not_in(keep),
+            )
+            .order_by(WebhookInboxMessage.id)
+            .limit(limit)
+        )
+        result = await self._session.execute(
+            delete(WebhookInboxMessage).where(WebhookInboxMessage.id.in_(oldest.scalar_subquery()))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
