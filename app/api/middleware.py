@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: request id, body-size limit, metrics, access log, last-resort 500.
+"""Pure-ASGI middleware: request id, body-size limit and read timeout (413, 408), metrics,
+access log, last-resort 500.
 
 It is the outermost layer, so even an exception no handler knew about leaves as a
 problem+json 500 that carries the request id (and is logged with it), never a trace.
@@ -6,11 +7,13 @@ problem+json 500 that carries the request id (and is logged with it), never a tr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -73,10 +76,31 @@ def route_template(scope: Scope) -> str:
     return path_format
 
 
+@dataclass(frozen=True, slots=True)
+class _Body:
+    outcome: Literal["ok", "too_large", "timed_out"]
+    receive: Receive
+
+
+def _replay_then(first: Message, receive: Receive) -> Receive:
+    """A `receive` that gives `first` once, then whatever the server sends next."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return first
+        return await receive()
+
+    return replay
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,8 +129,8 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            too_large, receive = await self._limit_body(scope, receive, method)
-            if too_large:
+            body = await self._read_body(scope, receive, method)
+            if body.outcome == "too_large":
                 await self._send_problem(
                     send_wrapper,
                     413,
@@ -116,8 +140,20 @@ class RequestContextMiddleware:
                     scope.get("path", ""),
                     request_id,
                 )
+            elif body.outcome == "timed_out":
+                log.info("request_body_timeout", seconds=self.body_timeout_seconds)
+                await self._send_problem(
+                    send_wrapper,
+                    408,
+                    "Request Timeout",
+                    f"The body did not arrive within {self.body_timeout_seconds:g} seconds.",
+                    "request-timeout",
+                    scope.get("path", ""),
+                    request_id,
+                    headers=[(b"connection", b"close")],
+                )
             else:
-                await self.app(scope, receive, send_wrapper)
+                await self.app(scope, body.receive, send_wrapper)
         except DATABASE_UNAVAILABLE as exc:
             # Not a bug: the database is down or every connection is busy. A 503 tells the
             # caller (the store, or CJ for a webhook) to try again; no trace needed.
@@ -160,39 +196,37 @@ class RequestContextMiddleware:
             )
             structlog.contextvars.unbind_contextvars("request_id", "method", "path")
 
-    async def _limit_body(
-        self, scope: Scope, receive: Receive, method: str
-    ) -> tuple[bool, Receive]:
-        """Refuse bodies over the limit; a body of unknown length is read (up to it) first."""
+    async def _read_body(self, scope: Scope, receive: Receive, method: str) -> _Body:
+        """Read the whole body (at most the limit) before the app sees it, within
+        `body_timeout_seconds` from the first byte we wait for.
+
+        Reading it here is what lets a slow client be answered 408: once FastAPI reads the
+        body, any failure to receive it becomes its own 400.
+        """
         if method not in _BODY_METHODS:
-            return False, receive
+            return _Body("ok", receive)
         length = _header(scope, b"content-length")
-        if length is not None:
-            return (length.isdigit() and int(length) > self.max_body_bytes), receive
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            return _Body("too_large", receive)
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return False, receive
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return True, receive
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return False, replay
+        try:
+            async with asyncio.timeout(self.body_timeout_seconds):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return _Body("ok", _replay_then(message, receive))
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        return _Body("too_large", receive)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            return _Body("timed_out", receive)
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        return _Body("ok", _replay_then(body, receive))
 
     @staticmethod
     async def _send_problem(

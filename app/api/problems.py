@@ -63,6 +63,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (400, "The body is not JSON the service can read (e.g. nested too deep)"),
         (401, "Missing or wrong API key"),
+        (408, "The body did not arrive within BODY_TIMEOUT_SECONDS (the connection is closed)"),
         (413, "Body larger than the configured limit"),
         (422, "Invalid request"),
     )

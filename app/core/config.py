@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.console
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="a body that takes longer to arrive is answered 408"
+    )
 
     database_url: str = "sqlite+aiosqlite:///./cj_fulfillment.db"
     database_pool_size: int = 10
