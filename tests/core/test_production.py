@@ -123,3 +123,32 @@ def test_the_service_does_not_start_and_says_why(monkeypatch: pytest.MonkeyPatch
         "production mode refuses to start: SERVICE_API_KEYS: key 1 is the development key "
         "dev-key-change-me",
     ]
+
+
+def test_check_prints_the_same_lines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    monkeypatch.chdir(Path(__file__).parent)
+    for name, value in {
+        "ENVIRONMENT": "production",
+        "SERVICE_API_KEYS": STRONG_API_KEY,
+        "TOKEN_ENCRYPTION_KEY": FERNET_KEY,
+        "CJ_API_BASE_URL": "http://127.0.0.1:8700/api2.0/v1",
+        "CJ_WEBHOOK_VERIFY": "off",
+        "CJ_WEBHOOK_PATH_TOKEN": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        assert main(["check"]) == 1
+    finally:
+        get_settings.cache_clear()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "configuration error:"
+    assert [line.split(": ")[1].split(" ")[0].split("=")[0] for line in lines[1:]] == [
+        "CJ_WEBHOOK_VERIFY",
+        "CJ_API_BASE_URL",
+        "CJ_WEBHOOK_PATH_TOKEN",
+    ]
