@@ -88,6 +88,9 @@ class ShippingAddress(StrictInput):
 
 
 class FulfillmentItemIn(StrictInput):
+    """One order line: a `vid`, or a `sku` mapped to one (an unmapped SKU is 422
+    `unknown-sku`); at least one of the two."""
+
     line_item_id: Annotated[str, id_field(255, "The store's line item id:")]
     sku: (
         Annotated[
@@ -106,6 +109,9 @@ class FulfillmentItemIn(StrictInput):
 
 
 class FulfillmentCreate(StrictInput):
+    """A fulfillment to place at CJ. The option must exist and ship to the address's
+    country (else 422); each `line_item_id` appears once."""
+
     external_id: Annotated[str, id_field(255, "The store's fulfillment id:")]
     order_id: Annotated[str, id_field(255, "The store's order id:")]
     option_id: Annotated[str, id_field(64, "One of GET /v1/fulfillment-options:")]

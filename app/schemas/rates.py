@@ -18,6 +18,8 @@ CountryCode = Annotated[
 
 
 class Destination(StrictInput):
+    """Where the cart goes; a country no option serves is 422 `destination-not-served`."""
+
     country_code: CountryCode
     province: Annotated[str, text_field(128)] | None = None
     city: Annotated[str, text_field(128)] | None = None
@@ -25,6 +27,9 @@ class Destination(StrictInput):
 
 
 class RateItem(StrictInput):
+    """One cart line: a `vid`, or a `sku` mapped to one (an unmapped SKU is 422
+    `unknown-sku`); at least one of the two."""
+
     sku: Annotated[str, text_field(128, min_length=1, description="The store's SKU:")] | None = None
     vid: Annotated[str, id_field(128, "CJ's variant id:")] | None = None
     quantity: Quantity
