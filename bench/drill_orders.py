@@ -299,7 +299,12 @@ async def drill(logs: Path) -> int:
         "WORKER_POLL_SECONDS": "0.2",
         "RUN_WORKER_IN_PROCESS": "false",
     }
-    sim_env = {"CJSIM_PORT": str(sim_port), "CJSIM_QPS": str(SIM_QPS), "CJSIM_LOG_LEVEL": "error"}
+    sim_env = {
+        "CJSIM_PORT": str(sim_port),
+        "CJSIM_QPS": str(SIM_QPS),
+        "CJSIM_LOG_LEVEL": "error",
+        "CJSIM_STATE": "",  # a fresh simulator per drill, kept in memory
+    }
     processes = [Process("cjsim", ["-m", "cjsim"], sim_env, logs)]
     try:
         await wait_http(f"{sim_url}/_sim/stats")

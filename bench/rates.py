@@ -85,6 +85,7 @@ class Simulator:
             "CJSIM_JITTER_MS": str(CJSIM_CONFIG["jitter_ms"]),
             "CJSIM_POINTS_PER_DAY": str(CJSIM_CONFIG["points_per_day"]),
             "CJSIM_LOG_LEVEL": "warning",
+            "CJSIM_STATE": "",  # a fresh simulator per target, kept in memory
         }
         self.process = children.start("cjsim", (sys.executable, "-m", "cjsim"), env)
         self.process.wait_for_http(f"{self.base_url}/_sim/stats")

@@ -1,9 +1,13 @@
-"""All mutable simulator state, in process memory.
+"""All mutable simulator state, in process memory (and, with `CJSIM_STATE`, in a file).
 
-One `SimState` backs one simulator process. Handlers are coroutines on one event loop, so a
-sequence of reads and writes without an `await` in between is already atomic; `lock` is
-held around the multi-step changes (create, pay, dispute) anyway, so that a future `await`
-inside one of them cannot open a window for a duplicate order.
+One `SimState` backs one simulator process. What CJ itself would remember across a restart
+(accounts, tokens, orders, disputes, the balance, the id sequences) is what
+`cjsim.snapshot` saves; limit windows, faults, stats and the webhook log are per run.
+
+Handlers are coroutines on one event loop, so a sequence of reads and writes without an
+`await` in between is already atomic; `lock` is held around the multi-step changes (create,
+pay, dispute) anyway, so that a future `await` inside one of them cannot open a window for
+a duplicate order.
 """
 
 from __future__ import annotations
@@ -105,6 +109,16 @@ class Fault:
 
 
 @dataclass
+class Sequences:
+    """Counters behind CJ-like ids; kept with the state so ids never repeat after a restart."""
+
+    order: int = 0
+    line: int = 0
+    track: int = 0
+    dispute: int = 0
+
+
+@dataclass
 class Stats:
     calls: Counter[str] = field(default_factory=Counter)
     orders_by_number: Counter[str] = field(default_factory=Counter)
@@ -148,10 +162,7 @@ class SimState:
         self.faults: dict[str, deque[Fault]] = {}
         self.stats = Stats()
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=WEBHOOK_LOG_SIZE)
-        self._order_seq = 0
-        self._line_seq = 0
-        self._track_seq = 0
-        self._dispute_seq = 0
+        self.seq = Sequences()
 
     def now(self) -> float:
         return self.clock()
@@ -253,23 +264,23 @@ class SimState:
 
     def next_order_ids(self) -> tuple[str, str]:
         """CJ-like ids: 19-digit numeric strings above 2^53, unique and deterministic."""
-        self._order_seq += 1
+        self.seq.order += 1
         return (
-            str(_ORDER_ID_BASE + self._order_seq),
-            str(_SHIPMENT_ID_BASE + self._order_seq),
+            str(_ORDER_ID_BASE + self.seq.order),
+            str(_SHIPMENT_ID_BASE + self.seq.order),
         )
 
     def next_line_item_id(self) -> str:
-        self._line_seq += 1
-        return str(_LINE_ITEM_BASE + self._line_seq)
+        self.seq.line += 1
+        return str(_LINE_ITEM_BASE + self.seq.line)
 
     def next_track_seq(self) -> int:
-        self._track_seq += 1
-        return 7_160_102_000 + self._track_seq
+        self.seq.track += 1
+        return 7_160_102_000 + self.seq.track
 
     def next_dispute_id(self) -> str:
-        self._dispute_seq += 1
-        return str(_DISPUTE_ID_BASE + self._dispute_seq)
+        self.seq.dispute += 1
+        return str(_DISPUTE_ID_BASE + self.seq.dispute)
 
     def add_order(self, order: Order) -> None:
         self.orders[order.cj_id] = order

@@ -23,9 +23,11 @@ if [ -z "${CJ_API_KEY:-}" ]; then
   export CJ_API_BASE_URL="http://127.0.0.1:${CJSIM_PORT}/api2.0/v1"
   export CJ_API_KEY="CJ0000001@api@simulator"
   export CJ_SANDBOX=true
+  # The simulator keeps its accounts, tokens and orders here, so a restart does not reset "CJ".
+  export CJSIM_STATE=${CJSIM_STATE-.cjsim/state.json}
   .venv/bin/python -m cjsim &
   pids+=("$!")
-  cj_target="the bundled CJ simulator on http://127.0.0.1:${CJSIM_PORT}"
+  cj_target="the bundled CJ simulator on http://127.0.0.1:${CJSIM_PORT}, state ${CJSIM_STATE:-in memory}"
 else
   cj_target="CJ at ${CJ_API_BASE_URL:-the default base URL}"
 fi

@@ -155,7 +155,7 @@ export CJ_FULFILLMENT_API_KEY=medusa-it-$("$PY" -c 'import secrets; print(secret
 
 log "cjsim on :$SIM_PORT"
 (cd "$ROOT" && CJSIM_HOST=127.0.0.1 CJSIM_PORT=$SIM_PORT CJSIM_QPS=10 CJSIM_LOG_LEVEL=warning \
-  exec "$PY" -m cjsim) >"$WORK/cjsim.log" 2>&1 </dev/null &
+  CJSIM_STATE="$WORK/cjsim-state.json" exec "$PY" -m cjsim) >"$WORK/cjsim.log" 2>&1 </dev/null &
 pids+=("$!")
 wait_http "$CJSIM_URL/_sim/stats" cjsim "${pids[-1]}"
 

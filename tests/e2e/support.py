@@ -45,14 +45,15 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
 
 
 class SimServer:
-    """`python -m cjsim` on a free port of 127.0.0.1."""
+    """`python -m cjsim` on a free port of 127.0.0.1; its state in memory, or in
+    `state_file` (CJSIM_STATE) to outlive a restart (`restart`)."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, *, state_file: Path | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.api_url = f"{self.base_url}{API_PREFIX}"
-        self._log: IO[bytes] = log_path.open("wb")
-        env = {
+        self._log: IO[bytes] = log_path.open("ab")
+        self._env = {
             **os.environ,
             "CJSIM_HOST": "127.0.0.1",
             "CJSIM_PORT": str(self.port),
@@ -60,10 +61,29 @@ class SimServer:
             "CJSIM_LATENCY_MS": "0",
             "CJSIM_JITTER_MS": "0",
             "CJSIM_LOG_LEVEL": "warning",
+            "CJSIM_STATE": str(state_file) if state_file else "",
         }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cjsim"], cwd=ROOT, env=env, stdout=self._log, stderr=self._log
+        self.proc = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cjsim"],
+            cwd=ROOT,
+            env=self._env,
+            stdout=self._log,
+            stderr=self._log,
         )
+
+    def restart(self, *, kill: bool = False) -> None:
+        """Stop the process (SIGTERM, or SIGKILL as a crash would) and start a new one on
+        the same port."""
+        if kill:
+            self.proc.kill()
+            self.proc.wait()
+        else:
+            stop(self.proc)
+        self.proc = self._start()
+        self.wait_until_up()
 
     def wait_until_up(self, timeout: float = START_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
