@@ -94,7 +94,10 @@ def cj_token(args: argparse.Namespace) -> int:
         if state is None or state.access_token is None:
             print("status:          missing (no token yet; `--refresh` obtains one)")
             return 1
-        print(f"status:          {state.status(datetime.now(UTC))}")
+        health = await tokens.health()
+        retry = health.retry_at
+        waiting = f" (getAccessToken allowed at {_when(retry)})" if retry else ""
+        print(f"status:          {health.status}{waiting}")
         print(f"access expires:  {_when(state.access_expires_at)}")
         print(f"refresh expires: {_when(state.refresh_expires_at)}")
         print(f"openId:          {'known' if await tokens.open_id() else 'unknown'}")

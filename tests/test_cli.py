@@ -56,7 +56,7 @@ def cjsim_url() -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "CJSIM_PORT": str(port), "CJSIM_QPS": "5"}
+    env = {**os.environ, "CJSIM_PORT": str(port), "CJSIM_QPS": "5", "CJSIM_STATE": ""}
     process = subprocess.Popen(
         [sys.executable, "-m", "cjsim"],
         env=env,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import structlog
@@ -14,12 +14,15 @@ from sqlalchemy import text
 
 from app.api.deps import ContainerDep, require_ops_key
 from app.api.problems import PROBLEM_RESPONSES
+from app.cj.tokens import TokenHealth
 from app.core.metrics import REGISTRY
 
 router = APIRouter(tags=["ops"])
 log = structlog.get_logger(__name__)
 
 CHECK_TIMEOUT_SECONDS = 2.0
+# cj_token values under which no CJ call can succeed right now.
+TOKEN_NOT_WORKING = frozenset({"expired", "waiting", "unknown"})
 
 
 @router.get("/health/live")
@@ -49,23 +52,24 @@ async def _check_redis(container: ContainerDep) -> str:
     return "ok"
 
 
-async def _check_cj_token(container: ContainerDep) -> str:
-    """From the stored token only: readiness never spends a CJ request."""
+async def _check_cj_token(container: ContainerDep) -> TokenHealth:
+    """From the stored token and the getAccessToken claim only: readiness never spends a
+    CJ request."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            state = await container.cj.tokens.state()
+            return await container.cj.tokens.health()
     except Exception as exc:
         log.warning("readiness_cj_token_failed", error=type(exc).__name__)
-        return "unknown"
-    if state is None or state.access_token is None:
-        return "missing"
-    return state.status(datetime.now(UTC))
+        return TokenHealth("unknown")
 
 
 @router.get("/health/ready")
 async def ready(container: ContainerDep) -> JSONResponse:
-    """503 only when the database is down: without Redis or CJ the service still serves."""
-    database, redis, cj_token = await asyncio.gather(
+    """503 only when the database is down: without Redis or CJ the service still serves
+    (checkout falls back to cached, stale or static prices; orders queue). `degraded` when
+    Redis is down, the CJ breaker is not closed, or no CJ token works now (`cj_token`
+    `expired`, `waiting` with `cj_token_retry_at`, or `unknown`)."""
+    database, redis, token = await asyncio.gather(
         _check_database(container), _check_redis(container), _check_cj_token(container)
     )
     breaker = container.cj.breaker_state
@@ -73,9 +77,11 @@ async def ready(container: ContainerDep) -> JSONResponse:
         "database": database,
         "redis": redis,
         "cj_breaker": breaker,
-        "cj_token": cj_token,
+        "cj_token": token.status,
     }
-    degraded = redis == "down" or breaker != "closed" or cj_token in {"expired", "unknown"}
+    if token.retry_at is not None:
+        checks["cj_token_retry_at"] = token.retry_at.astimezone(UTC).isoformat()
+    degraded = redis == "down" or breaker != "closed" or token.status in TOKEN_NOT_WORKING
     status_code = 503 if database != "ok" else 200
     status = "down" if status_code == 503 else ("degraded" if degraded else "ok")
     return JSONResponse({"status": status, "checks": checks}, status_code=status_code)

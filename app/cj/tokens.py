@@ -4,6 +4,13 @@ getAccessToken (API key → tokens) is allowed once per 5 minutes per account, s
 right to call it is claimed first: in Redis (SET NX with a 5-minute expiry) when there is
 one, else by a conditional update in the database. Every process shares the stored
 tokens, so one process's refresh serves all.
+
+A token CJ refuses is recorded as expired at that moment (access or refresh), so that no
+process sends it again and readiness does not call it valid. After a refused access token
+the refresh token is tried first (refreshAccessToken allows 5 calls a minute); only when
+CJ refuses that too is a new token bought, as soon as the 5-minute rule allows. Until then
+every call fails at once with `TokenUnavailable` (no request spent on a token CJ refused),
+and `health()` says `waiting` and until when.
 """
 
 from __future__ import annotations
@@ -56,6 +63,21 @@ class TokenState:
         return "expired"
 
 
+@dataclass(frozen=True)
+class TokenHealth:
+    """What the stored token is worth now, without asking CJ.
+
+    `valid`: a usable access token. `refresh_due`: inside the refresh-ahead day, or the
+    access token expired (or was refused) while the refresh token still works: the next
+    call refreshes it. `missing`: none bought yet, and one may be bought now. `expired`:
+    neither token works; the next call buys one. `waiting`: neither works and
+    getAccessToken may not be called before `retry_at` (CJ's 5-minute rule).
+    """
+
+    status: str
+    retry_at: datetime | None = None
+
+
 class TokenStore(Protocol):
     """Where tokens live (the database, encrypted); implemented by app.db."""
 
@@ -65,6 +87,10 @@ class TokenStore(Protocol):
 
     async def claim_auth_call(self, account: str, interval: timedelta) -> bool:
         """Atomically record a getAccessToken call unless one happened within `interval`."""
+        ...
+
+    async def last_auth_call(self, account: str) -> datetime | None:
+        """When getAccessToken was last claimed (None: never)."""
         ...
 
 
@@ -110,6 +136,29 @@ class TokenManager:
         """The stored state (for status reports); never logged."""
         return await self._store.load(self._account)
 
+    async def health(self) -> TokenHealth:
+        """From the store and the getAccessToken claim only: never spends a CJ request."""
+        now = datetime.now(UTC)
+        state = await self._store.load(self._account)
+        if state is not None and (state.access_valid(now) or state.refresh_valid(now)):
+            return TokenHealth(state.status(now))
+        retry_at = await self.next_auth_call_at()
+        if retry_at is not None and retry_at > now:
+            return TokenHealth("waiting", retry_at)
+        if state is None or (state.access_token is None and state.refresh_token is None):
+            return TokenHealth("missing")
+        return TokenHealth("expired")
+
+    async def next_auth_call_at(self) -> datetime | None:
+        """When getAccessToken may be called again (None or past: now)."""
+        if self._redis is not None:
+            ttl_ms = await self._redis.pttl(self._auth_claim_key)
+            if ttl_ms is None or ttl_ms <= 0:
+                return None
+            return datetime.now(UTC) + timedelta(milliseconds=ttl_ms)
+        last = await self._store.last_auth_call(self._account)
+        return last + AUTH_CALL_INTERVAL if last is not None else None
+
     async def open_id(self) -> str | None:
         """The account's openId: the secret CJ signs webhooks with."""
         if self._open_id_override is not None:
@@ -129,13 +178,19 @@ class TokenManager:
         return state.access_token
 
     async def after_auth_error(self, rejected_token: str) -> str:
-        """CJ refused `rejected_token`: use a newer stored one, else refresh (once)."""
+        """CJ refused `rejected_token`: use a newer stored one, else refresh (once), else
+        buy one when the 5-minute rule allows (TokenUnavailable until then)."""
         async with self._lock, self._shared_lock():
             stored = await self._store.load(self._account)
             now = datetime.now(UTC)
             if stored and stored.access_token != rejected_token and stored.access_valid(now):
                 self._cached = stored
                 return stored.access_token or ""
+            if stored and stored.access_token == rejected_token:
+                stored = replace(stored, access_expires_at=now)
+                await self._store.save(self._account, stored)
+                self._cached = stored
+                log.warning("cj_access_token_refused")
             state = await self._ensure(force_refresh=True)
         return state.access_token or ""
 
@@ -163,6 +218,9 @@ class TokenManager:
                 return state
             except CJRejected as exc:
                 log.warning("cj_token_refresh_refused", code=exc.code)
+                state = replace(state, refresh_expires_at=now)
+                await self._store.save(self._account, state)
+                self._cached = state
         if state and not force_refresh and state.access_valid(now):
             # Refresh ahead failed, but the token still works: use it, try again later.
             self._cached = state
@@ -190,8 +248,11 @@ class TokenManager:
         if self._api_key is None:
             raise TokenUnavailable("CJ_API_KEY is not set")
         if not await self._claim_auth_call():
+            retry_at = await self.next_auth_call_at()
+            when = f" (allowed again at {retry_at:%H:%M:%S} UTC)" if retry_at else ""
             raise TokenUnavailable(
-                "no valid CJ token, and getAccessToken was called less than 5 minutes ago"
+                "no valid CJ token, and getAccessToken was called less than 5 minutes "
+                f"ago{when}"
             )
         token = await self._get_access_token(self._api_key)
         state = TokenState(
@@ -205,10 +266,14 @@ class TokenManager:
         log.info("cj_token_obtained", expires_at=state.access_expires_at)
         return state
 
+    @property
+    def _auth_claim_key(self) -> str:
+        return f"cj:auth:get_access_token:{self._account}"
+
     async def _claim_auth_call(self) -> bool:
         if self._redis is not None:
             claimed = await self._redis.set(
-                f"cj:auth:get_access_token:{self._account}",
+                self._auth_claim_key,
                 datetime.now(UTC).isoformat(),
                 nx=True,
                 ex=int(AUTH_CALL_INTERVAL.total_seconds()),

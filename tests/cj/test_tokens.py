@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import respx
-from sqlalchemy import select
+from redis.asyncio import Redis
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cj.client import CJClient
@@ -113,3 +114,111 @@ async def test_logs_never_carry_the_token_or_the_api_key(
     assert "cj_call" in events, "the calls are logged"
     for secret in (ACCESS, REFRESHED, REFRESH, API_KEY):
         assert secret not in text
+
+
+def _refused_everywhere(cj_api: respx.MockRouter) -> tuple[respx.Route, respx.Route]:
+    """CJ forgot us (a reset account): the access and the refresh token are both refused."""
+    refresh = cj_api.post("/authentication/refreshAccessToken").respond(
+        json=fail(1600003, "Refresh token is failure")
+    )
+    settings = cj_api.get("/setting/get").respond(json=fail(1600001, "Authentication failed"))
+    return refresh, settings
+
+
+async def test_a_refused_token_is_not_called_valid_and_not_sent_again(
+    build_client: BuildClient, cj_api: respx.MockRouter
+) -> None:
+    client = build_client()
+    settings = cj_api.get("/setting/get").mock(
+        side_effect=[
+            respx.MockResponse(json=ok({})),
+            respx.MockResponse(json=fail(1600001, "Authentication failed")),
+        ]
+    )
+    await client.get_account_settings()
+    assert (await client.tokens.health()).status == "valid"
+    refresh = cj_api.post("/authentication/refreshAccessToken").respond(
+        json=fail(1600003, "Refresh token is failure")
+    )
+
+    with pytest.raises(TokenUnavailable, match="allowed again at"):
+        await client.get_account_settings()
+
+    # The refresh token was tried first; the 5-minute rule stopped a new purchase.
+    assert refresh.call_count == 1
+    assert cj_api.routes["auth"].call_count == 1
+    health = await client.tokens.health()
+    assert health.status == "waiting"
+    assert health.retry_at is not None
+    assert timedelta(minutes=4) < health.retry_at - datetime.now(UTC) <= timedelta(minutes=5)
+    # Until then nothing is sent to CJ on a token it refused, by this process or another.
+    calls = settings.call_count
+    for other in (client, build_client()):
+        with pytest.raises(TokenUnavailable):
+            await other.get_account_settings()
+    assert refresh.call_count == 1
+    assert settings.call_count == calls
+
+
+async def test_a_refused_token_with_a_working_refresh_token_recovers_at_once(
+    client: CJClient, cj_api: respx.MockRouter
+) -> None:
+    cj_api.get("/setting/get").mock(
+        side_effect=lambda request: respx.MockResponse(
+            json=ok({})
+            if request.headers["CJ-Access-Token"] == REFRESHED
+            else fail(1600001, "Authentication failed")
+        )
+    )
+    cj_api.post("/authentication/refreshAccessToken").respond(json=ok(token_data(REFRESHED)))
+    await client.get_account_settings()  # bought ACCESS, refused, refreshed, retried
+    assert cj_api.routes["auth"].call_count == 1
+    assert (await client.tokens.health()).status == "valid"
+
+
+async def test_a_new_token_is_bought_as_soon_as_the_five_minutes_are_over(
+    client: CJClient, cj_api: respx.MockRouter, clean_db: AsyncEngine
+) -> None:
+    cj_api.post("/authentication/refreshAccessToken").respond(json=fail(1600003))
+    refused_once = [respx.MockResponse(json=fail(1600001))]
+    cj_api.get("/setting/get").mock(
+        side_effect=lambda request: (
+            refused_once.pop() if refused_once else respx.MockResponse(json=ok({}))
+        )
+    )
+    cj_api.routes["auth"].mock(
+        side_effect=[
+            respx.MockResponse(json=ok(token_data())),
+            respx.MockResponse(json=ok(token_data(REFRESHED))),
+        ]
+    )
+    with pytest.raises(TokenUnavailable):
+        await client.get_account_settings()  # bought, refused, refresh refused: waiting
+    assert (await client.tokens.health()).status == "waiting"
+
+    async with clean_db.begin() as conn:  # five minutes and a second later
+        await conn.execute(
+            update(CJToken).values(last_auth_call_at=datetime.now(UTC) - timedelta(seconds=301))
+        )
+    assert (await client.tokens.health()).status == "expired"
+    await client.get_account_settings()
+    assert cj_api.routes["auth"].call_count == 2
+    assert (await client.tokens.health()).status == "valid"
+
+
+async def test_with_redis_the_wait_is_read_from_the_shared_claim(
+    build_client: BuildClient, cj_api: respx.MockRouter, redis_url: str
+) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        client = build_client(redis=redis)
+        _refused_everywhere(cj_api)
+        with pytest.raises(TokenUnavailable):
+            await client.get_account_settings()
+        health = await client.tokens.health()
+        assert health.status == "waiting"
+        assert health.retry_at is not None
+        await redis.delete(f"cj:auth:get_access_token:{client.tokens.account}")
+        assert (await client.tokens.health()).status == "expired"
+    finally:
+        await redis.aclose()

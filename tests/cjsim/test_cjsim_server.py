@@ -42,7 +42,13 @@ async def wait_until_up(base_url: str, proc: subprocess.Popen[bytes]) -> None:
 async def test_real_server_faults_and_reset(tmp_path: Path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CJSIM_PORT": str(port), "CJSIM_QPS": "1000", "CJSIM_LOG_LEVEL": "error"}
+    env = {
+        **os.environ,
+        "CJSIM_PORT": str(port),
+        "CJSIM_QPS": "1000",
+        "CJSIM_LOG_LEVEL": "error",
+        "CJSIM_STATE": str(tmp_path / "state.json"),
+    }
     log = (tmp_path / "cjsim.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "cjsim"], cwd=ROOT, env=env, stdout=log, stderr=log

@@ -87,3 +87,32 @@ async def test_a_restarted_cjsim_keeps_orders_accounts_and_the_services_token(
     cancelled = await client.post(f"/v1/fulfillments/{fulfillment['id']}/cancel")
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
+
+
+async def test_a_cj_that_forgot_the_account_is_reported_and_checkout_is_still_priced(
+    control: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    """What a restart without CJSIM_STATE did: CJ refuses the stored token and its refresh
+    token, and getAccessToken may not be called again for 5 minutes."""
+    first = await client.post("/v1/rates", json=cart("CJ-TSHIRT-RED-M", 1))
+    assert [r["source"] for r in first.json()["rates"]] == ["live"], first.text
+    assert (await client.get("/health/ready")).json()["checks"]["cj_token"] == "valid"
+
+    assert (await control.post("/_sim/reset")).json() == {"reset": True}
+    await control.post("/_sim/config", json={"qps": SIM_QPS})
+
+    other = await client.post("/v1/rates", json=cart("CJ-TSHIRT-RED-M", 2))
+    assert other.status_code == 200, other.text
+    assert [r["source"] for r in other.json()["rates"]] == ["static"]
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["checks"]["cj_token"] == "waiting"
+    assert ready.json()["checks"]["cj_token_retry_at"]
+    calls = (await control.get("/_sim/stats")).json()["calls"]
+    assert calls.get("refreshAccessToken") == 1  # tried before waiting
+    assert "getAccessToken" not in calls  # the 5-minute rule is kept
+    # While waiting, nothing more is sent on the refused token.
+    again = await client.post("/v1/rates", json=cart("CJ-TSHIRT-RED-M", 3))
+    assert [r["source"] for r in again.json()["rates"]] == ["static"]
+    assert (await control.get("/_sim/stats")).json()["calls"] == calls
