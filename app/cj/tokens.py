@@ -251,8 +251,7 @@ class TokenManager:
             retry_at = await self.next_auth_call_at()
             when = f" (allowed again at {retry_at:%H:%M:%S} UTC)" if retry_at else ""
             raise TokenUnavailable(
-                "no valid CJ token, and getAccessToken was called less than 5 minutes "
-                f"ago{when}"
+                f"no valid CJ token, and getAccessToken was called less than 5 minutes ago{when}"
             )
         token = await self._get_access_token(self._api_key)
         state = TokenState(
