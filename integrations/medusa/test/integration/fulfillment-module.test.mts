@@ -33,7 +33,7 @@ import { problem, startStub, type Stub } from "../support/stub-server.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const require = createRequire(import.meta.url)
-const PROVIDER_PATH = resolve(here, "../../src/index.ts")
+const PROVIDER_PATH = resolve(here, "../../src/providers/cj/index.ts")
 const FULFILLMENT_MODULE_PATH = dirname(require.resolve("@medusajs/fulfillment/package.json"))
 const PROVIDER_ID = "cj_cj" // {identifier}_{id}
 

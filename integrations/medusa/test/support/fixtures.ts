@@ -7,8 +7,8 @@ import type {
   ValidateFulfillmentDataContext,
 } from "@medusajs/framework/types"
 
-import { CjFulfillmentProviderService } from "../../src/service"
-import type { CjProviderOptions } from "../../src/options"
+import { CjFulfillmentProviderService } from "../../src/providers/cj/service"
+import type { CjProviderOptions } from "../../src/providers/cj/options"
 
 export const API_KEY = "test-key-123"
 

@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from "node:test"
 import { MedusaError, Modules } from "@medusajs/framework/utils"
 import type { CreateShippingOptionDTO } from "@medusajs/framework/types"
 
-import providerModule, { CjFulfillmentProviderService, MANUAL_RETURN_NOTE } from "../../src/index"
+import providerModule, { CjFulfillmentProviderService, MANUAL_RETURN_NOTE } from "../../src/providers/cj/index"
 import {
   API_KEY,
   OPTION_DATA,

@@ -10,8 +10,9 @@ export { ProblemTypes } from "./errors"
 
 /**
  * The Fulfillment Module provider. In medusa-config.ts:
- * `{ resolve: "medusa-fulfillment-cj", id: "cj", options: { baseUrl, apiKey } }`
- * → provider id `cj_cj`.
+ * `{ resolve: "medusa-fulfillment-cj/providers/cj", id: "cj", options: { baseUrl, apiKey } }`
+ * → provider id `cj_cj`. The package's main entry is this file too, so the older
+ * `resolve: "medusa-fulfillment-cj"` still works.
  */
 export default ModuleProvider(Modules.FULFILLMENT, {
   services: [CjFulfillmentProviderService],
