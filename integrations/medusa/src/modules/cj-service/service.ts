@@ -1,0 +1,57 @@
+import { CjServiceClient } from "../../providers/cj/client"
+import { resolveOptions, type CjProviderOptions } from "../../providers/cj/options"
+
+const PACKAGE_VERSION = "0.1.0"
+
+/** The service's `GET /v1/fulfillments/{id}` body, as far as the admin widget shows it. */
+export interface ServiceFulfillment extends Record<string, unknown> {
+  id: string
+  external_id: string
+  order_id: string
+  status: string
+  status_reason?: string | null
+  cj_order_id?: string | null
+  cj_status?: string | null
+  tracking?: { number: string; carrier?: string | null; url?: string | null }[]
+}
+
+export interface ServiceEvent extends Record<string, unknown> {
+  created_at: string
+  kind?: string
+}
+
+/** Plugin options: the same `baseUrl`, `apiKey` and `timeoutMs` as the provider's. */
+export type CjPluginOptions = Pick<CjProviderOptions, "baseUrl" | "apiKey" | "timeoutMs">
+
+export default class CjServiceModuleService {
+  protected readonly client_: CjServiceClient
+  protected readonly timeoutMs_: number
+
+  constructor(_container: Record<string, unknown>, options: CjPluginOptions) {
+    const resolved = resolveOptions(options)
+    this.timeoutMs_ = resolved.timeoutMs
+    this.client_ = new CjServiceClient({
+      baseUrl: resolved.baseUrl,
+      apiKey: resolved.apiKey,
+      userAgent: `medusa-fulfillment-cj/${PACKAGE_VERSION} (plugin)`,
+    })
+  }
+
+  async fulfillmentsOfOrder(orderId: string): Promise<ServiceFulfillment[]> {
+    const res = await this.client_.get(
+      `/v1/fulfillments?order_id=${encodeURIComponent(orderId)}`,
+      this.timeoutMs_
+    )
+    const body = res.body as { fulfillments?: ServiceFulfillment[] } | undefined
+    return Array.isArray(body?.fulfillments) ? body.fulfillments : []
+  }
+
+  async events(fulfillmentId: string): Promise<ServiceEvent[]> {
+    const res = await this.client_.get(
+      `/v1/fulfillments/${encodeURIComponent(fulfillmentId)}/events`,
+      this.timeoutMs_
+    )
+    const body = res.body as { events?: ServiceEvent[] } | undefined
+    return Array.isArray(body?.events) ? body.events : []
+  }
+}
