@@ -1,4 +1,4 @@
-"""Fulfillments: create (idempotent, validated, stored before CJ is called), read.
+"""Fulfillments: create (idempotent, validated, stored before CJ is called), retry, read.
 
 `create` follows the IETF Idempotency-Key draft: the first request with a key is
 processed and its answer stored; the same key with the same body gets that answer again;
@@ -153,6 +153,34 @@ class FulfillmentService:
         reply = reply_for(result.fulfillment or fulfillment)
         await self._store(key, reply)
         return reply
+
+    # Retry now
+
+    async def retry(self, fulfillment_id: str) -> Reply:
+        """Try a queued (`pending`) fulfillment at CJ now instead of at its next attempt,
+        within the same budget as a create; answered like a create (201 placed, 202 still
+        queued with its next attempt rescheduled, 422 refused). Anything but a pending row,
+        or one a submitter is sending now, is a Conflict."""
+        fulfillment = await self.get(fulfillment_id)
+        if fulfillment.status != Status.pending:
+            raise Conflict(
+                f"Fulfillment {fulfillment_id!r} is {fulfillment.status}: only a pending "
+                "(queued) fulfillment can be retried."
+            )
+        maybe_at_cj = await self._submitter.claim(fulfillment_id)
+        if maybe_at_cj is None:
+            raise Conflict(
+                f"Fulfillment {fulfillment_id!r} is being sent to CJ right now (or just "
+                "was); read it again in a moment."
+            )
+        log.info("fulfillment_retry_requested", fulfillment_id=fulfillment_id)
+        result = await self._submitter.submit_claimed(
+            fulfillment_id,
+            maybe_at_cj=maybe_at_cj,
+            deadline=time.monotonic() + self._settings.submit_budget_ms / 1000,
+            source="api",
+        )
+        return reply_for(result.fulfillment or await self.get(fulfillment_id))
 
     def _checked_key(self, key: str | None) -> str:
         if key is None or not key.strip():

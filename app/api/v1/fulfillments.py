@@ -1,4 +1,4 @@
-"""Fulfillments: create (idempotent), read, history, cancel."""
+"""Fulfillments: create (idempotent), retry now, read, history, cancel."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from app.schemas.fulfillments import (
     FulfillmentRead,
 )
 from app.schemas.rules import ID_PATTERN, ID_RULE
-from app.services.fulfillments import LIST_LIMIT, MAX_KEY_LENGTH
+from app.services.fulfillments import LIST_LIMIT, MAX_KEY_LENGTH, Reply
 
 router = APIRouter(prefix="/fulfillments", tags=["fulfillments"])
 
@@ -64,6 +64,34 @@ async def create_fulfillment(
     ] = None,
 ) -> JSONResponse:
     reply = await container.fulfillments.create(idempotency_key, body)
+    return _reply_response(reply, request)
+
+
+@router.post(
+    "/{fulfillment_id}/retry",
+    status_code=201,
+    response_model=FulfillmentRead,
+    responses={
+        201: {"description": "CJ accepted the order now"},
+        202: {
+            "model": FulfillmentRead,
+            "description": "CJ still could not be reached: still queued, next attempt rescheduled",
+        },
+        **_NOT_FOUND,
+        409: _problem("Not pending (already at CJ, failed or cancelled), or being sent now"),
+        422: _problem("CJ refused the order for good (`fulfillment` carries it, now failed)"),
+    },
+)
+async def retry_fulfillment(
+    fulfillment_id: FulfillmentId, request: Request, container: ContainerDep
+) -> JSONResponse:
+    """Send a queued (`pending`) fulfillment to CJ now rather than at its next attempt;
+    answered like the create."""
+    reply = await container.fulfillments.retry(fulfillment_id)
+    return _reply_response(reply, request)
+
+
+def _reply_response(reply: Reply, request: Request) -> JSONResponse:
     headers = dict(reply.headers)
     if reply.replayed:
         headers["Idempotent-Replayed"] = "true"
