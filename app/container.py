@@ -38,7 +38,7 @@ from app.services.tracking_applier import TrackingApplier
 from app.services.tracking_readback import PollPacer, TrackingReadback, pace_interval
 from app.services.webhook_intake import WebhookIntake
 from app.sinks.base import Sink
-from app.sinks.medusa import MedusaAdminSink
+from app.sinks.medusa import MedusaAdminSink, MedusaDataSink
 from app.sinks.webhook import WebhookSink
 
 # Used only outside production (which requires TOKEN_ENCRYPTION_KEY), so a first run
@@ -99,6 +99,8 @@ def build_sinks(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = []
     if settings.medusa_url and settings.medusa_secret_key is not None:
         sinks.append(MedusaAdminSink(settings.medusa_url, settings.medusa_secret_key))
+        if settings.medusa_fulfillment_data:
+            sinks.append(MedusaDataSink(settings.medusa_url, settings.medusa_secret_key))
     if settings.notify_url and settings.notify_secret is not None:
         sinks.append(WebhookSink(settings.notify_url, settings.notify_secret))
     return sinks

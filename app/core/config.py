@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     notify_secret: SecretStr | None = None
     medusa_url: str = ""
     medusa_secret_key: SecretStr | None = None
+    medusa_fulfillment_data: bool = Field(
+        default=True,
+        description="with MEDUSA_URL: keep each Medusa fulfillment's `data` current through "
+        "the medusa-fulfillment-cj plugin's route (off for a store without the plugin)",
+    )
     cancel_after_payment: CancelAfterPayment = CancelAfterPayment.refuse
 
     outbox_retry_initial_seconds: float = Field(

@@ -1,4 +1,7 @@
-"""Shipments and deliveries pushed to Medusa's Admin API (v2) with a secret API key.
+"""Medusa's Admin API (v2), called with a secret API key: two sinks, each with its own
+outbox rows (so one's failures never hold up the other's messages).
+
+`MedusaAdminSink` ("medusa"): shipments and deliveries, through Medusa's own routes.
 
 - `shipped` / `tracking_updated`: `POST /admin/orders/{order}/fulfillments/{ful}/shipments`
   with the fulfillment's line items and the complete label list (Medusa replaces the
@@ -14,6 +17,14 @@ Answers: 401/403 our key is refused (configuration: retried, reported as `auth_e
 404 the order or fulfillment does not exist (given up at once); any other 400 or 4xx is
 refused for good (e.g. a cancelled fulfillment); 408, 409 (Medusa's lock conflict), 429,
 3xx, 5xx and network failures are retried.
+
+`MedusaDataSink` ("medusa_data"): every change (CJ order id, status and reason, tracking,
+including `failed` and `cancelled`) written into the Medusa fulfillment's `data` through
+the medusa-fulfillment-cj plugin's route `POST /admin/cj-fulfillment/fulfillments/{ful}/
+cj-data` (Medusa has no Admin route for `data`). The route keeps the newest state
+(`updated_at`), so a repeat or a late message changes nothing. A 404 is permanent: either
+Medusa has no such fulfillment or the store runs without the plugin (the reason says
+which; after adding the plugin, replay the dead letters).
 """
 
 from __future__ import annotations
@@ -61,11 +72,8 @@ def _is_http_url(value: str | None) -> bool:
     return bool(value) and str(value).startswith(("https://", "http://"))
 
 
-class MedusaAdminSink:
-    name = "medusa"
-    events = frozenset(
-        {NotificationEvent.shipped, NotificationEvent.tracking_updated, NotificationEvent.delivered}
-    )
+class _MedusaAdminApi:
+    """POSTs to Medusa's Admin API with the secret key (HTTP Basic, as Medusa v2 wants)."""
 
     def __init__(
         self,
@@ -84,6 +92,44 @@ class MedusaAdminSink:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """The answer, 2xx or not; a transport failure is a retried `DeliveryError`."""
+        headers = {
+            # Medusa v2 takes a secret API key only as HTTP Basic with the raw key.
+            "Authorization": f"Basic {self._secret_key.get_secret_value()}",
+        }
+        try:
+            return await self._http.post(path, json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise transport_failure(exc) from exc
+
+
+def _refusal(response: httpx.Response, reason: str) -> DeliveryError:
+    status = response.status_code
+    if status in (401, 403):
+        return DeliveryError(f"Medusa refused MEDUSA_SECRET_KEY: {reason}", auth=True)
+    permanent = 400 <= status < 500 and status not in _RETRIED
+    return DeliveryError(reason, permanent=permanent)
+
+
+class MedusaAdminSink:
+    name = "medusa"
+    events = frozenset(
+        {NotificationEvent.shipped, NotificationEvent.tracking_updated, NotificationEvent.delivered}
+    )
+
+    def __init__(
+        self,
+        base_url: str,
+        secret_key: SecretStr,
+        *,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._api = _MedusaAdminApi(base_url, secret_key, http=http)
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
     async def deliver(self, delivery: Delivery) -> DeliveryOutcome:
         notification = delivery.notification
         data = notification.data
@@ -98,21 +144,67 @@ class MedusaAdminSink:
         return await self._post(f"{fulfillment_path}/shipments", shipment_body(notification))
 
     async def _post(self, path: str, body: dict[str, Any]) -> DeliveryOutcome:
-        headers = {
-            # Medusa v2 takes a secret API key only as HTTP Basic with the raw key.
-            "Authorization": f"Basic {self._secret_key.get_secret_value()}",
-        }
-        try:
-            response = await self._http.post(path, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise transport_failure(exc) from exc
+        response = await self._api.post(path, body)
         if response.is_success:
             return DeliveryOutcome.delivered
         reason = response_reason(response)
-        status = response.status_code
-        if status == 400 and any(marker in reason for marker in _ALREADY_DONE):
+        if response.status_code == 400 and any(marker in reason for marker in _ALREADY_DONE):
             return DeliveryOutcome.already_done
-        if status in (401, 403):
-            raise DeliveryError(f"Medusa refused MEDUSA_SECRET_KEY: {reason}", auth=True)
-        permanent = 400 <= status < 500 and status not in _RETRIED
-        raise DeliveryError(reason, permanent=permanent)
+        raise _refusal(response, reason)
+
+
+def cj_data_body(notification: FulfillmentNotification) -> dict[str, Any]:
+    """The plugin route's body: the CJ side of the fulfillment after the change."""
+    data = notification.data
+    return {
+        "id": data.id,
+        "status": data.status,
+        "status_reason": data.status_reason,
+        "cj_order_id": data.cj_order_id,
+        "cj_order_number": data.cj_order_number,
+        "cj_status": data.cj_status,
+        "logistic_name": data.logistic_name,
+        "tracking": [label.model_dump(mode="json") for label in data.tracking],
+        "updated_at": data.updated_at.isoformat(),
+    }
+
+
+class MedusaDataSink:
+    name = "medusa_data"
+    events = frozenset(NotificationEvent)
+
+    def __init__(
+        self,
+        base_url: str,
+        secret_key: SecretStr,
+        *,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._api = _MedusaAdminApi(base_url, secret_key, http=http)
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
+    async def deliver(self, delivery: Delivery) -> DeliveryOutcome:
+        notification = delivery.notification
+        external_id = quote(notification.data.external_id, safe="")
+        path = f"/admin/cj-fulfillment/fulfillments/{external_id}/cj-data"
+        response = await self._api.post(path, cj_data_body(notification))
+        if response.is_success:
+            return DeliveryOutcome.delivered
+        reason = response_reason(response)
+        if response.status_code == 404 and not _is_medusa_error(response):
+            reason = (
+                f"{reason} (Medusa has no route {path}: add the medusa-fulfillment-cj plugin "
+                "to medusa-config.ts `plugins`, or set MEDUSA_FULFILLMENT_DATA=false)"
+            )[:300]
+        raise _refusal(response, reason)
+
+
+def _is_medusa_error(response: httpx.Response) -> bool:
+    """Medusa's own errors are JSON with a `type` (e.g. `not_found`); a missing route is not."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("type"), str)

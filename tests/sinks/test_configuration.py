@@ -17,7 +17,18 @@ def settings(**values: Any) -> Settings:
     [
         ({}, []),
         ({"notify_url": "https://store.example/hooks", "notify_secret": "s"}, ["webhook"]),
-        ({"medusa_url": "http://localhost:9000", "medusa_secret_key": "sk_1"}, ["medusa"]),
+        (
+            {"medusa_url": "http://localhost:9000", "medusa_secret_key": "sk_1"},
+            ["medusa", "medusa_data"],
+        ),
+        (
+            {
+                "medusa_url": "http://localhost:9000",
+                "medusa_secret_key": "sk_1",
+                "medusa_fulfillment_data": False,
+            },
+            ["medusa"],
+        ),
         (
             {
                 "notify_url": "https://store.example/hooks",
@@ -25,7 +36,7 @@ def settings(**values: Any) -> Settings:
                 "medusa_url": "http://localhost:9000",
                 "medusa_secret_key": "sk_1",
             },
-            ["medusa", "webhook"],
+            ["medusa", "medusa_data", "webhook"],
         ),
     ],
 )
