@@ -4,7 +4,9 @@
 # 1. Node.js >= 20.19 and npm (apt-get when missing; Node from the npm registry's
 #    node-linux-<arch> package into .tools/node when the system's is too old), then
 #    `npm ci` from package-lock.json when node_modules is missing or older than the lock.
-# 2. tsc --noEmit and the unit tests.
+# 2. tsc --noEmit (server code and admin widget), the unit tests, `medusa plugin:build`
+#    and the tarball `npm pack` would publish (it must hold the provider, the routes, the
+#    plugin module and the admin bundle).
 # 3. The integration tests (Medusa's Fulfillment Module on Postgres), the real-service
 #    suite included: cjsim and the service (its own Postgres database and Redis db, the
 #    worker in-process) on free local ports, SKU mappings for the cjsim catalogue.
@@ -70,10 +72,28 @@ ensure_packages
 
 started=$(date +%s)
 cd "$PKG"
-log "tsc --noEmit"
+log "tsc --noEmit (server and admin)"
 npx --no-install tsc --noEmit
+npx --no-install tsc --noEmit -p src/admin
 log "unit tests"
 node --import tsx --test test/unit/*.test.ts
+log "medusa plugin:build"
+npm run --silent build >"$PKG/.medusa-build.log" 2>&1 || { cat "$PKG/.medusa-build.log"; exit 1; }
+rm -f "$PKG/.medusa-build.log"
+packed=$(npm pack --dry-run --ignore-scripts --json 2>/dev/null | node -e '
+  const files = JSON.parse(require("fs").readFileSync(0, "utf8"))[0].files.map((f) => f.path)
+  const needed = [
+    ".medusa/server/src/providers/cj/index.js",
+    ".medusa/server/src/modules/cj-service/index.js",
+    ".medusa/server/src/api/middlewares.js",
+    ".medusa/server/src/api/admin/cj-fulfillment/orders/[id]/route.js",
+    ".medusa/server/src/admin/index.mjs",
+    ".medusa/server/src/admin/index.js",
+  ]
+  const missing = needed.filter((path) => !files.includes(path))
+  if (missing.length) { console.error("missing from the tarball: " + missing.join(", ")); process.exit(1) }
+  console.log(files.length + " files")')
+log "npm pack would publish $packed"
 
 # ---------------------------------------------------------------- the real service on cjsim
 WORK=$(mktemp -d)
