@@ -52,13 +52,15 @@ export function mergeCjData(
   if (!Number.isNaN(storedAt) && storedAt > Date.parse(update.updated_at)) {
     return undefined
   }
+  // CJ's ids never go away once known: an update without one keeps the stored one.
+  const stored = (key: string): string | null => (typeof current[key] === "string" ? (current[key] as string) : null)
   return {
     ...current,
     id: update.id,
     status: update.status,
     status_reason: update.status_reason ?? null,
-    cj_order_id: update.cj_order_id ?? null,
-    cj_order_number: update.cj_order_number ?? (typeof current.cj_order_number === "string" ? current.cj_order_number : null),
+    cj_order_id: update.cj_order_id ?? stored("cj_order_id"),
+    cj_order_number: update.cj_order_number ?? stored("cj_order_number"),
     cj_status: update.cj_status ?? null,
     logistic_name: update.logistic_name ?? null,
     tracking: update.tracking.map((t) => ({ number: t.number, carrier: t.carrier ?? null, url: t.url ?? null })),

@@ -101,3 +101,14 @@ export function cancelFulfillment(orderId: string, fulfillmentId: string): Promi
     {}
   )
 }
+
+export interface RetryResult {
+  outcome: "placed" | "queued" | "failed"
+  fulfillment: ServiceFulfillment
+  message?: string
+}
+
+/** The plugin's route: the service sends the queued CJ order now. */
+export function retryFulfillment(fulfillmentId: string): Promise<RetryResult> {
+  return call("POST", `/admin/cj-fulfillment/fulfillments/${encodeURIComponent(fulfillmentId)}/retry`, {})
+}

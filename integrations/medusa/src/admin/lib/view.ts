@@ -11,6 +11,7 @@ export interface CardModel {
   live: boolean
   cancelledInMedusa: boolean
   canCancel: boolean
+  canRetry: boolean
 }
 
 const CANCELLABLE = new Set(["pending", "created", "in_cart", "unpaid", "unshipped"])
@@ -46,7 +47,19 @@ export function cardModel(f: CjFulfillmentView): CardModel {
     live: !!live,
     cancelledInMedusa,
     canCancel: !cancelledInMedusa && !f.shipped_at && CANCELLABLE.has(status),
+    canRetry: !cancelledInMedusa && live !== null && status === "pending",
   }
+}
+
+/** What the merchant reads after "Retry now". */
+export function retryMessage(result: { outcome: string; fulfillment: { cj_order_id?: string | null }; message?: string }): string {
+  if (result.outcome === "placed") {
+    return `Placed at CJ: order ${result.fulfillment.cj_order_id ?? ""}`.trim()
+  }
+  if (result.outcome === "failed") {
+    return `CJ refused the order: ${result.message ?? "no reason given"}`
+  }
+  return "CJ still cannot be reached: the order stays queued and is tried again automatically."
 }
 
 /** A link only for an http(s) URL; Medusa stores "#" for "no URL". */

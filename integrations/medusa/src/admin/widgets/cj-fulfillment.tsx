@@ -3,8 +3,8 @@ import type { AdminOrder, DetailWidgetProps } from "@medusajs/framework/types"
 import { Button, Container, Heading, StatusBadge, Text } from "@medusajs/ui"
 import { useCallback, useEffect, useState } from "react"
 
-import { ApiError, cancelFulfillment, loadOrder, type OrderCjView } from "../lib/api"
-import { cardModel, statusColor, trackingHref, type CardModel } from "../lib/view"
+import { ApiError, cancelFulfillment, loadOrder, retryFulfillment, type OrderCjView } from "../lib/api"
+import { cardModel, retryMessage, statusColor, trackingHref, type CardModel } from "../lib/view"
 
 type Load = { state: "loading" } | { state: "error"; message: string } | { state: "ready"; view: OrderCjView }
 
@@ -12,10 +12,12 @@ function FulfillmentCard({
   card,
   busy,
   onCancel,
+  onRetry,
 }: {
   card: CardModel
   busy: boolean
   onCancel: (id: string) => void
+  onRetry: (id: string) => void
 }) {
   return (
     <div className="flex flex-col gap-y-2 px-6 py-4" data-testid="cj-fulfillment" data-fulfillment-id={card.id}>
@@ -23,9 +25,9 @@ function FulfillmentCard({
         <Text size="small" weight="plus" className="font-mono">
           {card.id}
         </Text>
-        <StatusBadge color={statusColor(card.status)} data-testid="cj-status">
-          {card.status}
-        </StatusBadge>
+        <span data-testid="cj-status">
+          <StatusBadge color={statusColor(card.status)}>{card.status}</StatusBadge>
+        </span>
       </div>
       <Text size="small">
         CJ order id:{" "}
@@ -83,11 +85,18 @@ function FulfillmentCard({
           Shown from Medusa's stored data: the service has no current view of it.
         </Text>
       )}
-      {card.canCancel && (
+      {(card.canRetry || card.canCancel) && (
         <div className="flex gap-x-2">
-          <Button size="small" variant="danger" disabled={busy} onClick={() => onCancel(card.id)}>
-            Cancel at CJ
-          </Button>
+          {card.canRetry && (
+            <Button size="small" variant="secondary" disabled={busy} onClick={() => onRetry(card.id)}>
+              Retry now
+            </Button>
+          )}
+          {card.canCancel && (
+            <Button size="small" variant="danger" disabled={busy} onClick={() => onCancel(card.id)}>
+              Cancel at CJ
+            </Button>
+          )}
         </div>
       )}
     </div>
@@ -98,6 +107,7 @@ const CjFulfillmentWidget = ({ data: order }: DetailWidgetProps<AdminOrder>) => 
   const [load, setLoad] = useState<Load>({ state: "loading" })
   const [busy, setBusy] = useState(false)
   const [actionError, setActionError] = useState<string | null>(null)
+  const [notice, setNotice] = useState<string | null>(null)
 
   const refresh = useCallback(async () => {
     try {
@@ -114,8 +124,12 @@ const CjFulfillmentWidget = ({ data: order }: DetailWidgetProps<AdminOrder>) => 
   const act = async (action: () => Promise<unknown>) => {
     setBusy(true)
     setActionError(null)
+    setNotice(null)
     try {
-      await action()
+      const said = await action()
+      if (typeof said === "string") {
+        setNotice(said)
+      }
     } catch (err) {
       setActionError(err instanceof Error ? err.message : String(err))
     } finally {
@@ -156,6 +170,11 @@ const CjFulfillmentWidget = ({ data: order }: DetailWidgetProps<AdminOrder>) => 
           {actionError}
         </Text>
       )}
+      {notice && (
+        <Text size="small" className="px-6 py-4" data-testid="cj-notice">
+          {notice}
+        </Text>
+      )}
       {load.state === "ready" &&
         load.view.fulfillments.map((f) => (
           <FulfillmentCard
@@ -163,6 +182,7 @@ const CjFulfillmentWidget = ({ data: order }: DetailWidgetProps<AdminOrder>) => 
             card={cardModel(f)}
             busy={busy}
             onCancel={(id) => void act(() => cancelFulfillment(order.id, id))}
+            onRetry={(id) => void act(async () => retryMessage(await retryFulfillment(id)))}
           />
         ))}
     </Container>

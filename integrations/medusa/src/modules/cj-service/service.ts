@@ -1,4 +1,4 @@
-import { CjServiceClient } from "../../providers/cj/client"
+import { CjHttpError, CjServiceClient, isRecord } from "../../providers/cj/client"
 import { resolveOptions, type CjProviderOptions } from "../../providers/cj/options"
 
 const PACKAGE_VERSION = "0.1.0"
@@ -18,6 +18,13 @@ export interface ServiceFulfillment extends Record<string, unknown> {
 export interface ServiceEvent extends Record<string, unknown> {
   created_at: string
   kind?: string
+}
+
+/** What `retry` got: placed at CJ now, still queued, or refused by CJ (now failed). */
+export interface RetryResult {
+  outcome: "placed" | "queued" | "failed"
+  fulfillment: ServiceFulfillment
+  message?: string
 }
 
 /** Plugin options: the same `baseUrl`, `apiKey` and `timeoutMs` as the provider's. */
@@ -53,5 +60,22 @@ export default class CjServiceModuleService {
     )
     const body = res.body as { events?: ServiceEvent[] } | undefined
     return Array.isArray(body?.events) ? body.events : []
+  }
+
+  /**
+   * `POST /v1/fulfillments/{id}/retry`. A refusal by CJ (422) is a result, not an error;
+   * any other failure (409 not pending, 404, unreachable) is thrown as the client's error.
+   */
+  async retry(fulfillmentId: string): Promise<RetryResult> {
+    try {
+      const res = await this.client_.post(`/v1/fulfillments/${encodeURIComponent(fulfillmentId)}/retry`, {}, this.timeoutMs_)
+      const fulfillment = res.body as ServiceFulfillment
+      return { outcome: res.status === 201 ? "placed" : "queued", fulfillment }
+    } catch (err) {
+      if (err instanceof CjHttpError && err.status === 422 && isRecord(err.problem?.fulfillment)) {
+        return { outcome: "failed", fulfillment: err.problem.fulfillment as ServiceFulfillment, message: err.message }
+      }
+      throw err
+    }
   }
 }
