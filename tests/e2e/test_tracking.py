@@ -19,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from app.container import Container
 from tests.e2e.fulfillments import SIM_QPS, app_for, body, fulfillment_settings, key, running
 from tests.e2e.support import ServiceProcess
-from tests.fixtures.receiver import Receiver, running_receiver
+from tests.fixtures.receiver import ReceivedRequest, Receiver, running_receiver
 
 API_KEY = "e2e-tracking-key"
 
@@ -221,9 +221,10 @@ async def test_full_path_to_delivered_notifies_the_store_and_medusa_once_each(
             created = response.json()
             await register_callbacks(service_env, f"{service.base_url}/webhooks/cj")
             shipped = await advance(sim, created["cj_order_id"], "SHIPPED")
-            await wait_for(lambda: len(medusa.requests) >= 1, "Medusa's shipment call")
+            await wait_for(lambda: len(admin_calls(medusa)) >= 1, "Medusa's shipment call")
             await advance(sim, created["cj_order_id"], "DELIVERED")
-            await wait_for(lambda: len(medusa.requests) >= 2, "Medusa's delivered call")
+            await wait_for(lambda: len(admin_calls(medusa)) >= 2, "Medusa's delivered call")
+            await wait_for(lambda: len(data_calls(medusa)) >= 3, "the plugin's data calls")
             await wait_for(lambda: len(delivered_events(store)) >= 3, "three notifications")
             shown = (await c.get(f"/v1/fulfillments/{created['id']}")).json()
         await asyncio.sleep(1.5)  # anything sent twice would have arrived by now
@@ -247,13 +248,31 @@ async def test_full_path_to_delivered_notifies_the_store_and_medusa_once_each(
 
     # Medusa: the shipment with the line items and the label, then mark-as-delivered.
     base = f"/admin/orders/{created['order_id']}/fulfillments/{created['external_id']}"
-    assert medusa.paths() == [f"{base}/shipments", f"{base}/mark-as-delivered"]
+    assert [r.path for r in admin_calls(medusa)] == [
+        f"{base}/shipments",
+        f"{base}/mark-as-delivered",
+    ]
     assert {r.headers["authorization"] for r in medusa.requests} == {f"Basic {MEDUSA_KEY}"}
-    shipment = json.loads(medusa.requests[0].body)
+    shipment = json.loads(admin_calls(medusa)[0].body)
     assert [label["tracking_number"] for label in shipment["labels"]] == [number]
     assert shipment["items"] == [
         {"id": item["line_item_id"], "quantity": item["quantity"]} for item in request["items"]
     ]
+    # The plugin's route: each change once, in order, the last one delivered with tracking.
+    updates = [json.loads(r.body) for r in data_calls(medusa)]
+    assert [u["status"] for u in updates] == ["created", "shipped", "delivered"]
+    assert {u["cj_order_id"] for u in updates} == {created["cj_order_id"]}
+    assert [t["number"] for t in updates[-1]["tracking"]] == [number]
+
+
+def data_calls(medusa: Receiver) -> list[ReceivedRequest]:
+    """Calls to the medusa-fulfillment-cj plugin's route (the `medusa_data` sink)."""
+    return [r for r in medusa.requests if r.path.endswith("/cj-data")]
+
+
+def admin_calls(medusa: Receiver) -> list[ReceivedRequest]:
+    """Calls to Medusa's own Admin API (the `medusa` sink)."""
+    return [r for r in medusa.requests if not r.path.endswith("/cj-data")]
 
 
 def delivered_events(store: Receiver) -> list[dict[str, Any]]:
