@@ -42,15 +42,14 @@ from app.cj.models import (
     FreightQuote,
     FreightRequest,
     OrderDetail,
-    OrderPage,
     Priority,
     TrackInfo,
 )
 from app.cj.tokens import TokenManager, TokenStore
+from app.cj.translate import create_order_body, read_created_order, read_order_detail, read_quotes
 from app.cj.transport import CJTransport
 
 RETRY_ATTEMPTS = 3
-_QUOTES = TypeAdapter(list[FreightQuote])
 _TRACKS = TypeAdapter(list[TrackInfo])
 _DISPUTE_PRODUCTS = TypeAdapter(list[DisputeProduct])
 
@@ -183,12 +182,6 @@ class CJClient:
         )
         return AccessToken.model_validate(data)
 
-    async def logout(self) -> bool:
-        data = await self._call(
-            "POST", "authentication/logout", priority=Priority.orders, idempotent=True
-        )
-        return bool(data)
-
     # Account
 
     async def get_account_settings(self) -> AccountSettings:
@@ -223,7 +216,7 @@ class CJClient:
             slot_deadline=slot_deadline,
             fail_fast=fail_fast,
         )
-        return _QUOTES.validate_python(data or [])
+        return read_quotes(data)
 
     async def track_info(
         self,
@@ -257,27 +250,9 @@ class CJClient:
             priority=Priority.orders,
             deadline=deadline,
             idempotent=False,
-            json=request.model_dump(by_alias=True, exclude_none=True),
+            json=create_order_body(request),
         )
-        return CreatedOrder.model_validate(data)
-
-    async def create_order_v3(
-        self,
-        request: CreateOrderRequest,
-        *,
-        deadline: float | None = None,
-    ) -> CreatedOrder:
-        """V3 takes the same body without `payType` (it only creates)."""
-        body = request.model_dump(by_alias=True, exclude_none=True, exclude={"pay_type"})
-        data = await self._call(
-            "POST",
-            "shopping/order/createOrderV3",
-            priority=Priority.orders,
-            deadline=deadline,
-            idempotent=False,
-            json=body,
-        )
-        return CreatedOrder.model_validate(data)
+        return read_created_order(data)
 
     async def get_order_detail(
         self,
@@ -299,25 +274,7 @@ class CJClient:
             idempotent=True,
             params={"orderId": order_id},
         )
-        return OrderDetail.model_validate(data or {})
-
-    async def list_orders(
-        self,
-        *,
-        page_num: int = 1,
-        page_size: int = 20,
-        order_ids: Sequence[str] = (),
-        status: str | None = None,
-        priority: Priority = Priority.polling,
-    ) -> OrderPage:
-        params: list[tuple[str, str | int]] = [("pageNum", page_num), ("pageSize", page_size)]
-        params += [("orderIds", order_id) for order_id in order_ids]
-        if status:
-            params.append(("status", status))
-        data = await self._call(
-            "GET", "shopping/order/list", priority=priority, idempotent=True, params=params
-        )
-        return OrderPage.model_validate(data or {})
+        return read_order_detail(data)
 
     async def delete_order(self, order_id: str, *, deadline: float | None = None) -> str:
         data = await self._call(
@@ -440,28 +397,6 @@ class CJClient:
         if isinstance(data, dict):
             return str(data.get("disputeId") or data.get("id") or business_dispute_id)
         return str(data) if data not in (None, True) else business_dispute_id
-
-    # Sandbox
-
-    async def simulate_pay(self, order_id: str) -> bool:
-        data = await self._call(
-            "POST",
-            "shopping/sandbox/simulatePay",
-            priority=Priority.orders,
-            idempotent=False,
-            json={"orderId": order_id},
-        )
-        return bool(data)
-
-    async def update_status(self, order_id: str, target_status: int) -> bool:
-        data = await self._call(
-            "POST",
-            "shopping/sandbox/updateStatus",
-            priority=Priority.orders,
-            idempotent=False,
-            json={"orderId": order_id, "targetStatus": target_status},
-        )
-        return bool(data)
 
 
 def _dispute_lines(products: Sequence[DisputeProduct]) -> list[dict[str, Any]]:

@@ -170,13 +170,32 @@ _PARAM_OR_NOT_FOUND = 1600300
 _NOT_FOUND_MESSAGE = re.compile(r"\bnot\s+found\b", re.IGNORECASE)
 
 
+# 1600100 is "interface offline" in CJ's global table and "Param error" in every
+# endpoint's sample (seed 004). Offline is CJ being down (a later call may work); anything
+# else is a refusal of this request's data.
+_PARAM_OR_OFFLINE = 1600100
+_OFFLINE_MESSAGE = re.compile(r"\boffline\b", re.IGNORECASE)
+
+
 def error_for_code(code: int, message: str, request_id: str | None) -> CJError:
     error_type = _CODE_TYPES.get(code, CJRejected)
     if code == _PARAM_OR_NOT_FOUND and _NOT_FOUND_MESSAGE.search(message or ""):
         error_type = CJNotFound
+    if code == _PARAM_OR_OFFLINE and _OFFLINE_MESSAGE.search(message or ""):
+        error_type = CJUpstreamError
     return error_type(message or "CJ refused the request", code=code, request_id=request_id)
 
 
 def counts_against_breaker(exc: BaseException) -> bool:
     """Only upstream failures open the breaker; CJ saying "no" is not CJ being down."""
     return isinstance(exc, CJUpstreamError | CJTimeout | CJTransportError | CJAmbiguous)
+
+
+def may_have_reached_cj(exc: CJError) -> bool:
+    """Whether a failed call may still have taken effect at CJ: the one rule for "did
+    anything reach CJ?". A CJTimeout without a code is raised only before the request
+    left us (connect or pool timeout: nothing reached CJ); CJ's own 1600301 "read timed
+    out" and every CJAmbiguous (sent, no clear answer) may have done their work."""
+    if isinstance(exc, CJAmbiguous):
+        return True
+    return isinstance(exc, CJTimeout) and exc.code is not None

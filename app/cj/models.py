@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 
 def _id_to_str(value: Any) -> Any:
@@ -21,11 +21,22 @@ def _id_to_str(value: Any) -> Any:
 
 
 def _money(value: Any) -> Any:
+    """Numbers as Decimal; CJ's samples send "" for an amount it has not computed."""
+    if isinstance(value, str) and not value.strip():
+        return None
     return Decimal(str(value)) if isinstance(value, int | float) else value
 
 
+def _flag(value: Any) -> Any:
+    """CJ's Boolean flags arrive as booleans, "" (unset) or strings."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
 CJId = Annotated[str, BeforeValidator(_id_to_str)]
-Money = Annotated[Decimal, BeforeValidator(_money)]
+Money = Annotated[Decimal | None, BeforeValidator(_money)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 class CJModel(BaseModel):
@@ -96,7 +107,7 @@ class OrderProduct(CJModel):
 
 
 class CreateOrderRequest(CJModel):
-    order_number: str = Field(max_length=50, serialization_alias="orderNumber")
+    order_number: str = Field(serialization_alias="orderNumber")
     shipping_country_code: str = Field(serialization_alias="shippingCountryCode")
     shipping_country: str = Field(serialization_alias="shippingCountry")
     shipping_province: str = Field(serialization_alias="shippingProvince")
@@ -116,13 +127,29 @@ class CreateOrderRequest(CJModel):
     platform: str | None = None
 
 
+class InterceptReason(CJModel):
+    code: int | str | None = None
+    message: str | None = None
+
+
 class CreatedOrder(CJModel):
-    order_id: CJId = Field(alias="orderId")
+    """createOrderV2's `data`. `orderId` is absent for non-CJ SKUs (seed 004 §1.1)."""
+
+    order_id: CJId | None = Field(default=None, alias="orderId")
     order_number: str | None = Field(default=None, alias="orderNumber")
     order_status: str | None = Field(default=None, alias="orderStatus")
     shipment_order_id: CJId | None = Field(default=None, alias="shipmentOrderId")
     order_amount: Money | None = Field(default=None, alias="orderAmount")
     cj_pay_url: str | None = Field(default=None, alias="cjPayUrl")
+    logistics_miss: Flag = Field(default=False, alias="logisticsMiss")
+    intercept_order_reasons: list[InterceptReason] = Field(
+        default_factory=list, alias="interceptOrderReasons"
+    )
+
+    @field_validator("intercept_order_reasons", mode="before")
+    @classmethod
+    def _no_reasons(cls, value: Any) -> Any:
+        return value or []
 
 
 class OrderDetail(CJModel):
@@ -142,13 +169,6 @@ class OrderDetail(CJModel):
     def cj_id(self) -> str | None:
         """CJ's id: `orderId` holds it even when `cjOrderId` comes back null."""
         return self.cj_order_id or self.order_id
-
-
-class OrderPage(CJModel):
-    page_num: int = Field(default=1, alias="pageNum")
-    page_size: int = Field(default=20, alias="pageSize")
-    total: int = 0
-    orders: list[OrderDetail] = Field(default_factory=list, alias="list")
 
 
 class Balance(CJModel):

@@ -55,7 +55,6 @@ Call = Callable[[CJClient], Awaitable[Any]]
 
 # (name, HTTP method, path, CJ's data, the call)
 ENDPOINTS: list[tuple[str, str, str, Any, Call]] = [
-    ("logout", "POST", "/authentication/logout", True, lambda c: c.logout()),
     (
         "settings",
         "GET",
@@ -80,20 +79,12 @@ ENDPOINTS: list[tuple[str, str, str, Any, Call]] = [
         lambda c: c.create_order_v2(ORDER),
     ),
     (
-        "create_v3",
-        "POST",
-        "/shopping/order/createOrderV3",
-        {"orderId": "2108231000162905551", "orderNumber": "ful_01"},
-        lambda c: c.create_order_v3(ORDER),
-    ),
-    (
         "detail",
         "GET",
         "/shopping/order/getOrderDetail",
         {"orderId": "2108231000162905551", "orderNum": "ful_01", "orderStatus": "CREATED"},
         lambda c: c.get_order_detail("ful_01"),
     ),
-    ("list", "GET", "/shopping/order/list", {"list": [], "total": 0}, lambda c: c.list_orders()),
     ("delete", "DELETE", "/shopping/order/deleteOrder", "2108", lambda c: c.delete_order("2108")),
     ("confirm", "PATCH", "/shopping/order/confirmOrder", "2108", lambda c: c.confirm_order("2108")),
     ("pay", "POST", "/shopping/pay/payBalance", None, lambda c: c.pay_balance("2108")),
@@ -131,20 +122,6 @@ ENDPOINTS: list[tuple[str, str, str, Any, Call]] = [
             products=[PRODUCT],
             message="cancel",
         ),
-    ),
-    (
-        "simulate_pay",
-        "POST",
-        "/shopping/sandbox/simulatePay",
-        True,
-        lambda c: c.simulate_pay("2108"),
-    ),
-    (
-        "update_status",
-        "POST",
-        "/shopping/sandbox/updateStatus",
-        True,
-        lambda c: c.update_status("2108", 3),
     ),
 ]
 IDS = [entry[0] for entry in ENDPOINTS]
@@ -211,15 +188,6 @@ class TestRequests:
         route = cj_api.get("/logistic/trackInfo").respond(json=ok([]))
         await client.track_info(["T1", "T2"])
         assert route.calls.last.request.url.params.get_list("trackNumber") == ["T1", "T2"]
-
-    async def test_create_v3_drops_pay_type(
-        self, client: CJClient, cj_api: respx.MockRouter
-    ) -> None:
-        route = cj_api.post("/shopping/order/createOrderV3").respond(json=ok({"orderId": "1"}))
-        await client.create_order_v3(ORDER.model_copy(update={"pay_type": 2}))
-        body = json.loads(route.calls.last.request.content)
-        assert "payType" not in body
-        assert body["products"] == [{"vid": "V1", "quantity": 1, "storeLineItemId": "li_1"}]
 
     async def test_big_numeric_ids_stay_exact_strings(
         self, client: CJClient, cj_api: respx.MockRouter
