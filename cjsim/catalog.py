@@ -32,6 +32,9 @@ class Variant:
     from_country: str
     weight_g: int
     sell_price: Decimal
+    # False: a merchant's own product (a "non-CJ SKU", seed 004 §1.1), whose createOrder
+    # answer carries no CJ order id.
+    cj_product: bool = True
 
     def public(self) -> dict[str, Any]:
         return {
@@ -107,8 +110,20 @@ def _build_catalog() -> tuple[Variant, ...]:
 
 
 VARIANTS: tuple[Variant, ...] = _build_catalog()
-_BY_VID = {v.vid: v for v in VARIANTS}
-_BY_SKU = {v.sku: v for v in VARIANTS}
+# Kept apart from VARIANTS so the catalogue the benchmarks draw from stays the same.
+NON_CJ_VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        vid=_uuid_vid("STORE-POSTER-A3"),
+        sku="STORE-POSTER-A3",
+        name="Store Poster A3 (non-CJ SKU)",
+        from_country="US",
+        weight_g=200,
+        sell_price=Decimal("2.40"),
+        cj_product=False,
+    ),
+)
+_BY_VID = {v.vid: v for v in (*VARIANTS, *NON_CJ_VARIANTS)}
+_BY_SKU = {v.sku: v for v in (*VARIANTS, *NON_CJ_VARIANTS)}
 
 
 def variant_by_vid(vid: str) -> Variant | None:

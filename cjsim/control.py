@@ -74,7 +74,12 @@ async def reset(request: Request) -> Response:
 
 @router.get("/catalog")
 async def get_catalog() -> Response:
-    return json_response({"variants": [v.public() for v in catalog.VARIANTS]})
+    return json_response(
+        {
+            "variants": [v.public() for v in catalog.VARIANTS],
+            "non_cj_variants": [v.public() for v in catalog.NON_CJ_VARIANTS],
+        }
+    )
 
 
 @router.get("/config")

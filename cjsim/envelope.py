@@ -18,6 +18,8 @@ from starlette.responses import Response
 # General / system
 OK = 200
 SYSTEM_BUSY = 1600000
+# createOrderV2's documented refusal of its body (seed 004 §1.1: "Param error").
+ORDER_PARAM_ERROR = 1600100
 PARAM_ERROR = 1600300
 BODY_MISSING = 16900204
 BODY_NOT_JSON = 16900205
@@ -55,6 +57,7 @@ SANDBOX_UNPAID_OR_CLOSED = 819
 
 MESSAGES: dict[int, str] = {
     SYSTEM_BUSY: "System busy, please try again later",
+    ORDER_PARAM_ERROR: "Param error",
     PARAM_ERROR: "Param error",
     BODY_MISSING: "Request body is missing",
     BODY_NOT_JSON: "Request body is not valid JSON",

@@ -92,6 +92,10 @@ class Order:
     dispute_id: str | None = None
     sandbox_status: int | None = None
     pay_id: str | None = None
+    # interceptOrderReasons CJ answered at creation ([{code, message}]).
+    intercept_reasons: list[dict[str, Any]] | None = None
+    # Non-CJ SKUs (seed 004 §1.1): createOrder does not return the CJ order id.
+    id_withheld: bool = False
 
     @property
     def order_amount(self) -> Decimal:
@@ -104,7 +108,7 @@ class Order:
     def create_result(self, cj_pay_url: str | None) -> dict[str, Any]:
         """The `data` of createOrderV2/V3."""
         zero = Decimal("0.00")
-        return {
+        result: dict[str, Any] = {
             "orderId": self.cj_id,
             "orderNumber": self.order_number,
             "shipmentOrderId": self.shipment_order_id,
@@ -134,8 +138,11 @@ class Order:
                 }
                 for item in self.items
             ],
-            "interceptOrderReasons": [],
+            "interceptOrderReasons": list(self.intercept_reasons or []),
         }
+        if self.id_withheld:
+            del result["orderId"]
+        return result
 
     def detail(self) -> dict[str, Any]:
         """The `data` of getOrderDetail (also the items of order/list).

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     )
     submit_retry_initial_seconds: float = Field(default=2.0, gt=0)
     submit_retry_max_seconds: float = Field(default=300.0, gt=0)
+    submit_give_up_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="a fulfillment CJ could not take this long after it was accepted is failed",
+    )
     worker_concurrency: int = Field(default=4, gt=0, description="submissions in flight per worker")
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     tracking_poll_quiet_seconds: float = Field(

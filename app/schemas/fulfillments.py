@@ -1,8 +1,9 @@
 """API shapes for fulfillments.
 
-Field limits are the ones CJ's createOrder accepts (orderNumber 50, names and cities
-well within CJ's columns, phones of 6 to 32 digits as CJ's address rules say), so an
-address that passes here is not refused by CJ for its shape.
+Field limits are the ones CJ's createOrderV2 documents (seed 004 §1.1, kept in
+`app.cj.translate.CREATE_ORDER_LIMITS`): name, city and province 50, phone 20, zip 20,
+address lines 200, email 50; so an address that passes here is not refused by CJ for its
+length (the service checks the whole CJ body again before storing anything).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.cj.translate import CREATE_ORDER_LIMITS as CJ
 from app.db.models import Fulfillment, FulfillmentEvent
 from app.schemas.rules import Metadata, Quantity, StrictInput, id_field, text_field
 
@@ -25,14 +27,14 @@ _EMAIL_PATTERN = rf"^(?:{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART})?$"
 
 
 class ShippingAddress(StrictInput):
-    name: Annotated[str, text_field(100, min_length=1)]
+    name: Annotated[str, text_field(CJ["shippingCustomerName"], min_length=1)]
     phone: (
         Annotated[
             str,
             Field(
-                max_length=32,
+                max_length=CJ["shippingPhone"],
                 pattern=_PHONE_PATTERN,
-                description="6 to 32 digits, and + ( ) - . / spaces; empty: none",
+                description="at least 6 digits, and + ( ) - . / spaces; empty: none",
             ),
         ]
         | None
@@ -40,14 +42,14 @@ class ShippingAddress(StrictInput):
     email: (
         Annotated[
             str,
-            Field(max_length=100, pattern=_EMAIL_PATTERN, description="an e-mail address"),
+            Field(max_length=CJ["email"], pattern=_EMAIL_PATTERN, description="an e-mail address"),
         ]
         | None
     ) = None
-    address1: Annotated[str, text_field(200, min_length=1)]
-    address2: Annotated[str, text_field(200)] | None = None
-    city: Annotated[str, text_field(100, min_length=1)]
-    province: Annotated[str, text_field(100)] = ""
+    address1: Annotated[str, text_field(CJ["shippingAddress"], min_length=1)]
+    address2: Annotated[str, text_field(CJ["shippingAddress2"])] | None = None
+    city: Annotated[str, text_field(CJ["shippingCity"], min_length=1)]
+    province: Annotated[str, text_field(CJ["shippingProvince"])] = ""
     country_code: Annotated[
         str,
         Field(
@@ -57,7 +59,7 @@ class ShippingAddress(StrictInput):
             description="ISO 3166-1 alpha-2, any case; an assigned code (not XX)",
         ),
     ]
-    zip: Annotated[str, text_field(20)] | None = None
+    zip: Annotated[str, text_field(CJ["shippingZip"])] | None = None
 
     @field_validator("country_code")
     @classmethod
@@ -72,8 +74,8 @@ class ShippingAddress(StrictInput):
     def _phone(cls, value: str | None) -> str | None:
         if not value:
             return None
-        if not 6 <= len(_PHONE_DIGITS.findall(value)) <= 32:
-            raise ValueError("a phone number has 6 to 32 digits (and + ( ) - . / spaces)")
+        if len(_PHONE_DIGITS.findall(value)) < 6:
+            raise ValueError("a phone number has at least 6 digits (and + ( ) - . / spaces)")
         return value
 
     @field_validator("email", "address2", "zip")
@@ -143,7 +145,12 @@ class FulfillmentRead(BaseModel):
     option_id: str
     status: str
     status_reason: str | None = Field(
-        default=None, description="Why the status is what it is (for `failed`: CJ's refusal)."
+        default=None,
+        description=(
+            "Why the status is what it is: for `failed`, CJ's refusal or why CJ never took "
+            "the order; for an order CJ intercepted, CJ's reasons; for an order CJ gave no "
+            "id yet (non-CJ SKUs), that it comes with the ORDER webhook."
+        ),
     )
     cj_order_id: str | None
     cj_order_number: str

@@ -22,6 +22,7 @@ class NotificationEvent(StrEnum):
     delivered = "delivered"
     cancelled = "cancelled"
     failed = "failed"
+    intercepted = "intercepted"
 
     @property
     def webhook_type(self) -> str:

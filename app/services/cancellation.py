@@ -235,9 +235,9 @@ class CancellationService:
         raise _refuse(f"A fulfillment in status {status.value} cannot be cancelled.", row)
 
     async def _delete(self, row: Fulfillment) -> CancelResult:
-        assert row.cj_order_id is not None
         try:
-            await self._cj.delete_order(row.cj_order_id)
+            # CJ finds an order by its id or by our orderNumber (no id yet: non-CJ SKUs).
+            await self._cj.delete_order(row.cj_order_id or row.cj_order_number)
         except (CJAmbiguous, CJRejected) as exc:
             # Did it take effect, or did the order move on (confirmed, paid) meanwhile?
             # CJ knows.

@@ -114,6 +114,7 @@ class FulfillmentService:
             [ItemRef(sku=i.sku, vid=i.vid, quantity=i.quantity) for i in request.items]
         )
         fulfillment = self._new_row(request, option, items)
+        self._check_cj_limits(fulfillment)
         try:
             async with transaction(self._sessionmaker) as session:
                 repository = FulfillmentRepository(session)
@@ -244,6 +245,25 @@ class FulfillmentService:
                 f"{', '.join(option.destinations)}."
             )
         return option
+
+    def _check_cj_limits(self, fulfillment: Fulfillment) -> None:
+        """The CJ body as it will be sent, against CJ's documented lengths: a field CJ
+        would refuse (1600100) is a 422 that names it, and nothing is stored."""
+        problems = self._submitter.fields_too_long(fulfillment)
+        if problems:
+            raise Unprocessable(
+                "The fulfillment has fields longer than CJ accepts; nothing was stored.",
+                extra={
+                    "errors": [
+                        {
+                            "field": f"body.{p.source_field}",
+                            "message": p.message,
+                            "type": "cj_too_long",
+                        }
+                        for p in problems
+                    ]
+                },
+            )
 
     def _new_row(
         self, request: FulfillmentCreate, option: FulfillmentOption, items: Sequence[ResolvedItem]

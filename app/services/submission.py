@@ -9,14 +9,17 @@ The guarantees come from three rules:
 - Whenever an earlier attempt may have reached CJ (any earlier attempt, or an ambiguous
   failure of this one), the order is looked up by its orderNumber before anything else.
 
-A submission ends in one of: the order is at CJ (created now, or adopted), it stays
-pending (CJ unavailable; retried with backoff), or CJ refused it for good (`failed`).
+A submission ends in one of: the order is at CJ (created now, or adopted; an order CJ
+intercepts says why in `status_reason` and tells the store), it stays pending (CJ
+unavailable; retried with backoff, until SUBMIT_GIVE_UP_SECONDS after the fulfillment was
+accepted), or it is `failed` with the reason: CJ refused it for good, a field is longer
+than CJ accepts, or CJ could not take it in time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -37,23 +40,32 @@ from app.cj.errors import (
     CJTimeout,
     CJUpstreamError,
     CJVariantNotFound,
+    may_have_reached_cj,
 )
-from app.cj.models import CreatedOrder, CreateOrderRequest, OrderDetail, OrderProduct
+from app.cj.models import CreateOrderRequest
+from app.cj.translate import (
+    CJOrder,
+    FieldTooLong,
+    create_order_request,
+    placed_from_created,
+    placed_from_detail,
+    too_long,
+)
 from app.core.clock import utcnow
 from app.core.config import PayType, Settings
 from app.core.metrics import FULFILLMENT_SUBMISSIONS
 from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
+from app.schemas.notifications import NotificationEvent
 from app.services.backoff import retry_delay
+from app.services.notifications.triggers import notify
 from app.services.options import OptionsCatalog
 from app.services.statuses import Status, from_cj
 from app.services.transitions import transition
 
 log = structlog.get_logger(__name__)
 
-# CJ answers 1600100 both for "interface offline" and for "Param error": not a verdict.
-_NOT_A_VERDICT = frozenset({1600100})
 PAY_TYPES = {PayType.create_only: 3, PayType.balance: 2}
 # How long the lease outlives the submitter's deadline (database round trips, clock skew).
 LEASE_MARGIN_SECONDS = 10.0
@@ -67,36 +79,39 @@ class SubmissionOutcome(StrEnum):
     skipped = "skipped"
 
 
+NO_ORDER_ID_YET = (
+    "CJ has the order under its orderNumber but gave no CJ order id yet (non-CJ SKUs: "
+    "the id comes with CJ's ORDER webhook)."
+)
+
+
 @dataclass(frozen=True)
 class PlacedOrder:
-    """A CJ order that exists for our orderNumber."""
+    """A CJ order that exists for our orderNumber, and how we came to know it."""
 
-    cj_order_id: str
-    cj_status: str | None
-    logistic_name: str | None
+    order: CJOrder
     adopted: bool
-    track_number: str | None = None
-    tracking_url: str | None = None
     payment_note: str | None = None
 
     @property
+    def cj_order_id(self) -> str | None:
+        return self.order.cj_order_id
+
+    @property
+    def cj_status(self) -> str | None:
+        return self.order.cj_status
+
+    @property
     def status(self) -> Status:
-        return from_cj(self.cj_status)
+        return from_cj(self.order.cj_status)
 
-    @classmethod
-    def of_created(cls, order: CreatedOrder, logistic_name: str) -> PlacedOrder:
-        return cls(order.order_id, order.order_status, logistic_name, adopted=False)
-
-    @classmethod
-    def of_detail(cls, detail: OrderDetail, cj_id: str) -> PlacedOrder:
-        return cls(
-            cj_id,
-            detail.order_status,
-            detail.logistic_name,
-            adopted=True,
-            track_number=detail.track_number,
-            tracking_url=detail.tracking_url,
-        )
+    @property
+    def reason(self) -> str | None:
+        """What the store should know about the placed order, in words."""
+        notes = [self.order.interception, self.payment_note]
+        if self.order.cj_order_id is None:
+            notes.append(NO_ORDER_ID_YET)
+        return " ".join(note for note in notes if note) or None
 
 
 @dataclass
@@ -114,6 +129,12 @@ class SubmissionResult:
 
 class Rejected(Exception):
     """CJ refused the order for good; the message says why, in words."""
+
+
+def too_long_reason(problems: list[FieldTooLong]) -> str:
+    return "The order has fields longer than CJ accepts: " + "; ".join(
+        f"{p.source_field}: {p.message}" for p in problems
+    )
 
 
 def reason_for(exc: CJRejected, request: CreateOrderRequest) -> str:
@@ -135,12 +156,9 @@ def reason_for(exc: CJRejected, request: CreateOrderRequest) -> str:
 
 
 def is_verdict(exc: CJError) -> bool:
-    """A refusal about this order (not about our credentials, not a vague code)."""
-    return (
-        isinstance(exc, CJRejected)
-        and not isinstance(exc, CJAuthError)
-        and exc.code not in _NOT_A_VERDICT
-    )
+    """A refusal about this order (not about our credentials). CJ's 1600100 "Param error"
+    is one (its "interface offline" reading is typed CJUpstreamError by the client)."""
+    return isinstance(exc, CJRejected) and not isinstance(exc, CJAuthError)
 
 
 class Submitter:
@@ -215,10 +233,13 @@ class Submitter:
         if attempt.maybe_at_cj:
             found = await self._lookup(number, deadline, attempt)
             if found is not None:
-                return await self._settle_payment(found, deadline)
+                return await self._settle_payment(found, number, deadline)
         refusals: list[str] = []
         for logistic in self._logistics(fulfillment):
             request = self._order_request(fulfillment, logistic)
+            problems = too_long(request)
+            if problems:  # stored before these limits were checked at the API
+                raise Rejected(too_long_reason(problems))
             try:
                 created = await self._cj.create_order_v2(request, deadline=deadline)
             except CJOrderExists:
@@ -227,10 +248,10 @@ class Submitter:
                 if found is None:
                     attempt.maybe_at_cj = True
                     raise CJUpstreamError("CJ says the order exists but cannot find it") from None
-                return await self._settle_payment(found, deadline)
+                return await self._settle_payment(found, number, deadline)
             except (CJAmbiguous, CJTimeout) as exc:
-                if isinstance(exc, CJTimeout) and exc.code is None:
-                    raise  # no connection was made: nothing reached CJ
+                if not may_have_reached_cj(exc):
+                    raise
                 attempt.maybe_at_cj = True
                 found = await self._lookup(number, deadline, attempt)
                 if found is None:
@@ -238,7 +259,7 @@ class Submitter:
                     # (a retry that meets it gets 1603003 and adopts it; a cancel asks CJ).
                     attempt.maybe_at_cj = True
                     raise
-                return await self._settle_payment(found, deadline)
+                return await self._settle_payment(found, number, deadline)
             except CJLogisticInvalid as exc:
                 # Nothing was stored at CJ; the option's next logistic may serve the route.
                 refusals.append(reason_for(exc, request))
@@ -247,8 +268,8 @@ class Submitter:
                 if not is_verdict(exc):
                     raise
                 raise Rejected(reason_for(exc, request)) from exc
-            placed = PlacedOrder.of_created(created, logistic)
-            return await self._settle_payment(placed, deadline)
+            placed = PlacedOrder(placed_from_created(created, logistic), adopted=False)
+            return await self._settle_payment(placed, number, deadline)
         raise Rejected("; ".join(refusals))
 
     async def _lookup(
@@ -259,25 +280,27 @@ class Submitter:
         except CJNotFound:
             attempt.maybe_at_cj = False
             return None
-        cj_id = detail.cj_id
-        if cj_id is None:
-            raise CJUpstreamError("CJ returned the order without its id")
-        return PlacedOrder.of_detail(detail, cj_id)
+        return PlacedOrder(placed_from_detail(detail), adopted=True)
 
-    async def _settle_payment(self, placed: PlacedOrder, deadline: float) -> PlacedOrder:
+    async def _settle_payment(
+        self, placed: PlacedOrder, order_number: str, deadline: float
+    ) -> PlacedOrder:
         """In balance mode CJ pays at creation (payType 2); an order found unpaid (adopted,
         or CJ skipped the payment) is confirmed and paid here. A payment that fails leaves
-        the order at CJ, unpaid, with a note; it is never a reason to create another."""
-        if self._settings.cj_pay_type is not PayType.balance:
+        the order at CJ, unpaid, with a note; it is never a reason to create another. An
+        intercepted order is not paid: the merchant resolves it in MyCJ first."""
+        if self._settings.cj_pay_type is not PayType.balance or placed.order.interception:
             return placed
         status = placed.status
         if status not in (Status.created, Status.in_cart, Status.unpaid):
             return placed
+        # CJ finds an order by its id or by our orderNumber.
+        key = placed.cj_order_id or order_number
         try:
             if status is not Status.unpaid:
-                await self._cj.confirm_order(placed.cj_order_id, deadline=deadline)
+                await self._cj.confirm_order(key, deadline=deadline)
                 status = Status.unpaid
-            await self._cj.pay_balance(placed.cj_order_id, deadline=deadline)
+            await self._cj.pay_balance(key, deadline=deadline)
             status = Status.unshipped
         except CJError as exc:
             log.warning("cj_payment_failed", cj_order_id=placed.cj_order_id, error=str(exc))
@@ -293,31 +316,21 @@ class Submitter:
         raise Rejected(f"Option {fulfillment.option_id!r} no longer exists and names no logistic.")
 
     def _order_request(self, fulfillment: Fulfillment, logistic: str) -> CreateOrderRequest:
-        address: dict[str, Any] = fulfillment.shipping_address
-        return CreateOrderRequest(
-            order_number=fulfillment.cj_order_number,
-            shipping_country_code=address["country_code"],
-            shipping_country=address["country"],
-            # CJ requires a province; where addresses have none, the city stands in.
-            shipping_province=address.get("province") or address["city"],
-            shipping_city=address["city"],
-            shipping_customer_name=address["name"],
-            shipping_address=address["address1"],
-            shipping_address2=address.get("address2"),
-            shipping_zip=address.get("zip"),
-            shipping_phone=address.get("phone"),
-            email=address.get("email"),
-            logistic_name=logistic,
-            from_country_code=fulfillment.from_country,
-            products=[
-                OrderProduct(
-                    vid=item.vid, quantity=item.quantity, store_line_item_id=item.line_item_id
-                )
-                for item in fulfillment.items
-            ],
+        return create_order_request(
+            fulfillment,
+            logistic,
             pay_type=PAY_TYPES[self._settings.cj_pay_type],
-            is_sandbox=1 if self._settings.cj_sandbox else None,
+            sandbox=self._settings.cj_sandbox,
         )
+
+    def fields_too_long(self, fulfillment: Fulfillment) -> list[FieldTooLong]:
+        """The fields of the createOrder bodies this fulfillment would send that are longer
+        than CJ accepts (checked before the fulfillment is stored)."""
+        found: dict[str, FieldTooLong] = {}
+        for logistic in self._logistics(fulfillment):
+            for problem in too_long(self._order_request(fulfillment, logistic)):
+                found.setdefault(problem.cj_field, problem)
+        return list(found.values())
 
     # Database
 
@@ -331,33 +344,36 @@ class Submitter:
             if row is None:  # pragma: no cover - rows are never deleted
                 return SubmissionResult(SubmissionOutcome.skipped, None)
             orphan = row.status == Status.cancelled and row.cj_order_id is None
-            row.cj_order_id = row.cj_order_id or placed.cj_order_id
-            row.cj_status = placed.cj_status or row.cj_status
-            row.logistic_name = placed.logistic_name or row.logistic_name
-            if placed.track_number and not row.tracking:
+            order = placed.order
+            row.cj_order_id = row.cj_order_id or order.cj_order_id
+            row.cj_status = order.cj_status or row.cj_status
+            row.logistic_name = order.logistic_name or row.logistic_name
+            if order.track_number and not row.tracking:
                 row.tracking = [
-                    {"number": placed.track_number, "carrier": None, "url": placed.tracking_url}
+                    {"number": order.track_number, "carrier": None, "url": order.tracking_url}
                 ]
             _release(row)
-            await transition(
-                repository,
-                row,
-                placed.status,
-                source=source,
-                reason=placed.payment_note,
-                detail={
-                    "cj_order_id": placed.cj_order_id,
-                    "cj_status": placed.cj_status,
-                    "adopted": placed.adopted,
-                },
+            detail: dict[str, Any] = {
+                "cj_order_id": order.cj_order_id,
+                "cj_status": order.cj_status,
+                "adopted": placed.adopted,
+            }
+            if order.interception:
+                detail["intercepted"] = order.interception
+            moved = await transition(
+                repository, row, placed.status, source=source, reason=placed.reason, detail=detail
             )
+            if moved and order.interception:
+                await notify(session, row, NotificationEvent.intercepted)
             result = SubmissionResult(outcome, row)
         if orphan:
-            await self._delete_orphan(fulfillment_id, placed)
+            await self._delete_orphan(fulfillment_id, placed, row.cj_order_number)
         FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=outcome).inc()
         return result
 
-    async def _delete_orphan(self, fulfillment_id: str, placed: PlacedOrder) -> None:
+    async def _delete_orphan(
+        self, fulfillment_id: str, placed: PlacedOrder, order_number: str
+    ) -> None:
         """The row was cancelled while its submission outlived the lease (it cannot happen
         while deadlines hold): the order CJ has is deleted rather than left to ship."""
         log.error(
@@ -366,7 +382,7 @@ class Submitter:
             cj_order_id=placed.cj_order_id,
         )
         try:
-            await self._cj.delete_order(placed.cj_order_id)
+            await self._cj.delete_order(placed.cj_order_id or order_number)
         except CJError as exc:
             log.error("cj_orphan_order_not_deleted", cj_order_id=placed.cj_order_id, error=str(exc))
 
@@ -390,10 +406,23 @@ class Submitter:
         self, fulfillment_id: str, error: CJError, maybe_at_cj: bool, source: str
     ) -> SubmissionResult:
         async with transaction(self._sessionmaker) as session:
-            row = await FulfillmentRepository(session).get_for_update(fulfillment_id)
+            repository = FulfillmentRepository(session)
+            row = await repository.get_for_update(fulfillment_id)
             if row is None:  # pragma: no cover
                 return SubmissionResult(SubmissionOutcome.skipped, None)
             _release(row)
+            give_up = timedelta(seconds=self._settings.submit_give_up_seconds)
+            if utcnow() - _aware(row.created_at) >= give_up:
+                reason = gave_up_reason(error, give_up, maybe_at_cj, row.cj_order_number)
+                row.last_error = f"{type(error).__name__}: {error}"
+                row.may_be_at_cj = maybe_at_cj
+                await transition(repository, row, Status.failed, source=source, reason=reason)
+                result = SubmissionResult(SubmissionOutcome.failed, row)
+                FULFILLMENT_SUBMISSIONS.labels(
+                    source=source, outcome=SubmissionOutcome.failed
+                ).inc()
+                log.error("fulfillment_submission_given_up", fulfillment_id=fulfillment_id)
+                return result
             delay = retry_delay(
                 row.attempts,
                 initial=self._settings.submit_retry_initial_seconds,
@@ -416,12 +445,25 @@ def _with(placed: PlacedOrder, status: Status, note: str | None) -> PlacedOrder:
     cj_status = {Status.unpaid: "UNPAID", Status.unshipped: "UNSHIPPED"}.get(
         status, placed.cj_status
     )
-    return PlacedOrder(
-        placed.cj_order_id,
-        cj_status,
-        placed.logistic_name,
-        adopted=placed.adopted,
-        track_number=placed.track_number,
-        tracking_url=placed.tracking_url,
-        payment_note=note,
+    return replace(placed, order=replace(placed.order, cj_status=cj_status), payment_note=note)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def gave_up_reason(error: CJError, waited: timedelta, maybe_at_cj: bool, order_number: str) -> str:
+    hours = waited.total_seconds() / 3600
+    reason = (
+        f"CJ could not take the order within {hours:g} h (SUBMIT_GIVE_UP_SECONDS); "
+        f"the last answer was: {error}."
     )
+    if maybe_at_cj:
+        reason += (
+            f" An attempt may have reached CJ: look for order number {order_number} in MyCJ "
+            "before sending the fulfillment again."
+        )
+    else:
+        reason += " Nothing reached CJ; send the fulfillment again."
+    return reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -62,7 +63,27 @@ SHIPPING_FIELDS = (
     "email",
     "taxId",
 )
-MAX_ORDER_NUMBER = 50
+# createOrderV2's documented lengths (seed 004 §1.1); a longer value is 1600100.
+FIELD_LIMITS = {
+    "orderNumber": 50,
+    "shippingCustomerName": 50,
+    "shippingCity": 50,
+    "shippingProvince": 50,
+    "shippingCountry": 50,
+    "shippingCounty": 50,
+    "shippingPhone": 20,
+    "shippingZip": 20,
+    "shippingAddress": 200,
+    "shippingAddress2": 200,
+    "houseNumber": 20,
+    "email": 50,
+    "remark": 500,
+    "taxId": 20,
+    "logisticName": 50,
+}
+# How the simulator makes CJ intercept an order: a PO box, which CJ's logistics refuse.
+_PO_BOX = re.compile(r"\bp\.?\s*o\.?\s*box\b", re.IGNORECASE)
+PO_BOX_INTERCEPT = {"code": 1001, "message": "The logistic does not deliver to PO Box addresses"}
 PAY_PAGE = 1
 PAY_BALANCE = 2
 CREATE_ONLY = 3
@@ -92,8 +113,11 @@ async def _create(request: Request, version: int) -> Response:
     if not isinstance(lines_raw, list) or not lines_raw:
         raise envelope.param_empty("products")
     order_number = req_str(body, "orderNumber")
-    if len(order_number) > MAX_ORDER_NUMBER:
-        raise CJError(envelope.PARAM_ERROR, "orderNumber length cannot exceed 50")
+    for name, limit in FIELD_LIMITS.items():
+        value = body.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            # CJ's sample refusal names no field: "Param error".
+            raise CJError(envelope.ORDER_PARAM_ERROR)
     to_country = country(body, "shippingCountryCode")
     from_country = country(body, "fromCountryCode")
     lines = resolve_lines(lines_raw, allow_sku=True)
@@ -152,8 +176,15 @@ async def _create(request: Request, version: int) -> Response:
             updated_at=now,
             pay_type=pay_type,
             remark=opt_str(body, "remark"),
+            id_withheld=any(not variant.cj_product for variant, _ in lines),
         )
-        if pay_type == PAY_BALANCE:
+        if _PO_BOX.search(
+            " ".join(
+                filter(None, (shipping.get("shippingAddress"), shipping.get("shippingAddress2")))
+            )
+        ):
+            order.intercept_reasons = [dict(PO_BOX_INTERCEPT)]
+        if pay_type == PAY_BALANCE and not order.intercept_reasons:
             lifecycle.charge_balance(state, [order])  # 1604000 → nothing is stored
         state.add_order(order)
     pay_url = None

@@ -104,7 +104,20 @@ async def test_orders_of_another_account_are_invisible(cj: CJ) -> None:
         ("shippingCity", None, 16900403, "shippingCity can not be empty"),
         ("logisticName", "", 16900403, "logisticName can not be empty"),
         ("products", [], 16900403, "products can not be empty"),
-        ("orderNumber", "x" * 51, 1600300, None),
+        # Seed 004 §1.1's lengths; CJ's sample refusal is 1600100 "Param error".
+        ("orderNumber", "x" * 51, 1600100, "Param error"),
+        ("shippingCustomerName", "x" * 51, 1600100, "Param error"),
+        ("shippingCity", "x" * 51, 1600100, "Param error"),
+        ("shippingProvince", "x" * 51, 1600100, "Param error"),
+        ("shippingCountry", "x" * 51, 1600100, "Param error"),
+        ("shippingPhone", "1" * 21, 1600100, "Param error"),
+        ("shippingZip", "1" * 21, 1600100, "Param error"),
+        ("shippingAddress", "x" * 201, 1600100, "Param error"),
+        ("shippingAddress2", "x" * 201, 1600100, "Param error"),
+        ("houseNumber", "1" * 21, 1600100, "Param error"),
+        ("email", "a" * 45 + "@b.com", 1600100, "Param error"),
+        ("remark", "x" * 501, 1600100, "Param error"),
+        ("taxId", "1" * 21, 1600100, "Param error"),
         ("products", [{"vid": "NOPE", "quantity": 1}], 1602000, None),
         ("logisticName", "DHL Express", 1605001, None),
         ("shippingCountryCode", "QQ", 1605002, None),
@@ -120,6 +133,34 @@ async def test_create_validation(
     if message is not None:
         assert body["message"] == message
     assert (await stats(cj))["orders"] == 0
+
+
+async def test_fields_at_their_limit_are_accepted(cj: CJ) -> None:
+    data = await cj.create_ok(
+        shippingCustomerName="x" * 50, shippingPhone="1" * 20, shippingAddress="x" * 200
+    )
+    assert data["orderId"]
+
+
+async def test_non_cj_variants_get_no_order_id(cj: CJ) -> None:
+    # Seed 004 §1.1: for a vid that is not a CJ SKU "the CJ order id will not be returned".
+    catalog = (await cj.client.get("/_sim/catalog")).json()
+    [poster] = catalog["non_cj_variants"]
+    data = await cj.create_ok(products=[{"vid": poster["vid"], "quantity": 1}])
+    assert "orderId" not in data
+    assert data["orderNumber"] == "ful_0001"
+    detail = (await cj.detail("ful_0001"))["data"]  # found by our orderNumber
+    assert detail["orderId"]
+
+
+async def test_a_po_box_is_intercepted(cj: CJ) -> None:
+    data = await cj.create_ok(shippingAddress="PO Box 12", payType=2)
+    assert data["interceptOrderReasons"] == [
+        {"code": 1001, "message": "The logistic does not deliver to PO Box addresses"}
+    ]
+    assert data["orderStatus"] == "CREATED"  # held, not paid
+    plain = await cj.create_ok(orderNumber="ful_plain")
+    assert plain["interceptOrderReasons"] == []
 
 
 async def test_create_by_sku_and_cn_route(cj: CJ) -> None:

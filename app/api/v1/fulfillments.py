@@ -44,8 +44,10 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No such fulfillmen
         400: _problem("Idempotency-Key missing, or a body the service cannot read"),
         409: _problem("A request with this Idempotency-Key is still being processed"),
         422: _problem(
-            "Invalid request, key reused with another body, or CJ refused the order for good "
-            "(`fulfillment` carries the failed fulfillment)"
+            "Invalid request (a field longer than CJ's createOrderV2 accepts is named in "
+            "`errors`, type `cj_too_long`, and nothing is stored), key reused with another "
+            "body, or CJ refused the order for good, e.g. 1600100 Param error (`fulfillment` "
+            "carries the failed fulfillment)"
         ),
     },
 )
