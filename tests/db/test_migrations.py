@@ -23,9 +23,7 @@ SCRATCH_URL = TEST_DATABASE_URL + "_migrations"
 
 @pytest.fixture
 async def scratch_url() -> str:
-    await ensure_database(SCRATCH_URL)
-    config = alembic_config(SCRATCH_URL)
-    await asyncio.to_thread(command.downgrade, config, "base")
+    await ensure_database(SCRATCH_URL, fresh=True)
     return SCRATCH_URL
 
 
