@@ -23,6 +23,7 @@ from app.db.repositories.sku_mappings import SkuMappingRepository
 from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.notifications.replay import replay_dead
+from app.services.operations import OpsReader, OpsSnapshot, attention
 from app.services.options import OptionsCatalog, OptionsFileError
 from app.services.retention import Retention
 from app.services.sku_import import SkuFileError, import_mappings, read_mapping_file
@@ -80,6 +81,87 @@ def with_database(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[i
 
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else "unknown"
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = max((now - moment).total_seconds(), 0)
+    if seconds < 120:
+        return f"{seconds:.0f}s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"
+
+
+def _status_lines(snapshot: OpsSnapshot) -> list[str]:
+    now = snapshot.taken_at
+    if snapshot.workers is None:
+        workers = "not visible without Redis (python -m app.workers.liveness on its host)"
+    elif not snapshot.workers:
+        workers = "none alive"
+    else:
+        workers = f"{len(snapshot.workers)} alive: " + ", ".join(
+            f"{beat.name} ({_ago(beat.at, now)})" for beat in snapshot.workers
+        )
+    token = snapshot.token
+    if token.access_expires_at is not None:
+        token_line = f"{token.status}, expires {_when(token.access_expires_at)}"
+    else:
+        token_line = f"{token.status} (obtained at the first CJ call)"
+    if snapshot.points_exhausted_until is not None:
+        points = f"used up until {_when(snapshot.points_exhausted_until)}"
+    elif snapshot.points is not None:
+        points = f"{snapshot.points.remaining} of {snapshot.points.total} left today"
+    else:
+        points = "not used up (CJ has sent no figures today)"
+    counts = snapshot.fulfillments
+    oldest = snapshot.oldest_pending_at
+    pending = f"{counts.get('pending', 0)}" + (
+        f" (oldest since {_ago(oldest, now)})" if oldest else ""
+    )
+    outbox = (
+        "; ".join(
+            f"{b.sink}: {b.pending} pending"
+            + (f" (oldest {_ago(b.oldest_pending_at, now)})" if b.oldest_pending_at else "")
+            + f", {b.dead} dead"
+            for b in snapshot.outbox
+        )
+        or "empty"
+    )
+    return [
+        f"cj-fulfillment status at {_when(now)}",
+        f"worker:        {workers}",
+        f"cj token:      {token_line}",
+        f"cj breaker:    {snapshot.breaker}",
+        f"cj points:     {points}",
+        f"pending:       {pending}",
+        f"failed:        {counts.get('failed', 0)}",
+        f"open at CJ:    {snapshot.open_fulfillments}"
+        f" (shipped {counts.get('shipped', 0)}, delivered {counts.get('delivered', 0)},"
+        f" cancelled {counts.get('cancelled', 0)})",
+        f"outbox:        {outbox}",
+        f"last webhook:  {_ago(snapshot.last_webhook_at, now)}",
+    ]
+
+
+def status(_args: argparse.Namespace) -> int:
+    """One screen of what an operator checks first; 1 when something needs attention."""
+
+    async def work(container: Container) -> int:
+        reader = OpsReader(container.sessionmaker, container.cj, container.redis)
+        snapshot = await reader.snapshot()
+        print("\n".join(_status_lines(snapshot)))
+        problems = attention(snapshot)
+        for line in problems:
+            print(f"attention:     {line}")
+        if not problems:
+            print("attention:     nothing")
+        return 1 if problems else 0
+
+    return with_container(work)
 
 
 def cj_token(args: argparse.Namespace) -> int:
@@ -312,6 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="validate settings and the options file")
     check.set_defaults(handler=check_config)
+    state = commands.add_parser(
+        "status", help="token, breaker, pending/failed counts, outbox, last webhook, points"
+    )
+    state.set_defaults(handler=status)
     cj = commands.add_parser("cj", help="CJ account: token state, credentials check")
     cj_commands = cj.add_subparsers(dest="cj_command", required=True)
     token = cj_commands.add_parser("token", help="show the CJ token's state (never the token)")

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from app.api.deps import ContainerDep, require_ops_key
 from app.api.problems import PROBLEM_RESPONSES
 from app.cj.tokens import TokenHealth
-from app.core.metrics import REGISTRY
+from app.core.metrics import READINESS, READINESS_CHECKS, REGISTRY
 
 router = APIRouter(tags=["ops"])
 log = structlog.get_logger(__name__)
@@ -83,6 +83,10 @@ async def ready(container: ContainerDep) -> JSONResponse:
         checks["cj_token_retry_at"] = token.retry_at.astimezone(UTC).isoformat()
     degraded = redis == "down" or breaker != "closed" or token.status in TOKEN_NOT_WORKING
     status_code = 503 if database != "ok" else 200
+    READINESS.set(1 if status_code == 200 else 0)
+    healthy = {"ok", "not_configured", "closed", "valid", "refresh_due"}
+    for name in ("database", "redis", "cj_breaker", "cj_token"):
+        READINESS_CHECKS.labels(check=name).set(1 if checks[name] in healthy else 0)
     status = "down" if status_code == 503 else ("degraded" if degraded else "ok")
     return JSONResponse({"status": status, "checks": checks}, status_code=status_code)
 

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 
 from app.cj.errors import CJError, CJPointsExhausted, CJUpstreamError, error_for_code
 
 SUCCESS_CODES = frozenset({200, 0})
+
+
+@dataclass(frozen=True)
+class PointsInfo:
+    """CJ's `pointsInfo`: the day's API point allowance and what is left of it."""
+
+    total: int
+    remaining: int
+
+    def to_json(self) -> str:
+        return json.dumps({"total": self.total, "remaining": self.remaining})
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> PointsInfo:
+        value = json.loads(raw)
+        return cls(total=int(value["total"]), remaining=int(value["remaining"]))
 
 
 def next_utc_midnight(now: datetime | None = None) -> datetime:
@@ -67,3 +84,25 @@ def _request_id(body: Any) -> str | None:
         value = body.get("requestId")
         return str(value) if value is not None else None
     return None
+
+
+def points_info(response: httpx.Response) -> PointsInfo | None:
+    """The `pointsInfo` of an answer, when it has a well-formed one.
+
+    CJ's points page shows it on the 429 "Insufficient API points" answer; other answers
+    reportedly carry it too, so it is read from any answer and ignored when absent or odd.
+    """
+    if b"pointsInfo" not in response.content:
+        return None
+    body = _json_or_none(response)
+    info = body.get("pointsInfo") if isinstance(body, dict) else None
+    if not isinstance(info, dict):
+        return None
+    total, remaining = info.get("total"), info.get("remaining")
+    if not (_count(total) and _count(remaining)):
+        return None
+    return PointsInfo(total=total, remaining=remaining)
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

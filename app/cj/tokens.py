@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 
 from app.cj.errors import CJAuthError, CJRejected
 from app.cj.models import AccessToken
+from app.core.metrics import CJ_TOKEN_REFRESHES
 
 log = structlog.get_logger(__name__)
 
@@ -231,7 +232,8 @@ class TokenManager:
 
     async def _refresh(self, state: TokenState) -> TokenState:
         assert state.refresh_token is not None
-        token = await self._refresh_access_token(state.refresh_token)
+        with _counted("refresh"):
+            token = await self._refresh_access_token(state.refresh_token)
         refreshed = replace(
             state,
             access_token=token.access_token,
@@ -253,7 +255,8 @@ class TokenManager:
             raise TokenUnavailable(
                 f"no valid CJ token, and getAccessToken was called less than 5 minutes ago{when}"
             )
-        token = await self._get_access_token(self._api_key)
+        with _counted("obtain"):
+            token = await self._get_access_token(self._api_key)
         state = TokenState(
             access_token=token.access_token,
             access_expires_at=token.access_token_expires_at,
@@ -279,3 +282,17 @@ class TokenManager:
             )
             return bool(claimed)
         return await self._store.claim_auth_call(self._account, AUTH_CALL_INTERVAL)
+
+
+@contextmanager
+def _counted(kind: str) -> Iterator[None]:
+    """Count a renewal call by outcome: ok, refused (CJ said no), error (no answer)."""
+    try:
+        yield
+    except CJRejected:
+        CJ_TOKEN_REFRESHES.labels(kind=kind, outcome="refused").inc()
+        raise
+    except Exception:
+        CJ_TOKEN_REFRESHES.labels(kind=kind, outcome="error").inc()
+        raise
+    CJ_TOKEN_REFRESHES.labels(kind=kind, outcome="ok").inc()

@@ -11,7 +11,7 @@ import structlog
 from redis.asyncio import Redis
 
 from app.cj.breaker import CJBreaker
-from app.cj.envelope import unwrap
+from app.cj.envelope import PointsInfo, next_utc_midnight, points_info, unwrap
 from app.cj.errors import (
     CJAmbiguous,
     CJError,
@@ -23,13 +23,20 @@ from app.cj.errors import (
 )
 from app.cj.models import Priority
 from app.cj.ratelimit import RateLimiter
-from app.core.metrics import CJ_CALL_LATENCY, CJ_CALLS
+from app.core.metrics import (
+    CJ_CALL_LATENCY,
+    CJ_CALLS,
+    CJ_POINTS_EXHAUSTED,
+    CJ_POINTS_REMAINING,
+    CJ_POINTS_TOTAL,
+)
 
 log = structlog.get_logger(__name__)
 
 # Raised before the request left us: nothing can have happened at CJ.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 POINTS_KEY = "cj:points_exhausted_until"
+POINTS_INFO_KEY = "cj:points_info"
 
 
 def operation_name(path: str) -> str:
@@ -37,13 +44,22 @@ def operation_name(path: str) -> str:
 
 
 class PointsGate:
-    """Remembers (shared through Redis when there is one) that CJ's points are gone."""
+    """Remembers (shared through Redis when there is one) that CJ's points are gone, and
+    the last `pointsInfo` CJ sent (for the gauges and `cj-fulfillment status`)."""
 
     def __init__(self, redis: Redis | None) -> None:
         self._redis = redis
         self._until: datetime | None = None
+        self._info: PointsInfo | None = None
+        CJ_POINTS_EXHAUSTED.set(0)
 
     async def check(self) -> None:
+        until = await self.exhausted_until()
+        if until is not None:
+            raise CJPointsExhausted("CJ API points exhausted", until=until)
+
+    async def exhausted_until(self) -> datetime | None:
+        """When the points come back, while they are gone (None otherwise)."""
         until = self._until
         if until is None and self._redis is not None:
             raw = await self._redis.get(POINTS_KEY)
@@ -51,14 +67,34 @@ class PointsGate:
                 until = datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw)
                 self._until = until
         if until is not None and until > datetime.now(UTC):
-            raise CJPointsExhausted("CJ API points exhausted", until=until)
+            CJ_POINTS_EXHAUSTED.set(1)
+            return until
         self._until = None
+        CJ_POINTS_EXHAUSTED.set(0)
+        return None
 
     async def exhausted(self, until: datetime) -> None:
         self._until = until
+        CJ_POINTS_EXHAUSTED.set(1)
         if self._redis is not None:
             seconds = max(int((until - datetime.now(UTC)).total_seconds()), 1)
             await self._redis.set(POINTS_KEY, until.isoformat(), ex=seconds)
+
+    async def observe(self, info: PointsInfo) -> None:
+        self._info = info
+        CJ_POINTS_REMAINING.set(info.remaining)
+        CJ_POINTS_TOTAL.set(info.total)
+        if self._redis is not None:
+            # Until CJ's daily reset, when the figures stop being true.
+            seconds = max(int((next_utc_midnight() - datetime.now(UTC)).total_seconds()), 1)
+            await self._redis.set(POINTS_INFO_KEY, info.to_json(), ex=seconds)
+
+    async def last_info(self) -> PointsInfo | None:
+        """The last `pointsInfo` any process saw today (this process's without Redis)."""
+        if self._redis is not None:
+            raw = await self._redis.get(POINTS_INFO_KEY)
+            return PointsInfo.from_json(raw) if raw is not None else None
+        return self._info
 
 
 class LatencyEstimate:
@@ -103,7 +139,7 @@ class CJTransport:
         self._timeout = timeout_seconds
         self._limiter = limiter
         self.breaker = breaker
-        self._points = PointsGate(redis)
+        self.points = PointsGate(redis)
         self.latency = LatencyEstimate()
         self._http = http or httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
@@ -136,7 +172,7 @@ class CJTransport:
         when the queue is already too long for that (see RateLimiter.acquire)."""
         operation = operation_name(path)
         if costs_points:
-            await self._points.check()
+            await self.points.check()
         self.breaker.check()
         await self._limiter.acquire(
             priority,
@@ -156,6 +192,9 @@ class CJTransport:
                 response = await self._exchange(
                     method, path, headers, json, params, attempt_timeout, ambiguous_on_failure
                 )
+                info = points_info(response)
+                if info is not None:
+                    await self.points.observe(info)
                 try:
                     data, request_id = unwrap(response)
                 except CJUpstreamError as exc:
@@ -165,7 +204,7 @@ class CJTransport:
             return data
         except CJPointsExhausted as exc:
             outcome = type(exc).__name__
-            await self._points.exhausted(exc.until)
+            await self.points.exhausted(exc.until)
             raise
         except CJError as exc:
             outcome = type(exc).__name__

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(default=4, gt=0, description="submissions in flight per worker")
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="where `python -m app.workers` serves /metrics"
+    )
+    worker_metrics_port: int = Field(
+        default=9102, ge=0, le=65535, description="the worker's /metrics port (0: none)"
+    )
     tracking_poll_quiet_seconds: float = Field(
         default=4 * 3600,
         gt=0,

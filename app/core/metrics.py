@@ -124,3 +124,74 @@ OUTBOX_DEAD_LETTERS = Gauge(
     ["sink"],
     registry=REGISTRY,
 )
+READINESS = Gauge(
+    "readiness_ok",
+    "1 when the last /health/ready answered 200 (the database is reachable), else 0; set "
+    "by each readiness probe.",
+    registry=REGISTRY,
+)
+READINESS_CHECKS = Gauge(
+    "readiness_check_ok",
+    "Per readiness check (database, redis, cj_breaker, cj_token): 1 ok or not configured, "
+    "0 down or degraded; set by each readiness probe.",
+    ["check"],
+    registry=REGISTRY,
+)
+CJ_POINTS_REMAINING = Gauge(
+    "cj_points_remaining",
+    "CJ API points left today, from the last `pointsInfo` CJ sent (absent until one came).",
+    registry=REGISTRY,
+)
+CJ_POINTS_TOTAL = Gauge(
+    "cj_points_total",
+    "The day's CJ API point allowance, from the last `pointsInfo` CJ sent.",
+    registry=REGISTRY,
+)
+CJ_POINTS_EXHAUSTED = Gauge(
+    "cj_points_exhausted",
+    "1 while CJ's API points are gone (HTTP 429 until 00:00 UTC), else 0.",
+    registry=REGISTRY,
+)
+CJ_TOKEN_REFRESHES = Counter(
+    "cj_token_refreshes_total",
+    "CJ token renewals by kind (refresh: refreshAccessToken, obtain: getAccessToken) and "
+    "outcome (ok, refused, error).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+WORKER_HEARTBEAT = Gauge(
+    "worker_heartbeat_timestamp_seconds",
+    "Unix time of the worker's last heartbeat (every few seconds while its event loop runs).",
+    registry=REGISTRY,
+)
+WORKER_LOOP_PASS = Gauge(
+    "worker_loop_last_pass_timestamp_seconds",
+    "Unix time at which each worker loop (submissions, tracking, outbox, ops) last finished "
+    "a pass.",
+    ["loop"],
+    registry=REGISTRY,
+)
+FULFILLMENTS_BY_STATUS = Gauge(
+    "fulfillments_by_status",
+    "Fulfillments in the database by status (refreshed by the worker).",
+    ["status"],
+    registry=REGISTRY,
+)
+FULFILLMENT_OLDEST_PENDING_AGE = Gauge(
+    "fulfillment_oldest_pending_age_seconds",
+    "Age of the oldest fulfillment still pending (not yet at CJ), 0 when none (refreshed by "
+    "the worker).",
+    registry=REGISTRY,
+)
+WEBHOOK_LAST_RECEIVED = Gauge(
+    "cj_webhook_last_received_timestamp_seconds",
+    "Unix time of the newest CJ webhook stored, 0 when none ever came (refreshed by the worker).",
+    registry=REGISTRY,
+)
+CJ_TOKEN_EXPIRES = Gauge(
+    "cj_token_expires_timestamp_seconds",
+    "Unix time at which the stored CJ token expires, by token (access, refresh); 0 when "
+    "there is none (refreshed by the worker).",
+    ["token"],
+    registry=REGISTRY,
+)

@@ -1,13 +1,17 @@
 """Background loops (`python -m app.workers`, or in the web process with
 RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, and keeping their
 tracking current (confirming untrusted webhooks, polling quiet orders), delivering
-the store's notifications (the outbox), and pruning what is kept past its use."""
+the store's notifications (the outbox), and pruning what is kept past its use; plus the
+heartbeat and the ops gauges."""
 
 from __future__ import annotations
 
 import asyncio
 
 from app.container import Container
+from app.services.operations import OpsReader
+from app.workers.heartbeat import Heartbeat
+from app.workers.operations import OperationsWorker
 from app.workers.outbox_loop import OutboxWorker
 from app.workers.retention_loop import RetentionWorker
 from app.workers.submission_loop import SubmissionWorker
@@ -30,6 +34,13 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
     retention = RetentionWorker(
         container.retention, interval_seconds=settings.retention_interval_seconds
     )
+    heartbeat = Heartbeat(container.redis)
+    operations = OperationsWorker(OpsReader(container.sessionmaker, container.cj, container.redis))
     await asyncio.gather(
-        submissions.run(stop), tracking.run(stop), outbox.run(stop), retention.run(stop)
+        submissions.run(stop),
+        tracking.run(stop),
+        outbox.run(stop),
+        retention.run(stop),
+        heartbeat.run(stop),
+        operations.run(stop),
     )

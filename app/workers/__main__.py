@@ -1,19 +1,46 @@
 """`python -m app.workers`: the worker process. SIGTERM or SIGINT stops it cleanly: no new
-work is claimed, and what is in flight finishes (or is left to its lease)."""
+work is claimed, and what is in flight finishes (or is left to its lease).
+
+It serves its own Prometheus metrics (heartbeat, loops, the ops gauges, its CJ calls) on
+WORKER_METRICS_HOST:WORKER_METRICS_PORT, in a thread of prometheus_client's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from wsgiref.simple_server import WSGIServer
 
 import structlog
+from prometheus_client import start_http_server
 
 from app.container import Container
 from app.core.config import Settings, SettingsError, get_settings
 from app.core.logging import configure_logging
+from app.core.metrics import REGISTRY
 from app.workers import run_workers
 
 log = structlog.get_logger("app.workers")
+
+
+def _serve_metrics(settings: Settings) -> WSGIServer | None:
+    """The worker's /metrics; a port already taken (two workers on one host) is logged and
+    the worker runs on without it (its Redis heartbeat still shows it alive)."""
+    if not settings.worker_metrics_port:
+        return None
+    try:
+        server, _thread = start_http_server(
+            settings.worker_metrics_port, addr=settings.worker_metrics_host, registry=REGISTRY
+        )
+    except OSError as exc:
+        log.error(
+            "worker_metrics_unavailable",
+            host=settings.worker_metrics_host,
+            port=settings.worker_metrics_port,
+            error=str(exc),
+        )
+        return None
+    return server
 
 
 async def serve(settings: Settings) -> None:
@@ -23,10 +50,17 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    log.info("worker_started", database=container.engine.url.get_backend_name())
+    server = _serve_metrics(settings)
+    log.info(
+        "worker_started",
+        database=container.engine.url.get_backend_name(),
+        metrics_port=settings.worker_metrics_port or None,
+    )
     try:
         await run_workers(container, stop)
     finally:
+        if server is not None:
+            server.shutdown()
         await container.close()
         log.info("worker_stopped")
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import structlog
 
+from app.core.metrics import WORKER_LOOP_PASS
 from app.services.notifications import OutboxDispatcher
 
 log = structlog.get_logger(__name__)
@@ -31,6 +33,7 @@ class OutboxWorker:
                 full = report.claimed == BATCH
             except Exception:
                 log.exception("outbox_pass_failed")
+            WORKER_LOOP_PASS.labels(loop="outbox").set(time.time())
             if not full:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self._poll_seconds)

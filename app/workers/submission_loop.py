@@ -16,6 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
+from app.core.metrics import WORKER_LOOP_PASS
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
 from app.services.submission import Submitter
@@ -48,6 +49,7 @@ class SubmissionWorker:
                     task = asyncio.create_task(self._submit(fulfillment_id, maybe_at_cj))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
+                WORKER_LOOP_PASS.labels(loop="submissions").set(time.time())
                 if claimed and len(claimed) == free:
                     await self._wait_for_slot(stop)
                 else:

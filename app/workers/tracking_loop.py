@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import structlog
 
+from app.core.metrics import WORKER_LOOP_PASS
 from app.services.tracking_readback import TrackingReadback
 
 log = structlog.get_logger(__name__)
@@ -22,6 +24,7 @@ class TrackingWorker:
         log.info("tracking_worker_started")
         while not stop.is_set():
             busy = await self._pass(stop)
+            WORKER_LOOP_PASS.labels(loop="tracking").set(time.time())
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self._poll_seconds)

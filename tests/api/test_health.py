@@ -4,6 +4,7 @@ import httpx
 from starlette.routing import Route
 
 from app.api.middleware import route_template
+from app.core.metrics import REGISTRY
 from app.main import create_app
 from tests.fixtures.app import make_settings, start
 
@@ -45,6 +46,19 @@ class TestReady:
             response = await client.get("/health/ready")
         assert response.json()["status"] == "ok"
         assert response.json()["checks"]["redis"] == "not_configured"
+
+    async def test_each_probe_sets_the_readiness_gauges(self, database_url: str) -> None:
+        down = make_settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none")
+        async for client in start(create_app(down)):
+            await client.get("/health/ready")
+        assert REGISTRY.get_sample_value("readiness_ok") == 0
+        assert REGISTRY.get_sample_value("readiness_check_ok", {"check": "database"}) == 0
+        up = make_settings(database_url=database_url, redis_url="redis://127.0.0.1:1/0")
+        async for client in start(create_app(up)):
+            await client.get("/health/ready")
+        assert REGISTRY.get_sample_value("readiness_ok") == 1
+        assert REGISTRY.get_sample_value("readiness_check_ok", {"check": "database"}) == 1
+        assert REGISTRY.get_sample_value("readiness_check_ok", {"check": "redis"}) == 0
 
 
 class TestMetrics:

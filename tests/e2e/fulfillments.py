@@ -189,5 +189,6 @@ def worker_env(service_env: dict[str, str], **overrides: str) -> dict[str, str]:
         "SUBMIT_RETRY_INITIAL_SECONDS": "0.2",
         "SUBMIT_RETRY_MAX_SECONDS": "1",
         "WORKER_POLL_SECONDS": "0.1",
+        "WORKER_METRICS_PORT": "0",
         **overrides,
     }
