@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the Postgres and Redis the tests use are reachable on 127.0.0.1:
-# start them when installed but stopped, install them with apt-get when missing.
+# start them when installed but stopped, install them with apt-get when missing; and
+# promtool, for the alert rules' tests.
 set -euo pipefail
 
 PG_PORT=${PG_PORT:-5432}
@@ -58,4 +59,10 @@ if ! listening "$REDIS_PORT"; then
   redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no
   wait_for "$REDIS_PORT" Redis
 fi
-echo "ensure-services: PostgreSQL on :$PG_PORT and Redis on :$REDIS_PORT are up"
+if ! command -v promtool >/dev/null; then
+  # The alert rules' tests (tests/ops) run promtool; Debian ships it in prometheus.
+  echo "ensure-services: installing promtool (Debian package prometheus) with apt-get"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+echo "ensure-services: PostgreSQL on :$PG_PORT and Redis on :$REDIS_PORT are up, promtool installed"
