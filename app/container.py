@@ -17,6 +17,7 @@ from app.cj.breaker import CJBreaker
 from app.cj.client import CJClient
 from app.cj.ratelimit import create_rate_limiter
 from app.cj.transport import CJTransport
+from app.core.chat_targets import parse_target
 from app.core.config import Settings
 from app.core.encryption import TokenCipher
 from app.core.redis import create_redis
@@ -38,6 +39,7 @@ from app.services.tracking_applier import TrackingApplier
 from app.services.tracking_readback import PollPacer, TrackingReadback, pace_interval
 from app.services.webhook_intake import WebhookIntake
 from app.sinks.base import Sink
+from app.sinks.chat import ChatSink
 from app.sinks.medusa import MedusaAdminSink, MedusaDataSink
 from app.sinks.webhook import WebhookSink
 
@@ -103,6 +105,7 @@ def build_sinks(settings: Settings) -> list[Sink]:
             sinks.append(MedusaDataSink(settings.medusa_url, settings.medusa_secret_key))
     if settings.notify_url and settings.notify_secret is not None:
         sinks.append(WebhookSink(settings.notify_url, settings.notify_secret))
+    sinks += [ChatSink(parse_target(url)) for url in settings.ops_notify_urls]
     return sinks
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.chat_targets import parse_target
 from app.core.production import production_refusals
 from app.core.security import webhook_signing_key
 
@@ -109,6 +110,10 @@ class Settings(BaseSettings):
         "the medusa-fulfillment-cj plugin's route (off for a store without the plugin)",
     )
     cancel_after_payment: CancelAfterPayment = CancelAfterPayment.refuse
+    ops_notify_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    ops_alert_cj_down_minutes: float = Field(
+        default=5.0, gt=0, description="minutes CJ may be unreachable before an ops alert"
+    )
 
     outbox_retry_initial_seconds: float = Field(
         default=30.0, gt=0, description="first wait before a failed notification is sent again"
@@ -157,6 +162,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("ops_notify_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("ops_notify_urls")
+    @classmethod
+    def _known_targets(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parse_target(url)  # a ValueError names the rule, never the URL (it has secrets)
+        return urls
 
     @field_validator(
         "cj_api_key",

@@ -38,10 +38,11 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True)
 class Delivery:
-    """One outbox message as a sink sees it."""
+    """One outbox message as a sink sees it: a fulfillment event, or (for the chat sinks)
+    an ops alert's `ops_alert:<incident>:<state>`."""
 
     message_id: int
-    event: NotificationEvent
+    event: NotificationEvent | str
     payload: dict[str, Any]
 
     @cached_property

@@ -2,14 +2,16 @@
 RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, and keeping their
 tracking current (confirming untrusted webhooks, polling quiet orders), delivering
 the store's notifications (the outbox), and pruning what is kept past its use; plus the
-heartbeat and the ops gauges."""
+heartbeat, the ops gauges and the ops alerts."""
 
 from __future__ import annotations
 
 import asyncio
 
 from app.container import Container
+from app.core.chat_targets import OPS_SINK_PREFIX
 from app.services.operations import OpsReader
+from app.services.ops_alerts import OpsAlerter, default_rules
 from app.workers.heartbeat import Heartbeat
 from app.workers.operations import OperationsWorker
 from app.workers.outbox_loop import OutboxWorker
@@ -35,7 +37,16 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
         container.retention, interval_seconds=settings.retention_interval_seconds
     )
     heartbeat = Heartbeat(container.redis)
-    operations = OperationsWorker(OpsReader(container.sessionmaker, container.cj, container.redis))
+    chat_sinks = [
+        name for name in container.outbox_dispatcher.sinks if name.startswith(OPS_SINK_PREFIX)
+    ]
+    alerter = OpsAlerter(
+        container.sessionmaker, chat_sinks, default_rules(settings.ops_alert_cj_down_minutes)
+    )
+    operations = OperationsWorker(
+        OpsReader(container.sessionmaker, container.cj, container.redis),
+        alerter if chat_sinks else None,
+    )
     await asyncio.gather(
         submissions.run(stop),
         tracking.run(stop),

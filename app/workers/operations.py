@@ -1,6 +1,7 @@
 """The ops loop: every few seconds, the operator's snapshot (counts, token, last webhook,
 outbox) becomes the worker's gauges, so Prometheus sees what `cj-fulfillment status`
-prints. One reader per worker; several workers export the same figures (alert on max)."""
+prints, and the ops alerter decides what to tell the chat sinks. One reader per worker;
+several workers export the same figures (alert on max)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import structlog
 
 from app.core.metrics import WORKER_LOOP_PASS
 from app.services.operations import OpsReader, publish_gauges
+from app.services.ops_alerts import OpsAlerter
 
 log = structlog.get_logger(__name__)
 
@@ -19,8 +21,15 @@ OPS_REFRESH_SECONDS = 15.0
 
 
 class OperationsWorker:
-    def __init__(self, reader: OpsReader, *, interval: float = OPS_REFRESH_SECONDS) -> None:
+    def __init__(
+        self,
+        reader: OpsReader,
+        alerter: OpsAlerter | None = None,
+        *,
+        interval: float = OPS_REFRESH_SECONDS,
+    ) -> None:
         self._reader = reader
+        self._alerter = alerter
         self._interval = interval
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -31,7 +40,10 @@ class OperationsWorker:
 
     async def refresh(self) -> None:
         try:
-            publish_gauges(await self._reader.snapshot())
+            snapshot = await self._reader.snapshot()
+            publish_gauges(snapshot)
+            if self._alerter is not None:
+                await self._alerter.evaluate(snapshot)
         except Exception:
             log.exception("ops_refresh_failed")
             return

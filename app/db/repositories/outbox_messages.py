@@ -79,7 +79,8 @@ class OutboxRepository:
                     and_(
                         older.status == "pending",
                         older.sink == OutboxMessage.sink,
-                        older.fulfillment_id == OutboxMessage.fulfillment_id,
+                        # NULL (ops alerts) is one queue too: "resolved" never overtakes "firing".
+                        older.fulfillment_id.is_not_distinct_from(OutboxMessage.fulfillment_id),
                         older.id < OutboxMessage.id,
                     )
                 ),

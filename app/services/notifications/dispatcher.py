@@ -30,6 +30,7 @@ from app.core.metrics import (
 )
 from app.db.repositories.outbox_messages import ClaimedMessage, OutboxRepository
 from app.schemas.notifications import NotificationEvent
+from app.schemas.ops_alerts import is_ops_alert
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome, Sink
 
 log = structlog.get_logger(__name__)
@@ -167,7 +168,10 @@ class OutboxDispatcher:
     async def _send(self, message: ClaimedMessage) -> DeliveryOutcome:
         sink = self._sinks[message.sink]
         try:
-            delivery = Delivery(message.id, NotificationEvent(message.event_type), message.payload)
+            event = message.event_type
+            if not is_ops_alert(event):
+                event = NotificationEvent(event)
+            delivery = Delivery(message.id, event, message.payload)
             return await sink.deliver(delivery)
         except (ValueError, ValidationError) as exc:
             # The row itself is unusable (unknown event, payload of another shape).
