@@ -37,15 +37,22 @@ def test_promtool_check_rules() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_scrape_config_is_valid_and_names_the_rules_jobs() -> None:
-    config = RULES_DIR / "prometheus.yml"
+def test_the_scrape_config_is_valid_and_names_the_rules_jobs(tmp_path: Path) -> None:
+    config = yaml.safe_load((RULES_DIR / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"cj-fulfillment-web", "cj-fulfillment-worker"}
+    assert 'job="cj-fulfillment-web"' in RULES.read_text()
+    # The web job sends an OPS_API_KEYS bearer (production closes /metrics without one).
+    key_file = tmp_path / "ops-key"
+    key_file.write_text("k" * 40)
+    jobs["cj-fulfillment-web"]["authorization"]["credentials_file"] = str(key_file)
+    (tmp_path / "alerts.yml").write_text(RULES.read_text())
+    checked = tmp_path / "prometheus.yml"
+    checked.write_text(yaml.safe_dump(config))
     result = subprocess.run(
-        [_promtool(), "check", "config", str(config)], capture_output=True, text=True, check=False
+        [_promtool(), "check", "config", str(checked)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    jobs = {job["job_name"] for job in yaml.safe_load(config.read_text())["scrape_configs"]}
-    assert jobs == {"cj-fulfillment-web", "cj-fulfillment-worker"}
-    assert 'job="cj-fulfillment-web"' in RULES.read_text()
 
 
 def test_promtool_unit_tests_pass() -> None:
