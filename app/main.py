@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from app.api.docs import router as docs_router
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
-from app.api.middleware import RequestContextMiddleware
+from app.api.middleware.stack import install_middleware
 from app.api.router import v1_router
 from app.api.webhooks import router as webhooks_router
 from app.container import Container
@@ -76,8 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_router)
     app.include_router(v1_router)
     app.include_router(webhooks_router)
-    app.add_middleware(
-        RequestContextMiddleware,
+    install_middleware(
+        app,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
     )

@@ -5,21 +5,14 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.problems import problem_response
+from app.api.middleware.request_id import request_id_of
+from app.api.problems import error_response, problem_response
 from app.core.errors import AppError
-
-log = structlog.get_logger(__name__)
-
-
-def _request_id(request: Request) -> str | None:
-    value = request.scope.get("state", {}).get("request_id")
-    return value if isinstance(value, str) else None
 
 
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -28,16 +21,7 @@ def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
 
 async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem_response(
-        status=exc.status_code,
-        title=exc.title,
-        detail=exc.detail,
-        type_slug=exc.type_slug,
-        instance=request.url.path,
-        request_id=_request_id(request),
-        headers=exc.headers,
-        extra=exc.extra,
-    )
+    return error_response(exc, request)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -57,7 +41,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
         detail=f"The request is invalid: {fields}.",
         type_slug="validation",
         instance=request.url.path,
-        request_id=_request_id(request),
+        request_id=request_id_of(request.scope),
         extra={"errors": errors},
     )
 
@@ -76,7 +60,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
         detail=detail,
         type_slug=status.phrase.lower().replace(" ", "-"),
         instance=request.url.path,
-        request_id=_request_id(request),
+        request_id=request_id_of(request.scope),
         headers=dict(exc.headers or {}),
     )
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ContainerDep, SessionDep
+from app.api.middleware.request_id import request_id_of
 from app.api.problems import PROBLEM_CONTENT_TYPE, Problem, problem_response
 from app.cj.webhooks import ACK
 from app.core.errors import NotFound, PayloadTooLarge
@@ -78,6 +79,6 @@ async def _receive(
             detail=f"{received.detail}; the body is kept for inspection.",
             type_slug="malformed-webhook",
             instance=request.url.path,
-            request_id=getattr(request.state, "request_id", None),
+            request_id=request_id_of(request.scope),
         )
     return JSONResponse(ACK)

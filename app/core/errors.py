@@ -1,4 +1,8 @@
-"""Errors the service raises on purpose; each knows its HTTP status and problem type."""
+"""Errors the service raises on purpose; each knows its HTTP status and problem type.
+
+A service says when a retry makes sense (`retry_after_seconds`); the API turns that
+into the `Retry-After` header. Only the API layer sets `headers` itself.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,13 @@ class AppError(Exception):
         *,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        retry_after_seconds: int | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
         self.extra = extra or {}
+        self.retry_after_seconds = retry_after_seconds
 
 
 class BadRequest(AppError):
@@ -53,6 +59,13 @@ class PayloadTooLarge(AppError):
     status_code = 413
     title = "Payload Too Large"
     type_slug = "payload-too-large"
+
+
+class RequestTimeout(AppError):
+    status_code = 408
+    title = "Request Timeout"
+    type_slug = "request-timeout"
+    description = "The body did not arrive within the configured time"
 
 
 class Unprocessable(AppError):

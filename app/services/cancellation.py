@@ -68,7 +68,7 @@ def _unavailable(exc: CJError) -> UpstreamUnavailable:
     FULFILLMENT_CANCELS.labels(outcome="unavailable").inc()
     return UpstreamUnavailable(
         f"CJ could not be asked ({exc}); nothing was cancelled. Retry shortly.",
-        headers={"Retry-After": "5"},
+        retry_after_seconds=5,
     )
 
 
@@ -102,7 +102,7 @@ class CancellationService:
                 FULFILLMENT_CANCELS.labels(outcome="refused").inc()
                 raise Conflict(
                     "The fulfillment is being sent to CJ right now; retry in a few seconds.",
-                    headers={"Retry-After": "5"},
+                    retry_after_seconds=5,
                 )
             await asyncio.sleep(_POLL_SECONDS)
         if local == "maybe_at_cj":

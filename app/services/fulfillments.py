@@ -210,7 +210,7 @@ class FulfillmentService:
         if locked_until is not None and locked_until > now:
             raise Conflict(
                 "A request with this Idempotency-Key is still being processed; retry shortly.",
-                headers={"Retry-After": "1"},
+                retry_after_seconds=1,
             )
         # Its holder died after committing the row: answer from the row as it is now.
         async with transaction(self._sessionmaker) as session:
@@ -220,7 +220,7 @@ class FulfillmentService:
         if not won or record.fulfillment_id is None:
             raise Conflict(
                 "A request with this Idempotency-Key is still being processed; retry shortly.",
-                headers={"Retry-After": "1"},
+                retry_after_seconds=1,
             )
         fulfillment = await self.get(record.fulfillment_id)
         reply = reply_for(fulfillment)
@@ -234,17 +234,9 @@ class FulfillmentService:
             )
 
     def _option_for(self, request: FulfillmentCreate) -> FulfillmentOption:
-        option = self._options.get(request.option_id)
-        if option is None:
-            known = ", ".join(o.id for o in self._options.options)
-            raise Unprocessable(f"Unknown option_id {request.option_id!r}; known options: {known}.")
-        country = request.shipping_address.country_code
-        if not option.serves(country):
-            raise Unprocessable(
-                f"Option {option.id!r} does not ship to {country}; it serves "
-                f"{', '.join(option.destinations)}."
-            )
-        return option
+        return self._options.require_serving(
+            request.option_id, request.shipping_address.country_code
+        )
 
     def _check_cj_limits(self, fulfillment: Fulfillment) -> None:
         """The CJ body as it will be sent, against CJ's documented lengths: a field CJ

@@ -6,12 +6,15 @@ field, rather than surfacing later as a wrong price at checkout.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from app.core.errors import Unprocessable
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -20,6 +23,23 @@ NonNegativeMoney = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=
 
 class OptionsFileError(ValueError):
     """The options file cannot be used; the message says where and why."""
+
+
+class UnknownOption(Unprocessable):
+    type_slug = "unknown-option"
+
+    def __init__(self, option_id: str, known: Sequence[str]) -> None:
+        super().__init__(
+            f"Unknown option_id {option_id!r}; known options: {', '.join(known)}.",
+            extra={"option_id": option_id},
+        )
+
+
+class DestinationNotServed(Unprocessable):
+    type_slug = "destination-not-served"
+
+    def __init__(self, detail: str, country_code: str) -> None:
+        super().__init__(detail, extra={"country_code": country_code})
 
 
 class _Strict(BaseModel):
@@ -124,6 +144,24 @@ class OptionsCatalog:
 
     def get(self, option_id: str) -> FulfillmentOption | None:
         return self._by_id.get(option_id)
+
+    def require(self, option_id: str) -> FulfillmentOption:
+        """The option with this id; `UnknownOption`, naming the known ones, otherwise."""
+        option = self._by_id.get(option_id)
+        if option is None:
+            raise UnknownOption(option_id, [o.id for o in self._source.options])
+        return option
+
+    def require_serving(self, option_id: str, country_code: str) -> FulfillmentOption:
+        """The option with this id, which must ship to the country (`DestinationNotServed`)."""
+        option = self.require(option_id)
+        if not option.serves(country_code):
+            raise DestinationNotServed(
+                f"Option {option.id!r} does not ship to {country_code}; it serves "
+                f"{', '.join(option.destinations)}.",
+                country_code,
+            )
+        return option
 
     def serving(self, country_code: str) -> list[FulfillmentOption]:
         return [option for option in self._source.options if option.serves(country_code)]

@@ -35,7 +35,7 @@ from app.core.metrics import (
     RATES_WARMED,
 )
 from app.services.money import ExchangeRates, minor_unit, round_for
-from app.services.options import FulfillmentOption, OptionsCatalog
+from app.services.options import DestinationNotServed, FulfillmentOption, OptionsCatalog
 from app.services.quote_cache import FreightKey, QuotedLogistic, QuoteSet, QuoteStore
 from app.services.quote_demand import QuoteDemand
 from app.services.quote_flights import QuoteFlights, stop_task
@@ -52,23 +52,6 @@ WARMER_IDLE_SECONDS = 0.2
 WARMER_SLOT_WAIT_SECONDS = 0.25
 WARMER_BACKOFF_SECONDS = 1.0
 STOP_GRACE_SECONDS = 2.0
-
-
-class UnknownOption(Unprocessable):
-    type_slug = "unknown-option"
-
-    def __init__(self, option_id: str, known: Sequence[str]) -> None:
-        super().__init__(
-            f"Unknown option_id {option_id!r}; known options: {', '.join(known)}.",
-            extra={"option_id": option_id},
-        )
-
-
-class DestinationNotServed(Unprocessable):
-    type_slug = "destination-not-served"
-
-    def __init__(self, detail: str, country_code: str) -> None:
-        super().__init__(detail, extra={"country_code": country_code})
 
 
 class CannotShip(Unprocessable):
@@ -197,16 +180,7 @@ class RateService:
 
     def _options_for(self, option_id: str | None, country: str) -> list[FulfillmentOption]:
         if option_id is not None:
-            option = self._options.get(option_id)
-            if option is None:
-                raise UnknownOption(option_id, [o.id for o in self._options.options])
-            if not option.serves(country):
-                raise DestinationNotServed(
-                    f"Option {option.id!r} does not ship to {country}; it serves "
-                    f"{', '.join(option.destinations)}.",
-                    country,
-                )
-            return [option]
+            return [self._options.require_serving(option_id, country)]
         serving = self._options.serving(country)
         if not serving:
             served = sorted({c for o in self._options.options for c in o.destinations})

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 from starlette.routing import Route
 
-from app.api.middleware import route_template
+from app.api.middleware.metrics import route_template
 from app.core.metrics import REGISTRY
 from app.main import create_app
 from tests.fixtures.app import make_settings, start

@@ -42,3 +42,4 @@ class TestValidateOption:
         assert response.status_code == 422
         assert response.headers["content-type"] == "application/problem+json"
         assert "teleport" in response.json()["detail"]
+        assert response.json()["type"].endswith("/unknown-option")  # the same as /v1/rates

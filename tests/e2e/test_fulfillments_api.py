@@ -203,6 +203,7 @@ class TestValidation:
         unknown = await client.post("/v1/fulfillments", json=body(option_id="nope"), headers=key())
         assert unknown.status_code == 422
         assert "Unknown option_id" in unknown.json()["detail"]
+        assert unknown.json()["type"].endswith("/unknown-option")  # the same as /v1/rates
         wrong = await client.post(
             "/v1/fulfillments",
             json=body(country="ca", province="ON", city="Toronto", zip="M5V 2T6"),
@@ -210,6 +211,8 @@ class TestValidation:
         )
         assert wrong.status_code == 422
         assert "does not ship to CA" in wrong.json()["detail"]
+        assert wrong.json()["type"].endswith("/destination-not-served")
+        assert wrong.json()["country_code"] == "CA"
 
     async def test_nothing_is_stored_for_an_invalid_request(self, client: httpx.AsyncClient):
         request = body(option_id="nope")

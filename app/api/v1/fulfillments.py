@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ContainerDep
+from app.api.middleware.request_id import request_id_of
 from app.api.problems import PROBLEM_CONTENT_TYPE, Problem
 from app.schemas.fulfillments import (
     EventList,
@@ -102,8 +103,8 @@ def _reply_response(reply: Reply, request: Request) -> JSONResponse:
     if reply.status_code >= 400:
         media_type = PROBLEM_CONTENT_TYPE
         content = {**content, "instance": request.url.path}
-        request_id = request.scope.get("state", {}).get("request_id")
-        if isinstance(request_id, str):
+        request_id = request_id_of(request.scope)
+        if request_id is not None:
             content["request_id"] = request_id
     return JSONResponse(
         content, status_code=reply.status_code, headers=headers, media_type=media_type

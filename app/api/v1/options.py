@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import ContainerDep
-from app.core.errors import Unprocessable
 from app.schemas.options import OptionList, OptionRead, OptionValidate, OptionValidation
 
 router = APIRouter(prefix="/fulfillment-options", tags=["options"])
@@ -18,8 +17,5 @@ async def list_options(container: ContainerDep) -> OptionList:
 
 @router.post("/validate")
 async def validate_option(body: OptionValidate, container: ContainerDep) -> OptionValidation:
-    option = container.options.get(body.option_id)
-    if option is None:
-        known = ", ".join(o.id for o in container.options.options)
-        raise Unprocessable(f"Unknown option_id {body.option_id!r}; known options: {known}.")
+    option = container.options.require(body.option_id)
     return OptionValidation(valid=True, option=OptionRead.of(option))
