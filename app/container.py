@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.api.v1.fulfillment_answers import answer_for
 from app.cj.breaker import CJBreaker
 from app.cj.client import CJClient
 from app.cj.ratelimit import create_rate_limiter
@@ -158,6 +159,7 @@ class Container:
                 variants=variants,
                 submitter=submitter,
                 settings=settings,
+                answer_for=answer_for,
             ),
             cancellations=CancellationService(sessionmaker, cj, submitter, settings),
             tracking=tracking,

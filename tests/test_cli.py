@@ -24,8 +24,8 @@ from app.core.config import get_settings
 from app.core.encryption import TokenCipher
 from app.db.models import Fulfillment, OutboxMessage
 from app.db.token_store import DatabaseTokenStore
-from app.schemas.notifications import NotificationEvent
 from app.services.notifications import OutboxWriter
+from app.sinks.notification import NotificationEvent
 from tests.fixtures.notifications import outbox_rows, stored_fulfillment
 
 

@@ -36,15 +36,19 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="One of SERVICE_API_KEYS")
 
 
+class ApiKeyRefused(Unauthorized):
+    description = "Missing or wrong API key"
+
+
 async def require_api_key(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("Send `Authorization: Bearer <key>`.", headers=challenge)
+        raise ApiKeyRefused("Send `Authorization: Bearer <key>`.", headers=challenge)
     if not api_key_matches(credentials.credentials, container.settings.service_api_keys):
-        raise Unauthorized("The API key is not valid.", headers=challenge)
+        raise ApiKeyRefused("The API key is not valid.", headers=challenge)
 
 
 _ops_bearer = HTTPBearer(
@@ -52,6 +56,10 @@ _ops_bearer = HTTPBearer(
     scheme_name="OpsBearer",
     description="One of OPS_API_KEYS (required in production, and whenever OPS_API_KEYS is set)",
 )
+
+
+class OpsKeyRefused(Unauthorized):
+    description = "Missing or wrong ops key (OPS_API_KEYS)"
 
 
 async def require_ops_key(
@@ -68,6 +76,8 @@ async def require_ops_key(
         return
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("Send `Authorization: Bearer <one of OPS_API_KEYS>`.", headers=challenge)
+        raise OpsKeyRefused(
+            "Send `Authorization: Bearer <one of OPS_API_KEYS>`.", headers=challenge
+        )
     if not api_key_matches(credentials.credentials, keys):
-        raise Unauthorized("The ops key is not valid.", headers=challenge)
+        raise OpsKeyRefused("The ops key is not valid.", headers=challenge)

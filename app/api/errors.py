@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.middleware.request_id import request_id_of
 from app.api.problems import error_response, problem_response
-from app.core.errors import AppError
+from app.core.errors import AppError, InvalidRequest
 
 
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -21,7 +21,7 @@ def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
 
 async def handle_app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(exc, request)
+    return error_response(exc, request.scope)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -35,15 +35,8 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
         for error in exc.errors()
     ]
     fields = ", ".join(e["field"] for e in errors) or "body"
-    return problem_response(
-        status=422,
-        title="Unprocessable Content",
-        detail=f"The request is invalid: {fields}.",
-        type_slug="validation",
-        instance=request.url.path,
-        request_id=request_id_of(request.scope),
-        extra={"errors": errors},
-    )
+    invalid = InvalidRequest(f"The request is invalid: {fields}.", extra={"errors": errors})
+    return error_response(invalid, request.scope)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:

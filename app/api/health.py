@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from app.api.deps import ContainerDep, require_ops_key
-from app.api.problems import PROBLEM_RESPONSES
+from app.api.deps import ContainerDep, OpsKeyRefused, require_ops_key
+from app.api.problems import problem_responses
 from app.cj.tokens import TokenHealth
 from app.core.metrics import READINESS, READINESS_CHECKS, REGISTRY
 
@@ -95,7 +95,7 @@ async def ready(container: ContainerDep) -> JSONResponse:
     "/metrics",
     response_class=Response,
     dependencies=[Depends(require_ops_key)],
-    responses={401: PROBLEM_RESPONSES[401]},
+    responses=problem_responses(OpsKeyRefused),
 )
 async def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

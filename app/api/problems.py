@@ -1,16 +1,19 @@
 """RFC 9457 problem documents: the one shape every error response takes, built here only.
 
 `problem_body` is the one builder; the exception handlers, the middleware and the
-fulfillment route's answers all go through it (or `problem_response`, its JSONResponse).
+fulfillment route's answers all go through it (`problem_response` is its JSONResponse,
+`error_body`/`error_response` the ones of an `AppError`; a stored answer is sent again
+with the request's own `instance` and `request_id` by `in_request`). `problem_responses`
+documents the errors a route answers with, from the error classes themselves.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.types import Scope
 
 from app.api.middleware.request_id import request_id_of
 from app.core.errors import PROBLEM_TYPE_BASE, AppError
@@ -86,30 +89,52 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)
 
 
-def error_response(error: AppError, request: Request) -> JSONResponse:
-    """The answer to an `AppError` raised (or returned) while serving `request`."""
-    headers = dict(error.headers)
-    if error.retry_after_seconds is not None:
-        headers["Retry-After"] = str(error.retry_after_seconds)
-    return problem_response(
+def error_body(error: AppError, scope: Scope | None = None) -> dict[str, Any]:
+    """The document of `error`; with the request's `instance` and `request_id` when given
+    its scope (without them it can be stored and sent again, see `in_request`)."""
+    body = problem_body(
         status=error.status_code,
         title=error.title,
         detail=error.detail,
         type_slug=error.type_slug,
-        instance=request.url.path,
-        request_id=request_id_of(request.scope),
-        headers=headers,
         extra=error.extra,
     )
+    return body if scope is None else in_request(body, scope)
 
 
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}, "description": text}
-    for status, text in (
-        (400, "The body is not JSON the service can read (e.g. nested too deep)"),
-        (401, "Missing or wrong API key"),
-        (408, "The body did not arrive within BODY_TIMEOUT_SECONDS (the connection is closed)"),
-        (413, "Body larger than the configured limit"),
-        (422, "Invalid request"),
+def in_request(document: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """A stored problem document as this request's answer: its `instance` and `request_id`."""
+    body = {**document, "instance": scope.get("path", "")}
+    request_id = request_id_of(scope)
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
+
+
+def error_response(error: AppError, scope: Scope) -> JSONResponse:
+    """The answer to an `AppError` raised (or returned) while serving the request."""
+    headers = dict(error.headers)
+    if error.retry_after_seconds is not None:
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return JSONResponse(
+        error_body(error, scope),
+        status_code=error.status_code,
+        headers=headers,
+        media_type=PROBLEM_CONTENT_TYPE,
     )
-}
+
+
+def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the errors a route answers with: per status, the Problem
+    model and the descriptions of its errors, in the order given."""
+    texts: dict[int, list[str]] = {}
+    for error in errors:
+        texts.setdefault(error.status_code, []).append(error.description)
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_CONTENT_TYPE: {}},
+            "description": "; ".join(texts[status]),
+        }
+        for status in sorted(texts)
+    }

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from app.api.deps import require_api_key
-from app.api.problems import PROBLEM_RESPONSES
+from app.api.deps import ApiKeyRefused, require_api_key
+from app.api.problems import problem_responses
 from app.api.v1 import fulfillments, options, rates
+from app.core.errors import InvalidRequest, PayloadTooLarge, RequestTimeout, UnreadableBody
 
 v1_router = APIRouter(
-    prefix="/v1", dependencies=[Depends(require_api_key)], responses=PROBLEM_RESPONSES
+    prefix="/v1",
+    dependencies=[Depends(require_api_key)],
+    responses=problem_responses(
+        UnreadableBody, ApiKeyRefused, RequestTimeout, PayloadTooLarge, InvalidRequest
+    ),
 )
 v1_router.include_router(options.router)
 v1_router.include_router(rates.router)

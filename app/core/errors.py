@@ -1,20 +1,24 @@
 """Errors the service raises on purpose; each knows its HTTP status and problem type.
 
 A service says when a retry makes sense (`retry_after_seconds`); the API turns that
-into the `Retry-After` header. Only the API layer sets `headers` itself.
+into the `Retry-After` header. Only the API layer sets `headers` itself. `description`
+is what the OpenAPI document says about the answer (`app.api.problems.problem_responses`
+builds a route's `responses=` from the errors it names), so subclass for a case worth
+documenting rather than writing its text in a route.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 PROBLEM_TYPE_BASE = "https://cj-fulfillment.dev/problems/"
 
 
 class AppError(Exception):
-    status_code = 500
-    title = "Internal Server Error"
-    type_slug = "internal"
+    status_code: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal Server Error"
+    type_slug: ClassVar[str] = "internal"
+    description: ClassVar[str] = "The service failed unexpectedly"
 
     def __init__(
         self,
@@ -35,57 +39,72 @@ class BadRequest(AppError):
     status_code = 400
     title = "Bad Request"
     type_slug = "bad-request"
+    description = "Bad request"
+
+
+class UnreadableBody(BadRequest):
+    """FastAPI could not parse the body as JSON (Starlette answers it as an HTTP 400)."""
+
+    description = "The body is not JSON the service can read (e.g. nested too deep)"
 
 
 class Unauthorized(AppError):
     status_code = 401
     title = "Unauthorized"
     type_slug = "unauthorized"
+    description = "Missing or wrong credentials"
 
 
 class NotFound(AppError):
     status_code = 404
     title = "Not Found"
     type_slug = "not-found"
+    description = "Not found"
 
 
 class Conflict(AppError):
     status_code = 409
     title = "Conflict"
     type_slug = "conflict"
+    description = "Conflicts with the current state"
 
 
 class PayloadTooLarge(AppError):
     status_code = 413
     title = "Payload Too Large"
     type_slug = "payload-too-large"
+    description = "Body larger than the configured limit"
 
 
 class RequestTimeout(AppError):
     status_code = 408
     title = "Request Timeout"
     type_slug = "request-timeout"
-    description = "The body did not arrive within the configured time"
+    description = "The body did not arrive within BODY_TIMEOUT_SECONDS (the connection is closed)"
 
 
 class Unprocessable(AppError):
     status_code = 422
     title = "Unprocessable Content"
     type_slug = "unprocessable"
+    description = "Invalid request"
 
 
 class UpstreamUnavailable(AppError):
     status_code = 503
     title = "Service Unavailable"
     type_slug = "upstream-unavailable"
+    description = "An upstream service could not be asked; nothing changed"
 
 
-def problem_document(error: AppError) -> dict[str, Any]:
-    """The RFC 9457 body of `error`, for answers that are stored and replayed later."""
-    return {
-        "type": PROBLEM_TYPE_BASE + error.type_slug,
-        "title": error.title,
-        "status": error.status_code,
-        "detail": error.detail,
-        **error.extra,
-    }
+class InvalidRequest(Unprocessable):
+    """The request does not match the API's schema (`errors` names each field)."""
+
+    type_slug = "validation"
+
+
+class DatabaseUnavailable(AppError):
+    status_code = 503
+    title = "Service Unavailable"
+    type_slug = "database-unavailable"
+    description = "The database is unavailable or busy; retry shortly"

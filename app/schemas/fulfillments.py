@@ -8,6 +8,8 @@ length (the service checks the whole CJ body again before storing anything).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.cj.translate import CREATE_ORDER_LIMITS as CJ
 from app.db.models import Fulfillment, FulfillmentEvent
 from app.schemas.rules import Metadata, Quantity, StrictInput, id_field, text_field
+from app.services.fulfillments import NewFulfillment, NewFulfillmentItem
 
 _PHONE_DIGITS = re.compile(r"\d")
 _PHONE_PATTERN = r"^[0-9+()\-. /]*$"
@@ -130,6 +133,35 @@ class FulfillmentCreate(StrictInput):
                 raise ValueError(f"line_item_id {item.line_item_id!r} appears twice")
             seen.add(item.line_item_id)
         return items
+
+    def fingerprint(self) -> str:
+        """The body's hash: the same key with another body is refused, not replayed."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def to_new(self) -> NewFulfillment:
+        address = self.shipping_address
+        return NewFulfillment(
+            external_id=self.external_id,
+            order_id=self.order_id,
+            option_id=self.option_id,
+            country_code=address.country_code,
+            shipping_address={
+                **address.model_dump(exclude_none=True),
+                "country": address.country_name,
+            },
+            items=[
+                NewFulfillmentItem(
+                    line_item_id=item.line_item_id,
+                    sku=item.sku,
+                    vid=item.vid,
+                    quantity=item.quantity,
+                )
+                for item in self.items
+            ],
+            metadata=self.metadata,
+            fingerprint=self.fingerprint(),
+        )
 
 
 class TrackingRead(BaseModel):

@@ -30,11 +30,12 @@ from app.cj.client import CJClient
 from app.cj.errors import CJAmbiguous, CJError, CJNotFound, CJRejected, CJUnavailable
 from app.core.clock import utcnow
 from app.core.config import CancelAfterPayment, Settings
-from app.core.errors import Conflict, NotFound, UpstreamUnavailable
+from app.core.errors import Conflict, UpstreamUnavailable
 from app.core.metrics import FULFILLMENT_CANCELS
 from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
+from app.services.errors import FulfillmentNotFound
 from app.services.statuses import (
     CONFIRMED_UNPAID,
     DELETABLE_AT_CJ,
@@ -64,17 +65,28 @@ class CancelResult:
     dispute_requested: bool = False
 
 
-def _unavailable(exc: CJError) -> UpstreamUnavailable:
+class CancelRefused(Conflict):
+    description = (
+        "CJ will not cancel it (unpaid: the merchant cancels it in MyCJ; a delete CJ "
+        "refuses; paid; shipped), or it is being sent now"
+    )
+
+
+class CJUnreachable(UpstreamUnavailable):
+    description = "CJ could not be asked; nothing changed"
+
+
+def _unavailable(exc: CJError) -> CJUnreachable:
     FULFILLMENT_CANCELS.labels(outcome="unavailable").inc()
-    return UpstreamUnavailable(
+    return CJUnreachable(
         f"CJ could not be asked ({exc}); nothing was cancelled. Retry shortly.",
         retry_after_seconds=5,
     )
 
 
-def _refuse(detail: str, fulfillment: Fulfillment) -> Conflict:
+def _refuse(detail: str, fulfillment: Fulfillment) -> CancelRefused:
     FULFILLMENT_CANCELS.labels(outcome="refused").inc()
-    return Conflict(detail, extra={"status_now": fulfillment.status})
+    return CancelRefused(detail, extra={"status_now": fulfillment.status})
 
 
 class CancellationService:
@@ -100,7 +112,7 @@ class CancellationService:
                 break
             if time.monotonic() >= waited_until:
                 FULFILLMENT_CANCELS.labels(outcome="refused").inc()
-                raise Conflict(
+                raise CancelRefused(
                     "The fulfillment is being sent to CJ right now; retry in a few seconds.",
                     retry_after_seconds=5,
                 )
@@ -117,7 +129,7 @@ class CancellationService:
             repository = FulfillmentRepository(session)
             row = await repository.get_for_update(fulfillment_id)
             if row is None:
-                raise NotFound(f"No fulfillment {fulfillment_id!r}.")
+                raise FulfillmentNotFound(fulfillment_id)
             if row.status != Status.pending:
                 return "placed"
             if row.claimed_until is not None and row.claimed_until > utcnow():
@@ -146,7 +158,7 @@ class CancellationService:
             repository = FulfillmentRepository(session)
             row = await repository.get_for_update(fulfillment_id)
             if row is None:  # pragma: no cover - rows are never deleted
-                raise NotFound(f"No fulfillment {fulfillment_id!r}.")
+                raise FulfillmentNotFound(fulfillment_id)
             row.claimed_until = None
             if detail is None:
                 await transition(
@@ -191,7 +203,7 @@ class CancellationService:
         async with self._sessionmaker() as session:
             row = await FulfillmentRepository(session).get(fulfillment_id)
         if row is None:  # pragma: no cover
-            raise NotFound(f"No fulfillment {fulfillment_id!r}.")
+            raise FulfillmentNotFound(fulfillment_id)
         if row.status in (Status.cancelled, Status.failed):
             return row
         try:

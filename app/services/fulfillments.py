@@ -6,17 +6,19 @@ with another body it is refused (422); while the first is still being processed,
 duplicate is refused (409). The fulfillment row and the key are committed together, as
 `pending`, before CJ is called, so an accepted request is never lost: if this process
 dies, a worker places the order, and a retry with the key gets the row's state.
+
+The service knows no HTTP: it says how the order was placed (`Placement`), and the
+`AnswerFor` it is given (the API's) turns that into the answer it stores for replays.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -25,12 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
 from app.core.config import Settings
-from app.core.errors import BadRequest, Conflict, NotFound, Unprocessable, problem_document
+from app.core.errors import BadRequest, Conflict, Unprocessable
 from app.db.models import Fulfillment, FulfillmentEvent, FulfillmentItem, IdempotencyKey
 from app.db.repositories.fulfillments import FulfillmentRepository
-from app.db.repositories.idempotency import IdempotencyRepository
+from app.db.repositories.idempotency import IdempotencyRepository, StoredAnswer
 from app.db.session import transaction
-from app.schemas.fulfillments import FulfillmentCreate, FulfillmentRead
+from app.services.errors import FulfillmentNotFound
 from app.services.options import FulfillmentOption, OptionsCatalog
 from app.services.skus import ItemRef, ResolvedItem, VariantResolver
 from app.services.statuses import Status
@@ -45,42 +47,97 @@ MAX_KEY_LENGTH = 255
 LIST_LIMIT = 100
 
 
-@dataclass(frozen=True)
-class Reply:
-    """An answer to `POST /v1/fulfillments`, as first given or as replayed."""
+class Placement(StrEnum):
+    """How a new fulfillment's order was placed when its request was answered."""
 
-    status_code: int
-    body: dict[str, Any]
+    created = "created"  # CJ has the order
+    queued = "queued"  # stored as pending; the worker places it (CJ slow, down, limited)
+    refused = "refused"  # CJ refused it for good: the fulfillment is `failed`, with the reason
+
+
+def placement_of(fulfillment: Fulfillment) -> Placement:
+    if fulfillment.status == Status.failed:
+        return Placement.refused
+    if fulfillment.status == Status.pending:
+        return Placement.queued
+    return Placement.created
+
+
+AnswerFor = Callable[[Placement, Fulfillment], StoredAnswer]
+"""How the API answers a placement; the answer is stored, so a replay gives it again."""
+
+
+@dataclass(frozen=True)
+class NewFulfillmentItem:
+    line_item_id: str
+    sku: str | None
+    vid: str | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class NewFulfillment:
+    """A fulfillment to place, as the API accepted it (its shape already validated)."""
+
+    external_id: str
+    order_id: str
+    option_id: str
+    country_code: str
+    shipping_address: dict[str, Any]  # stored as given, with the country's name
+    items: Sequence[NewFulfillmentItem]
+    metadata: dict[str, Any] | None
+    fingerprint: str  # of the request body: tells a retry from another use of its key
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    """What `create` did: placed the order now (`placement`), or replayed the answer an
+    earlier request with the key got (`replayed`, `placement` None when it came from the
+    stored answer). `answer` is what the caller gets either way."""
+
+    answer: StoredAnswer
+    fulfillment_id: str | None
+    placement: Placement | None
     replayed: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class FulfillmentFailed(Unprocessable):
     type_slug = "fulfillment-failed"
+    description = (
+        "`fulfillment-failed`: CJ refused the order for good (`fulfillment` carries the "
+        "failed fulfillment)"
+    )
+
+
+class IdempotencyKeyMissing(BadRequest):
+    description = f"Idempotency-Key missing, or longer than {MAX_KEY_LENGTH} characters"
+
+
+class IdempotencyKeyInUse(Conflict):
+    description = "A request with this Idempotency-Key is still being processed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            retry_after_seconds=1,
+        )
+
+
+class IdempotencyKeyReused(Unprocessable):
+    description = "Idempotency-Key reused with another body"
+
+
+class RetryRefused(Conflict):
+    description = "Not pending (already at CJ, failed or cancelled), or being sent now"
+
+
+class FilterMissing(BadRequest):
+    description = "Neither external_id nor order_id given"
 
 
 def new_fulfillment_id() -> str:
     """`ful_` + 32 hex digits: also the CJ orderNumber (at most 50 characters)."""
     return f"ful_{uuid.uuid4().hex}"
-
-
-def request_fingerprint(request: FulfillmentCreate) -> str:
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def reply_for(fulfillment: Fulfillment) -> Reply:
-    """201 when CJ has the order, 202 while it is queued, 422 when CJ refused it."""
-    body = FulfillmentRead.of(fulfillment).model_dump(mode="json")
-    if fulfillment.status == Status.failed:
-        error = FulfillmentFailed(
-            fulfillment.status_reason or "CJ refused the order.", extra={"fulfillment": body}
-        )
-        return Reply(error.status_code, problem_document(error))
-    location = {"Location": f"/v1/fulfillments/{fulfillment.id}"}
-    if fulfillment.status == Status.pending:
-        return Reply(202, body, headers=location)
-    return Reply(201, body, headers=location)
 
 
 class FulfillmentService:
@@ -92,24 +149,26 @@ class FulfillmentService:
         variants: VariantResolver,
         submitter: Submitter,
         settings: Settings,
+        answer_for: AnswerFor,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._options = options
         self._variants = variants
         self._submitter = submitter
         self._settings = settings
+        self._answer_for = answer_for
 
     # Create
 
-    async def create(self, key: str | None, request: FulfillmentCreate) -> Reply:
+    async def create(self, key: str | None, request: NewFulfillment) -> CreateOutcome:
         key = self._checked_key(key)
-        fingerprint = request_fingerprint(request)
+        fingerprint = request.fingerprint
         async with self._sessionmaker() as session:
             existing = await IdempotencyRepository(session).get(key)
         if existing is not None:
             return await self._repeat(existing, fingerprint)
 
-        option = self._option_for(request)
+        option = self._options.require_serving(request.option_id, request.country_code)
         items = await self._variants.resolve(
             [ItemRef(sku=i.sku, vid=i.vid, quantity=i.quantity) for i in request.items]
         )
@@ -151,26 +210,36 @@ class FulfillmentService:
             deadline=time.monotonic() + self._settings.submit_budget_ms / 1000,
             source="api",
         )
-        reply = reply_for(result.fulfillment or fulfillment)
-        await self._store(key, reply)
-        return reply
+        placed = result.fulfillment or fulfillment
+        outcome = self._placed(placed, replayed=False)
+        await self._store(key, outcome.answer)
+        return outcome
+
+    def _placed(self, fulfillment: Fulfillment, *, replayed: bool) -> CreateOutcome:
+        placement = placement_of(fulfillment)
+        return CreateOutcome(
+            answer=self._answer_for(placement, fulfillment),
+            fulfillment_id=fulfillment.id,
+            placement=placement,
+            replayed=replayed,
+        )
 
     # Retry now
 
-    async def retry(self, fulfillment_id: str) -> Reply:
+    async def retry(self, fulfillment_id: str) -> CreateOutcome:
         """Try a queued (`pending`) fulfillment at CJ now instead of at its next attempt,
         within the same budget as a create; answered like a create (201 placed, 202 still
         queued with its next attempt rescheduled, 422 refused). Anything but a pending row,
         or one a submitter is sending now, is a Conflict."""
         fulfillment = await self.get(fulfillment_id)
         if fulfillment.status != Status.pending:
-            raise Conflict(
+            raise RetryRefused(
                 f"Fulfillment {fulfillment_id!r} is {fulfillment.status}: only a pending "
                 "(queued) fulfillment can be retried."
             )
         maybe_at_cj = await self._submitter.claim(fulfillment_id)
         if maybe_at_cj is None:
-            raise Conflict(
+            raise RetryRefused(
                 f"Fulfillment {fulfillment_id!r} is being sent to CJ right now (or just "
                 "was); read it again in a moment."
             )
@@ -181,62 +250,48 @@ class FulfillmentService:
             deadline=time.monotonic() + self._settings.submit_budget_ms / 1000,
             source="api",
         )
-        return reply_for(result.fulfillment or await self.get(fulfillment_id))
+        placed = result.fulfillment or await self.get(fulfillment_id)
+        return self._placed(placed, replayed=False)
 
     def _checked_key(self, key: str | None) -> str:
         if key is None or not key.strip():
-            raise BadRequest(
+            raise IdempotencyKeyMissing(
                 "The Idempotency-Key header is required: send a unique value per fulfillment "
                 "(the store's fulfillment id works) and the same value on every retry."
             )
         if len(key) > MAX_KEY_LENGTH:
-            raise BadRequest(f"The Idempotency-Key header is longer than {MAX_KEY_LENGTH}.")
+            raise IdempotencyKeyMissing(
+                f"The Idempotency-Key header is longer than {MAX_KEY_LENGTH}."
+            )
         return key.strip()
 
-    async def _repeat(self, record: IdempotencyKey, fingerprint: str) -> Reply:
+    async def _repeat(self, record: IdempotencyKey, fingerprint: str) -> CreateOutcome:
         if record.request_hash != fingerprint:
-            raise Unprocessable(
+            raise IdempotencyKeyReused(
                 "This Idempotency-Key was already used with a different request body; "
                 "use a new key for a new fulfillment."
             )
         if record.state == "completed" and record.response_status is not None:
-            body = dict(record.response_body or {})
-            headers = {}
-            if record.response_status < 400 and record.fulfillment_id is not None:
-                headers["Location"] = f"/v1/fulfillments/{record.fulfillment_id}"
-            return Reply(record.response_status, body, replayed=True, headers=headers)
+            stored = StoredAnswer(record.response_status, dict(record.response_body or {}))
+            return CreateOutcome(stored, record.fulfillment_id, placement=None, replayed=True)
         now = utcnow()
         locked_until = record.locked_until
         if locked_until is not None and locked_until > now:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-                retry_after_seconds=1,
-            )
+            raise IdempotencyKeyInUse()
         # Its holder died after committing the row: answer from the row as it is now.
         async with transaction(self._sessionmaker) as session:
             won = locked_until is not None and await IdempotencyRepository(session).take_over(
                 record.key, expired=locked_until, until=now + timedelta(seconds=KEY_LOCK_SECONDS)
             )
         if not won or record.fulfillment_id is None:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-                retry_after_seconds=1,
-            )
-        fulfillment = await self.get(record.fulfillment_id)
-        reply = reply_for(fulfillment)
-        await self._store(record.key, reply)
-        return Reply(reply.status_code, reply.body, replayed=True, headers=reply.headers)
+            raise IdempotencyKeyInUse()
+        outcome = self._placed(await self.get(record.fulfillment_id), replayed=True)
+        await self._store(record.key, outcome.answer)
+        return outcome
 
-    async def _store(self, key: str, reply: Reply) -> None:
+    async def _store(self, key: str, answer: StoredAnswer) -> None:
         async with transaction(self._sessionmaker) as session:
-            await IdempotencyRepository(session).complete(
-                key, status=reply.status_code, body=reply.body
-            )
-
-    def _option_for(self, request: FulfillmentCreate) -> FulfillmentOption:
-        return self._options.require_serving(
-            request.option_id, request.shipping_address.country_code
-        )
+            await IdempotencyRepository(session).complete(key, answer)
 
     def _check_cj_limits(self, fulfillment: Fulfillment) -> None:
         """The CJ body as it will be sent, against CJ's documented lengths: a field CJ
@@ -258,11 +313,10 @@ class FulfillmentService:
             )
 
     def _new_row(
-        self, request: FulfillmentCreate, option: FulfillmentOption, items: Sequence[ResolvedItem]
+        self, request: NewFulfillment, option: FulfillmentOption, items: Sequence[ResolvedItem]
     ) -> Fulfillment:
         fulfillment_id = new_fulfillment_id()
         now = utcnow()
-        address = request.shipping_address
         return Fulfillment(
             id=fulfillment_id,
             external_id=request.external_id,
@@ -272,10 +326,7 @@ class FulfillmentService:
             cj_order_number=fulfillment_id,
             logistic_name=option.logistics[0],
             from_country=option.from_country,
-            shipping_address={
-                **address.model_dump(exclude_none=True),
-                "country": address.country_name,
-            },
+            shipping_address=dict(request.shipping_address),
             meta=request.metadata,
             tracking=[],
             tracking_events=[],
@@ -303,12 +354,12 @@ class FulfillmentService:
         async with self._sessionmaker() as session:
             fulfillment = await FulfillmentRepository(session).get(fulfillment_id)
         if fulfillment is None:
-            raise NotFound(f"No fulfillment {fulfillment_id!r}.")
+            raise FulfillmentNotFound(fulfillment_id)
         return fulfillment
 
     async def find(self, *, external_id: str | None, order_id: str | None) -> list[Fulfillment]:
         if external_id is None and order_id is None:
-            raise BadRequest("Filter by `external_id` or `order_id`.")
+            raise FilterMissing("Filter by `external_id` or `order_id`.")
         async with self._sessionmaker() as session:
             found = await FulfillmentRepository(session).find(
                 external_id=external_id, order_id=order_id, limit=LIST_LIMIT
@@ -319,5 +370,5 @@ class FulfillmentService:
         async with self._sessionmaker() as session:
             repository = FulfillmentRepository(session)
             if await repository.get(fulfillment_id) is None:
-                raise NotFound(f"No fulfillment {fulfillment_id!r}.")
+                raise FulfillmentNotFound(fulfillment_id)
             return list(await repository.events(fulfillment_id))

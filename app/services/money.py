@@ -23,6 +23,7 @@ _DECIMALS = {
 
 class UnknownCurrency(Unprocessable):
     type_slug = "unknown-currency"
+    description = "`unknown-currency`: no exchange rate for the currency"
 
     def __init__(self, currency: str, known: list[str]) -> None:
         super().__init__(

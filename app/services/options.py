@@ -27,6 +27,7 @@ class OptionsFileError(ValueError):
 
 class UnknownOption(Unprocessable):
     type_slug = "unknown-option"
+    description = "`unknown-option`: no option has this `option_id` (the known ones are named)"
 
     def __init__(self, option_id: str, known: Sequence[str]) -> None:
         super().__init__(
@@ -37,6 +38,7 @@ class UnknownOption(Unprocessable):
 
 class DestinationNotServed(Unprocessable):
     type_slug = "destination-not-served"
+    description = "`destination-not-served`: the option (or every option) does not ship there"
 
     def __init__(self, detail: str, country_code: str) -> None:
         super().__init__(detail, extra={"country_code": country_code})

@@ -58,6 +58,7 @@ class CannotShip(Unprocessable):
     """CJ answered, and none of the option's logistics can carry this cart on this route."""
 
     type_slug = "cannot-ship"
+    description = "`cannot-ship`: CJ offers none of the option's logistics for this cart"
 
     def __init__(self, option: FulfillmentOption, offered: Sequence[str]) -> None:
         offer = ", ".join(offered) or "nothing"
@@ -70,6 +71,7 @@ class CannotShip(Unprocessable):
 
 class UnknownVariant(Unprocessable):
     type_slug = "unknown-variant"
+    description = "`unknown-variant`: CJ does not know a variant of the cart"
 
     def __init__(self, cj_message: str) -> None:
         super().__init__(

@@ -32,6 +32,7 @@ class ResolvedItem:
 
 class UnknownSkus(Unprocessable):
     type_slug = "unknown-sku"
+    description = "`unknown-sku`: SKUs without a CJ variant mapping (`unknown_skus`)"
 
     def __init__(self, skus: Sequence[str]) -> None:
         unknown = list(dict.fromkeys(skus))

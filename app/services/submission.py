@@ -57,12 +57,12 @@ from app.core.metrics import FULFILLMENT_SUBMISSIONS
 from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
-from app.schemas.notifications import NotificationEvent
 from app.services.backoff import retry_delay
 from app.services.notifications.triggers import notify
 from app.services.options import OptionsCatalog
 from app.services.statuses import Status, from_cj
 from app.services.transitions import transition
+from app.sinks.notification import NotificationEvent
 
 log = structlog.get_logger(__name__)
 

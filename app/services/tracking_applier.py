@@ -30,10 +30,10 @@ from app.cj.webhooks import (
 from app.core.clock import utcnow
 from app.db.models import Fulfillment, WebhookInboxMessage
 from app.db.repositories.fulfillments import FulfillmentRepository
-from app.schemas.notifications import NotificationEvent
 from app.services.notifications.triggers import notify
 from app.services.statuses import Status, can_move, from_cj
 from app.services.transitions import transition
+from app.sinks.notification import NotificationEvent
 
 log = structlog.get_logger(__name__)
 

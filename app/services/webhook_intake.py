@@ -33,6 +33,10 @@ log = structlog.get_logger(__name__)
 APPLIED_TOPICS = frozenset({ORDER, LOGISTIC})
 
 
+class SignatureRefused(Unauthorized):
+    description = "Signature missing or wrong while CJ_WEBHOOK_VERIFY=enforce"
+
+
 class WebhookOutcome(StrEnum):
     applied = "applied"
     duplicate = "duplicate"
@@ -123,7 +127,7 @@ class WebhookIntake:
             reason = "unsigned" if not sign else "bad_signature"
             WEBHOOKS.labels(topic="unknown", outcome=f"rejected_{reason}").inc()
             log.warning("cj_webhook_rejected", reason=reason)
-            raise Unauthorized("The `sign` header is missing or does not match the body.")
+            raise SignatureRefused("The `sign` header is missing or does not match the body.")
         if not valid:
             log.warning("cj_webhook_signature_mismatch", signed=bool(sign))
         return valid

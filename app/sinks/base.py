@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from app.schemas.notifications import FulfillmentNotification, NotificationEvent
+from app.sinks.notification import FulfillmentNotification, NotificationEvent
 
 # One attempt's budget; the outbox retries, so a slow sink never holds a claim for long.
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)

@@ -35,7 +35,6 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from app.schemas.notifications import FulfillmentNotification, NotificationEvent
 from app.sinks.base import (
     DEFAULT_TIMEOUT,
     Delivery,
@@ -44,6 +43,7 @@ from app.sinks.base import (
     response_reason,
     transport_failure,
 )
+from app.sinks.notification import FulfillmentNotification, NotificationEvent
 
 _ALREADY_DONE = ("already been created", "already been marked delivered")
 _RETRIED = frozenset({408, 409, 425, 429})

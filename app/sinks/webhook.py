@@ -16,7 +16,6 @@ import httpx
 from pydantic import SecretStr
 
 from app.core.security import webhook_signature, webhook_signing_key
-from app.schemas.notifications import NotificationEvent
 from app.sinks.base import (
     DEFAULT_TIMEOUT,
     Delivery,
@@ -25,6 +24,7 @@ from app.sinks.base import (
     response_reason,
     transport_failure,
 )
+from app.sinks.notification import NotificationEvent
 
 
 class WebhookSink:

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.metrics import REGISTRY
 from app.db.models import Fulfillment
-from app.schemas.notifications import NotificationEvent
 from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome
 from app.sinks.medusa import MedusaAdminSink
+from app.sinks.notification import NotificationEvent
 from tests.fixtures.notifications import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
 from tests.fixtures.receiver import Receiver
 

@@ -10,9 +10,9 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Fulfillment
-from app.schemas.notifications import NotificationEvent
 from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.sinks.medusa import MedusaDataSink
+from app.sinks.notification import NotificationEvent
 from tests.fixtures.notifications import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
 from tests.fixtures.receiver import Receiver
 

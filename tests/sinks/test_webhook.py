@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.db.models import Fulfillment
-from app.schemas.notifications import FulfillmentNotification, NotificationEvent
 from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome
+from app.sinks.notification import FulfillmentNotification, NotificationEvent
 from app.sinks.webhook import WebhookSink
 from tests.fixtures.notifications import outbox_rows, stored_fulfillment
 from tests.fixtures.receiver import Receiver

@@ -13,8 +13,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.middleware.request_id import request_id_of
-from app.api.problems import problem_response
+from app.api.problems import error_response
+from app.core.errors import AppError, DatabaseUnavailable
 
 # The pool waited too long for a connection, or the database refused or dropped one
 # (asyncpg's connect errors arrive unwrapped, as the built-in ConnectionError family).
@@ -43,27 +43,16 @@ class LastResortMiddleware:
         except DATABASE_UNAVAILABLE as exc:
             log.warning("database_unavailable", error=type(exc).__name__)
             if not started:
-                response = problem_response(
-                    status=503,
-                    title="Service Unavailable",
-                    detail="The database is unavailable or busy; retry shortly "
+                unavailable = DatabaseUnavailable(
+                    "The database is unavailable or busy; retry shortly "
                     "(with the same Idempotency-Key, a retry is safe).",
-                    type_slug="database-unavailable",
-                    instance=scope.get("path", ""),
-                    request_id=request_id_of(scope),
-                    headers={"Retry-After": "5"},
+                    retry_after_seconds=5,
                 )
-                await response(scope, receive, send)
+                await error_response(unavailable, scope)(scope, receive, send)
         except Exception:
             log.exception("unhandled_exception")
             if not started:
-                response = problem_response(
-                    status=500,
-                    title="Internal Server Error",
-                    detail="The service failed unexpectedly; the error is logged with this "
-                    "request id.",
-                    type_slug="internal",
-                    instance=scope.get("path", ""),
-                    request_id=request_id_of(scope),
+                internal = AppError(
+                    "The service failed unexpectedly; the error is logged with this request id."
                 )
-                await response(scope, receive, send)
+                await error_response(internal, scope)(scope, receive, send)

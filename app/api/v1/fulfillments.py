@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ContainerDep
-from app.api.middleware.request_id import request_id_of
-from app.api.problems import PROBLEM_CONTENT_TYPE, Problem
+from app.api.problems import PROBLEM_CONTENT_TYPE, in_request, problem_responses
+from app.core.errors import InvalidRequest, UnreadableBody
 from app.schemas.fulfillments import (
     EventList,
     EventRead,
@@ -18,13 +18,23 @@ from app.schemas.fulfillments import (
     FulfillmentRead,
 )
 from app.schemas.rules import ID_PATTERN, ID_RULE
-from app.services.fulfillments import LIST_LIMIT, MAX_KEY_LENGTH, Reply
+from app.services.cancellation import CancelRefused, CJUnreachable
+from app.services.errors import FulfillmentNotFound
+from app.services.fulfillments import (
+    LIST_LIMIT,
+    MAX_KEY_LENGTH,
+    CreateOutcome,
+    FilterMissing,
+    FulfillmentFailed,
+    IdempotencyKeyInUse,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    RetryRefused,
+)
+from app.services.options import DestinationNotServed, UnknownOption
+from app.services.skus import UnknownSkus
 
 router = APIRouter(prefix="/fulfillments", tags=["fulfillments"])
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}, "description": description}
 
 
 FulfillmentId = Annotated[
@@ -32,7 +42,7 @@ FulfillmentId = Annotated[
     Path(max_length=40, pattern=ID_PATTERN, description=f"The service's id (`ful_…`): {ID_RULE}"),
 ]
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No such fulfillment")}
+_NOT_FOUND = problem_responses(FulfillmentNotFound)
 
 
 @router.post(
@@ -42,13 +52,16 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("No such fulfillmen
     responses={
         201: {"description": "CJ accepted the order now"},
         202: {"model": FulfillmentRead, "description": "Accepted and queued: CJ gets it later"},
-        400: _problem("Idempotency-Key missing, or a body the service cannot read"),
-        409: _problem("A request with this Idempotency-Key is still being processed"),
-        422: _problem(
-            "Invalid request (a field longer than CJ's createOrderV2 accepts is named in "
-            "`errors`, type `cj_too_long`, and nothing is stored), key reused with another "
-            "body, or CJ refused the order for good, e.g. 1600100 Param error (`fulfillment` "
-            "carries the failed fulfillment)"
+        **problem_responses(
+            IdempotencyKeyMissing,
+            UnreadableBody,
+            IdempotencyKeyInUse,
+            InvalidRequest,
+            UnknownOption,
+            DestinationNotServed,
+            UnknownSkus,
+            IdempotencyKeyReused,
+            FulfillmentFailed,
         ),
     },
 )
@@ -66,8 +79,8 @@ async def create_fulfillment(
         ),
     ] = None,
 ) -> JSONResponse:
-    reply = await container.fulfillments.create(idempotency_key, body)
-    return _reply_response(reply, request)
+    outcome = await container.fulfillments.create(idempotency_key, body.to_new())
+    return _answer_response(outcome, request)
 
 
 @router.post(
@@ -80,9 +93,7 @@ async def create_fulfillment(
             "model": FulfillmentRead,
             "description": "CJ still could not be reached: still queued, next attempt rescheduled",
         },
-        **_NOT_FOUND,
-        409: _problem("Not pending (already at CJ, failed or cancelled), or being sent now"),
-        422: _problem("CJ refused the order for good (`fulfillment` carries it, now failed)"),
+        **problem_responses(FulfillmentNotFound, RetryRefused, FulfillmentFailed),
     },
 )
 async def retry_fulfillment(
@@ -90,32 +101,28 @@ async def retry_fulfillment(
 ) -> JSONResponse:
     """Send a queued (`pending`) fulfillment to CJ now rather than at its next attempt;
     answered like the create."""
-    reply = await container.fulfillments.retry(fulfillment_id)
-    return _reply_response(reply, request)
+    outcome = await container.fulfillments.retry(fulfillment_id)
+    return _answer_response(outcome, request)
 
 
-def _reply_response(reply: Reply, request: Request) -> JSONResponse:
-    headers = dict(reply.headers)
-    if reply.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    content = reply.body
-    media_type = "application/json"
-    if reply.status_code >= 400:
-        media_type = PROBLEM_CONTENT_TYPE
-        content = {**content, "instance": request.url.path}
-        request_id = request_id_of(request.scope)
-        if request_id is not None:
-            content["request_id"] = request_id
-    return JSONResponse(
-        content, status_code=reply.status_code, headers=headers, media_type=media_type
-    )
+def _answer_response(outcome: CreateOutcome, request: Request) -> JSONResponse:
+    answer = outcome.answer
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    if answer.status >= 400:
+        content = in_request(answer.body, request.scope)
+        return JSONResponse(
+            content, status_code=answer.status, headers=headers, media_type=PROBLEM_CONTENT_TYPE
+        )
+    if outcome.fulfillment_id is not None:
+        headers["Location"] = f"/v1/fulfillments/{outcome.fulfillment_id}"
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
 
 @router.get(
     "",
     description="Filter by `external_id` or `order_id` (at least one is required, else 400); "
     f"at most {LIST_LIMIT} fulfillments, oldest first.",
-    responses={400: _problem("Neither external_id nor order_id given")},
+    responses=problem_responses(FilterMissing),
 )
 async def list_fulfillments(
     container: ContainerDep,
@@ -153,12 +160,7 @@ async def list_events(fulfillment_id: FulfillmentId, container: ContainerDep) ->
             "description": "Paid order: a CJ refund dispute is open (`dispute_id`); the "
             "status becomes `cancelled` when CJ refunds it",
         },
-        **_NOT_FOUND,
-        409: _problem(
-            "CJ will not cancel it (unpaid: the merchant cancels it in MyCJ; a delete CJ "
-            "refuses; paid; shipped), or it is being sent now"
-        ),
-        503: _problem("CJ could not be asked; nothing changed"),
+        **problem_responses(FulfillmentNotFound, CancelRefused, CJUnreachable),
     },
 )
 async def cancel_fulfillment(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import IdempotencyKey
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The first answer given for a key, kept as given so that its replays are the same."""
+
+    status: int
+    body: dict[str, Any]
 
 
 class IdempotencyRepository:
@@ -42,12 +51,15 @@ class IdempotencyRepository:
         result = await self.session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
-    async def complete(self, key: str, *, status: int, body: dict[str, Any]) -> None:
+    async def complete(self, key: str, answer: StoredAnswer) -> None:
         statement = (
             update(IdempotencyKey)
             .where(IdempotencyKey.key == key)
             .values(
-                state="completed", response_status=status, response_body=body, locked_until=None
+                state="completed",
+                response_status=answer.status,
+                response_body=answer.body,
+                locked_until=None,
             )
             .execution_options(synchronize_session=False)
         )

@@ -11,8 +11,8 @@ The rows are `app.db.models.outbox_message`, read and written by
 `app.db.repositories.outbox_messages`.
 """
 
-from app.schemas.notifications import NotificationEvent
 from app.services.notifications.dispatcher import DeliveryReport, OutboxDispatcher, RetryPolicy
 from app.services.notifications.writer import OutboxWriter
+from app.sinks.notification import NotificationEvent
 
 __all__ = ["DeliveryReport", "NotificationEvent", "OutboxDispatcher", "OutboxWriter", "RetryPolicy"]

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.db.models import Fulfillment, FulfillmentItem
-from app.schemas.notifications import (
+from app.sinks.notification import (
     FulfillmentNotification,
     FulfillmentSnapshot,
     NotificationEvent,

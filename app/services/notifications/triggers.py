@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Fulfillment
-from app.schemas.notifications import NotificationEvent
 from app.services.notifications.writer import OutboxWriter
 from app.services.statuses import Status
+from app.sinks.notification import NotificationEvent
 
 OUTBOX_KEY = "cj_fulfillment.outbox"
 

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Fulfillment, FulfillmentItem, OutboxMessage
 from app.db.repositories.outbox_messages import OutboxRepository
-from app.schemas.notifications import NotificationEvent
 from app.services.notifications.snapshot import build_notification
+from app.sinks.notification import NotificationEvent
 
 
 class OutboxWriter:

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from app.core.metrics import REGISTRY
 from app.db.models import Fulfillment, OutboxMessage
 from app.db.repositories.outbox_messages import OutboxRepository
-from app.schemas.notifications import NotificationEvent
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
+from app.sinks.notification import NotificationEvent
 from app.sinks.webhook import WebhookSink
 from tests.fixtures.notifications import outbox_rows, stored_fulfillment
 from tests.fixtures.receiver import Receiver

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from app.db.models import Fulfillment
-from app.schemas.notifications import FulfillmentNotification, NotificationEvent
 from app.services.notifications import OutboxWriter
 from app.sinks.medusa import MedusaAdminSink
+from app.sinks.notification import FulfillmentNotification, NotificationEvent
 from app.sinks.webhook import WebhookSink
 from tests.fixtures.notifications import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
 
