@@ -27,7 +27,6 @@ from app.db.token_store import DatabaseTokenStore
 from app.services.cancellation import CancellationService
 from app.services.fulfillments import FulfillmentService
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
-from app.services.notifications.triggers import attach_outbox
 from app.services.options import OptionsCatalog
 from app.services.quote_cache import create_quote_store
 from app.services.quote_demand import create_quote_demand
@@ -38,6 +37,7 @@ from app.services.skus import VariantResolver
 from app.services.submission import Submitter
 from app.services.tracking_applier import TrackingApplier
 from app.services.tracking_readback import PollPacer, TrackingReadback, pace_interval
+from app.services.transitions import StatusChanges
 from app.services.webhook_intake import WebhookIntake
 from app.sinks.base import Sink
 from app.sinks.chat import ChatSink
@@ -138,11 +138,11 @@ class Container:
         redis = create_redis(settings.redis_url, client_name=f"cj-fulfillment.{process}")
         cj = build_cj_client(settings, sessionmaker, redis)
         variants = VariantResolver(sessionmaker, cache_seconds=settings.sku_cache_seconds)
-        submitter = Submitter(sessionmaker, cj, options, settings)
-        tracking = TrackingApplier()
         sinks = build_sinks(settings)
         outbox = OutboxWriter({sink.name: sink.events for sink in sinks})
-        attach_outbox(sessionmaker, outbox)
+        changes = StatusChanges(outbox)
+        submitter = Submitter(sessionmaker, cj, options, settings, changes=changes)
+        tracking = TrackingApplier(changes)
         return cls(
             settings=settings,
             engine=engine,
@@ -160,8 +160,11 @@ class Container:
                 submitter=submitter,
                 settings=settings,
                 answer_for=answer_for,
+                changes=changes,
             ),
-            cancellations=CancellationService(sessionmaker, cj, submitter, settings),
+            cancellations=CancellationService(
+                sessionmaker, cj, submitter, settings, changes=changes
+            ),
             tracking=tracking,
             tracking_readback=TrackingReadback(
                 sessionmaker,

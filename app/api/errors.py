@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.middleware.request_id import request_id_of
-from app.api.problems import error_response, problem_response
+from app.api.problems import error_response, problem_body, problem_response
 from app.core.errors import AppError, InvalidRequest
 
 
@@ -47,15 +47,15 @@ async def handle_http_exception(request: Request, exc: Exception) -> JSONRespons
         detail = f"No resource at {request.url.path}."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(
+    body = problem_body(
         status=exc.status_code,
         title=status.phrase,
         detail=detail,
         type_slug=status.phrase.lower().replace(" ", "-"),
         instance=request.url.path,
         request_id=request_id_of(request.scope),
-        headers=dict(exc.headers or {}),
     )
+    return problem_response(body, dict(exc.headers or {}))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -66,27 +66,11 @@ def problem_body(
     return body
 
 
-def problem_response(
-    *,
-    status: int,
-    title: str,
-    detail: str,
-    type_slug: str,
-    instance: str | None = None,
-    request_id: str | None = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> JSONResponse:
-    body = problem_body(
-        status=status,
-        title=title,
-        detail=detail,
-        type_slug=type_slug,
-        instance=instance,
-        request_id=request_id,
-        extra=extra,
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    """A problem document (from `problem_body` or `error_body`) as the answer."""
+    return JSONResponse(
+        body, status_code=body["status"], headers=headers, media_type=PROBLEM_CONTENT_TYPE
     )
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE)
 
 
 def error_body(error: AppError, scope: Scope | None = None) -> dict[str, Any]:
@@ -116,12 +100,7 @@ def error_response(error: AppError, scope: Scope) -> JSONResponse:
     headers = dict(error.headers)
     if error.retry_after_seconds is not None:
         headers["Retry-After"] = str(error.retry_after_seconds)
-    return JSONResponse(
-        error_body(error, scope),
-        status_code=error.status_code,
-        headers=headers,
-        media_type=PROBLEM_CONTENT_TYPE,
-    )
+    return problem_response(error_body(error, scope), headers)
 
 
 def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:

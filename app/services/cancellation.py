@@ -45,7 +45,7 @@ from app.services.statuses import (
     from_cj,
 )
 from app.services.submission import Submitter
-from app.services.transitions import transition
+from app.services.transitions import StatusChanges
 
 log = structlog.get_logger(__name__)
 
@@ -96,11 +96,14 @@ class CancellationService:
         cj: CJClient,
         submitter: Submitter,
         settings: Settings,
+        *,
+        changes: StatusChanges,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._cj = cj
         self._submitter = submitter
         self._settings = settings
+        self._changes = changes
 
     async def cancel(self, fulfillment_id: str) -> CancelResult:
         waited_until = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
@@ -136,7 +139,7 @@ class CancellationService:
                 return "in_flight"
             if row.may_be_at_cj:
                 return "maybe_at_cj"
-            await transition(
+            await self._changes.move(
                 repository, row, Status.cancelled, source="api", reason="cancelled before CJ"
             )
         FULFILLMENT_CANCELS.labels(outcome="cancelled_locally").inc()
@@ -161,7 +164,7 @@ class CancellationService:
                 raise FulfillmentNotFound(fulfillment_id)
             row.claimed_until = None
             if detail is None:
-                await transition(
+                await self._changes.move(
                     repository,
                     row,
                     Status.cancelled,
@@ -190,7 +193,7 @@ class CancellationService:
     ) -> None:
         row.cj_order_id = row.cj_order_id or cj_id
         row.cj_status = cj_status or row.cj_status
-        await transition(
+        await self._changes.move(
             repository,
             row,
             from_cj(cj_status),
@@ -274,7 +277,7 @@ class CancellationService:
             locked = await repository.get_for_update(row.id)
             assert locked is not None
             locked.cj_status = "CANCELLED"
-            await transition(
+            await self._changes.move(
                 repository,
                 locked,
                 Status.cancelled,

@@ -37,7 +37,7 @@ from app.services.options import FulfillmentOption, OptionsCatalog
 from app.services.skus import ItemRef, ResolvedItem, VariantResolver
 from app.services.statuses import Status
 from app.services.submission import Submitter
-from app.services.transitions import transition
+from app.services.transitions import StatusChanges
 
 log = structlog.get_logger(__name__)
 
@@ -150,6 +150,7 @@ class FulfillmentService:
         submitter: Submitter,
         settings: Settings,
         answer_for: AnswerFor,
+        changes: StatusChanges,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._options = options
@@ -157,6 +158,7 @@ class FulfillmentService:
         self._submitter = submitter
         self._settings = settings
         self._answer_for = answer_for
+        self._changes = changes
 
     # Create
 
@@ -178,7 +180,7 @@ class FulfillmentService:
             async with transaction(self._sessionmaker) as session:
                 repository = FulfillmentRepository(session)
                 await repository.add(fulfillment)
-                await transition(
+                await self._changes.move(
                     repository, fulfillment, Status.pending, source="api", initial=True
                 )
                 await IdempotencyRepository(session).add(

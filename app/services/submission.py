@@ -58,10 +58,9 @@ from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
 from app.services.backoff import retry_delay
-from app.services.notifications.triggers import notify
 from app.services.options import OptionsCatalog
 from app.services.statuses import Status, from_cj
-from app.services.transitions import transition
+from app.services.transitions import StatusChanges
 from app.sinks.notification import NotificationEvent
 
 log = structlog.get_logger(__name__)
@@ -168,11 +167,14 @@ class Submitter:
         cj: CJClient,
         options: OptionsCatalog,
         settings: Settings,
+        *,
+        changes: StatusChanges,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._cj = cj
         self._options = options
         self._settings = settings
+        self._changes = changes
 
     @property
     def worker_budget_seconds(self) -> float:
@@ -360,11 +362,11 @@ class Submitter:
             }
             if order.interception:
                 detail["intercepted"] = order.interception
-            moved = await transition(
+            moved = await self._changes.move(
                 repository, row, placed.status, source=source, reason=placed.reason, detail=detail
             )
             if moved and order.interception:
-                await notify(session, row, NotificationEvent.intercepted)
+                await self._changes.notify(repository, row, NotificationEvent.intercepted)
             result = SubmissionResult(outcome, row)
         if orphan:
             await self._delete_orphan(fulfillment_id, placed, row.cj_order_number)
@@ -397,7 +399,7 @@ class Submitter:
             _release(row)
             row.last_error = reason
             row.may_be_at_cj = False
-            await transition(repository, row, Status.failed, source=source, reason=reason)
+            await self._changes.move(repository, row, Status.failed, source=source, reason=reason)
             result = SubmissionResult(SubmissionOutcome.failed, row)
         FULFILLMENT_SUBMISSIONS.labels(source=source, outcome=SubmissionOutcome.failed).inc()
         return result
@@ -416,7 +418,9 @@ class Submitter:
                 reason = gave_up_reason(error, give_up, maybe_at_cj, row.cj_order_number)
                 row.last_error = f"{type(error).__name__}: {error}"
                 row.may_be_at_cj = maybe_at_cj
-                await transition(repository, row, Status.failed, source=source, reason=reason)
+                await self._changes.move(
+                    repository, row, Status.failed, source=source, reason=reason
+                )
                 result = SubmissionResult(SubmissionOutcome.failed, row)
                 FULFILLMENT_SUBMISSIONS.labels(
                     source=source, outcome=SubmissionOutcome.failed

@@ -30,9 +30,8 @@ from app.cj.webhooks import (
 from app.core.clock import utcnow
 from app.db.models import Fulfillment, WebhookInboxMessage
 from app.db.repositories.fulfillments import FulfillmentRepository
-from app.services.notifications.triggers import notify
 from app.services.statuses import Status, can_move, from_cj
-from app.services.transitions import transition
+from app.services.transitions import StatusChanges
 from app.sinks.notification import NotificationEvent
 
 log = structlog.get_logger(__name__)
@@ -106,6 +105,9 @@ def _tracking(number: str | None, carrier: str | None, url: str | None) -> Track
 
 
 class TrackingApplier:
+    def __init__(self, changes: StatusChanges) -> None:
+        self._changes = changes
+
     async def apply(
         self, session: AsyncSession, row: WebhookInboxMessage, envelope: WebhookEnvelope
     ) -> bool:
@@ -170,10 +172,10 @@ class TrackingApplier:
         if merged == "added" and not _will_ship(fulfillment, report.status):
             # A new number tells the store something; a status change to shipped carries
             # it already, and a carrier or URL filled in later does not need a message.
-            await notify(repository.session, fulfillment, NotificationEvent.tracking_updated)
+            await self._changes.notify(repository, fulfillment, NotificationEvent.tracking_updated)
         if report.events and _merge_events(fulfillment, report.events):
             changed.append("tracking_events")
-        if report.status is not None and await transition(
+        if report.status is not None and await self._changes.move(
             repository,
             fulfillment,
             report.status,

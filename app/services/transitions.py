@@ -1,8 +1,11 @@
 """The one place a fulfillment's status changes.
 
 Every change is checked against the forward-only rules and written together with exactly
-one `fulfillment_events` row, in the caller's transaction, and with the store's
-notification (the outbox, see services.notifications.triggers), so no path can skip either.
+one `fulfillment_events` row and with the store's notification (the outbox writer this
+collaborator is built with; `notifications.triggers` says which change notifies), all in
+the caller's transaction, so no path can skip either. Each service that changes a status
+is given a `StatusChanges`; none can change one without it, and a notification that
+cannot be written fails the change (and its transaction) instead of being skipped.
 """
 
 from __future__ import annotations
@@ -15,55 +18,68 @@ from app.core.clock import utcnow
 from app.core.metrics import FULFILLMENT_TRANSITIONS
 from app.db.models import Fulfillment, FulfillmentEvent
 from app.db.repositories.fulfillments import FulfillmentRepository
-from app.services.notifications.triggers import event_for, notify
+from app.services.notifications.triggers import event_for
+from app.services.notifications.writer import OutboxWriter
 from app.services.statuses import Status, can_move
+from app.sinks.notification import NotificationEvent
 
 log = structlog.get_logger(__name__)
 
 
-async def transition(
-    repository: FulfillmentRepository,
-    fulfillment: Fulfillment,
-    to_status: Status,
-    *,
-    source: str,
-    reason: str | None = None,
-    detail: dict[str, Any] | None = None,
-    initial: bool = False,
-) -> bool:
-    """Move `fulfillment` to `to_status` if the rules allow it; False when they do not
-    (a repeated or late report), in which case nothing is written.
+class StatusChanges:
+    def __init__(self, outbox: OutboxWriter) -> None:
+        self._outbox = outbox
 
-    The caller holds the row (locked, or claimed) in the session of `repository`.
-    `initial` records the row's first status (the event's `from` is null).
-    """
-    current = None if initial else Status(fulfillment.status)
-    if current is not None and not can_move(current, to_status):
-        return False
-    now = utcnow()
-    fulfillment.status = to_status.value
-    fulfillment.status_reason = reason
-    fulfillment.updated_at = now
-    await repository.add_event(
-        FulfillmentEvent(
+    async def move(
+        self,
+        repository: FulfillmentRepository,
+        fulfillment: Fulfillment,
+        to_status: Status,
+        *,
+        source: str,
+        reason: str | None = None,
+        detail: dict[str, Any] | None = None,
+        initial: bool = False,
+    ) -> bool:
+        """Move `fulfillment` to `to_status` if the rules allow it; False when they do not
+        (a repeated or late report), in which case nothing is written.
+
+        The caller holds the row (locked, or claimed) in the session of `repository`.
+        `initial` records the row's first status (the event's `from` is null).
+        """
+        current = None if initial else Status(fulfillment.status)
+        if current is not None and not can_move(current, to_status):
+            return False
+        now = utcnow()
+        fulfillment.status = to_status.value
+        fulfillment.status_reason = reason
+        fulfillment.updated_at = now
+        await repository.add_event(
+            FulfillmentEvent(
+                fulfillment_id=fulfillment.id,
+                source=source,
+                from_status=current.value if current is not None else None,
+                to_status=to_status.value,
+                detail=detail,
+                created_at=now,
+            )
+        )
+        event = event_for(current, to_status)
+        if event is not None:
+            await self.notify(repository, fulfillment, event)
+        FULFILLMENT_TRANSITIONS.labels(to_status=to_status.value, source=source).inc()
+        log.info(
+            "fulfillment_status_changed",
             fulfillment_id=fulfillment.id,
-            source=source,
             from_status=current.value if current is not None else None,
             to_status=to_status.value,
-            detail=detail,
-            created_at=now,
+            source=source,
+            reason=reason,
         )
-    )
-    event = event_for(current, to_status)
-    if event is not None:
-        await notify(repository.session, fulfillment, event)
-    FULFILLMENT_TRANSITIONS.labels(to_status=to_status.value, source=source).inc()
-    log.info(
-        "fulfillment_status_changed",
-        fulfillment_id=fulfillment.id,
-        from_status=current.value if current is not None else None,
-        to_status=to_status.value,
-        source=source,
-        reason=reason,
-    )
-    return True
+        return True
+
+    async def notify(
+        self, repository: FulfillmentRepository, fulfillment: Fulfillment, event: NotificationEvent
+    ) -> None:
+        """Queue `event` about the (held) fulfillment, in the caller's transaction."""
+        await self._outbox.enqueue(repository.session, fulfillment, event)

@@ -1,5 +1,6 @@
-"""`transition`: one event per change, in the caller's transaction; nothing for a move the
-rules refuse (late, repeated, backwards, out of a terminal status)."""
+"""`StatusChanges.move`: one event and its notifications per change, in the caller's
+transaction; nothing for a move the rules refuse (late, repeated, backwards, out of a
+terminal status); a notification that cannot be written fails the change."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
-from app.db.models import Fulfillment, FulfillmentEvent
+from app.db.models import Fulfillment, FulfillmentEvent, OutboxMessage
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
+from app.services.notifications import OutboxWriter
 from app.services.statuses import Status
-from app.services.transitions import transition
+from app.services.transitions import StatusChanges
+from app.sinks.webhook import WebhookSink
+
+CHANGES = StatusChanges(OutboxWriter({"webhook": WebhookSink.events}))
 
 
 def a_fulfillment() -> Fulfillment:
@@ -51,18 +57,18 @@ async def test_changes_are_recorded_once_and_never_go_back(clean_db: AsyncEngine
         repository = FulfillmentRepository(session)
         row = a_fulfillment()
         await repository.add(row)
-        assert await transition(repository, row, Status.pending, source="api", initial=True)
+        assert await CHANGES.move(repository, row, Status.pending, source="api", initial=True)
 
     async with transaction(sessions) as session:
         repository = FulfillmentRepository(session)
         row = await repository.get_for_update("ful_transition")
         assert row is not None
-        assert await transition(repository, row, Status.unshipped, source="webhook")
-        assert not await transition(repository, row, Status.created, source="poll")  # late
-        assert not await transition(repository, row, Status.unshipped, source="poll")  # again
-        assert not await transition(repository, row, Status.failed, source="worker")
-        assert await transition(repository, row, Status.cancelled, source="cj", reason="refund")
-        assert not await transition(repository, row, Status.delivered, source="webhook")
+        assert await CHANGES.move(repository, row, Status.unshipped, source="webhook")
+        assert not await CHANGES.move(repository, row, Status.created, source="poll")  # late
+        assert not await CHANGES.move(repository, row, Status.unshipped, source="poll")  # again
+        assert not await CHANGES.move(repository, row, Status.failed, source="worker")
+        assert await CHANGES.move(repository, row, Status.cancelled, source="cj", reason="refund")
+        assert not await CHANGES.move(repository, row, Status.delivered, source="webhook")
 
     assert await history(clean_db) == [
         ("api", None, "pending"),
@@ -73,14 +79,23 @@ async def test_changes_are_recorded_once_and_never_go_back(clean_db: AsyncEngine
         stored = await session.get(Fulfillment, "ful_transition")
         assert stored is not None
         assert (stored.status, stored.status_reason) == ("cancelled", "refund")
+    assert await outbox_events(clean_db) == ["cj_order_created", "cancelled"]
 
 
-async def change_then_fail(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def outbox_events(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(OutboxMessage.event_type).order_by(OutboxMessage.id))
+        return list(rows.scalars())
+
+
+async def change_then_fail(
+    sessions: async_sessionmaker[AsyncSession], changes: StatusChanges = CHANGES
+) -> None:
     async with transaction(sessions) as session:
         repository = FulfillmentRepository(session)
         row = await repository.get_for_update("ful_transition")
         assert row is not None
-        await transition(repository, row, Status.created, source="worker")
+        await changes.move(repository, row, Status.created, source="worker")
         raise RuntimeError("the unit of work fails after the change")
 
 
@@ -94,3 +109,20 @@ async def test_the_event_rolls_back_with_the_change(clean_db: AsyncEngine) -> No
         events = await conn.scalar(select(func.count()).select_from(FulfillmentEvent))
         status = await conn.scalar(select(Fulfillment.status))
     assert (events, status) == (0, "pending")
+
+
+async def test_a_notification_that_cannot_be_written_fails_the_change(
+    clean_db: AsyncEngine,
+) -> None:
+    # A sink name longer than the outbox column: Postgres refuses the row.
+    unwritable = StatusChanges(OutboxWriter({"s" * 40: WebhookSink.events}))
+    sessions = async_sessionmaker(clean_db, expire_on_commit=False)
+    async with transaction(sessions) as session:
+        await FulfillmentRepository(session).add(a_fulfillment())
+    with pytest.raises(DBAPIError):
+        await change_then_fail(sessions, unwritable)
+    async with clean_db.connect() as conn:
+        events = await conn.scalar(select(func.count()).select_from(FulfillmentEvent))
+        status = await conn.scalar(select(Fulfillment.status))
+    assert (events, status) == (0, "pending")
+    assert await outbox_events(clean_db) == []

@@ -11,8 +11,9 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from app.api.middleware.base import HTTPMiddleware
 from app.api.problems import error_response
 from app.core.errors import AppError, DatabaseUnavailable
 
@@ -23,14 +24,8 @@ DATABASE_UNAVAILABLE = (PoolTimeoutError, OperationalError, InterfaceError, Conn
 log = structlog.get_logger("app.access")
 
 
-class LastResortMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class LastResortMiddleware(HTTPMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def send_watched(message: Message) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from app.api.middleware.base import HTTPMiddleware
 from app.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("app.access")
@@ -36,14 +37,8 @@ def route_template(scope: Scope) -> str:
     return path_format
 
 
-class RequestMetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestMetricsMiddleware(HTTPMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"]
         started = time.perf_counter()
         status = 500  # what the caller gets when nothing was sent
