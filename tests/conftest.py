@@ -5,4 +5,5 @@ from tests.fixtures.database import *  # noqa: F403
 from tests.fixtures.notifications import *  # noqa: F403
 from tests.fixtures.receiver import *  # noqa: F403
 from tests.fixtures.redis import *  # noqa: F403
+from tests.fixtures.services import *  # noqa: F403
 from tests.fixtures.statements import *  # noqa: F403
