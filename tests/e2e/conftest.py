@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,6 +36,12 @@ def service_env(
         "CJ_OPEN_ID": "",
         "CJ_TIMEOUT_SECONDS": "10",
     }
+
+
+@pytest.fixture
+async def settings_overrides() -> dict[str, Any]:
+    """Settings a test class changes for its app (override the fixture in the class)."""
+    return {}
 
 
 @pytest.fixture

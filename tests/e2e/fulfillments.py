@@ -66,6 +66,15 @@ def app_for(settings: Settings) -> FastAPI:
     return create_app(settings)
 
 
+async def client_on_sim(
+    sim: httpx.AsyncClient, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with `settings`, against the simulator at the fulfillment tests' QPS."""
+    await sim.post("/_sim/config", json={"qps": SIM_QPS})
+    async for client in running(app_for(settings)):
+        yield client
+
+
 def body(
     *,
     external_id: str | None = None,

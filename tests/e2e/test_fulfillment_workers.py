@@ -13,13 +13,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.e2e.fulfillments import (
-    SIM_QPS,
     WorkerProcess,
-    app_for,
     body,
+    client_on_sim,
     fulfillment_settings,
     key,
-    running,
     sim_stats,
     wait_until,
     worker_env,
@@ -34,11 +32,10 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The web app, without an in-process worker: rows it cannot place stay pending, and
     are due again 6 s later (so every worker process is up and polling by then)."""
-    await sim.post("/_sim/config", json={"qps": SIM_QPS})
     settings = fulfillment_settings(
         service_env, submit_retry_initial_seconds=6, submit_retry_max_seconds=6
     )
-    async for c in running(app_for(settings)):
+    async for c in client_on_sim(sim, settings):
         yield c
 
 

@@ -15,12 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import IdempotencyKey
 from tests.e2e.fulfillments import (
-    SIM_QPS,
-    app_for,
     body,
+    client_on_sim,
     fulfillment_settings,
     key,
-    running,
     sim_stats,
     vid,
 )
@@ -30,8 +28,7 @@ from tests.e2e.fulfillments import (
 async def client(
     sim: httpx.AsyncClient, service_env: dict[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    await sim.post("/_sim/config", json={"qps": SIM_QPS})
-    async for c in running(app_for(fulfillment_settings(service_env))):
+    async for c in client_on_sim(sim, fulfillment_settings(service_env)):
         yield c
 
 

@@ -17,6 +17,7 @@ from tests.e2e.fulfillments import (
     SIM_QPS,
     app_for,
     body,
+    client_on_sim,
     fulfillment_settings,
     key,
     running,
@@ -25,16 +26,10 @@ from tests.e2e.fulfillments import (
 
 
 @pytest.fixture
-async def settings_overrides() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
 async def client(
     sim: httpx.AsyncClient, service_env: dict[str, str], settings_overrides: dict[str, Any]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    await sim.post("/_sim/config", json={"qps": SIM_QPS})
-    async for c in running(app_for(fulfillment_settings(service_env, **settings_overrides))):
+    async for c in client_on_sim(sim, fulfillment_settings(service_env, **settings_overrides)):
         yield c
 
 

@@ -16,6 +16,7 @@ from tests.e2e.fulfillments import (
     SIM_QPS,
     app_for,
     body,
+    client_on_sim,
     fulfillment_settings,
     key,
     running,
@@ -32,17 +33,11 @@ async def fault(sim: httpx.AsyncClient, endpoint: str, kind: str, **extra: Any) 
 
 
 @pytest.fixture
-async def settings_overrides() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
 async def client(
     sim: httpx.AsyncClient, service_env: dict[str, str], settings_overrides: dict[str, Any]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    await sim.post("/_sim/config", json={"qps": SIM_QPS})
     settings = fulfillment_settings(service_env, run_worker_in_process=True, **settings_overrides)
-    async for c in running(app_for(settings)):
+    async for c in client_on_sim(sim, settings):
         yield c
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -12,12 +13,17 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.metrics import REGISTRY
-from app.db.models import Fulfillment
 from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome
 from app.sinks.medusa import MedusaAdminSink
 from app.sinks.notification import NotificationEvent
-from tests.fixtures.notifications import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import (
+    FIRST_LABEL,
+    SECOND_LABEL,
+    outbox_rows,
+    queue,
+    stored_fulfillment,
+)
 from tests.fixtures.receiver import Receiver
 
 KEY = SecretStr("sk_3f0c9a7e51d24b8c")
@@ -33,15 +39,7 @@ async def dispatcher(
     await dispatcher.aclose()
 
 
-async def notify(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    fulfillment: Fulfillment,
-    *events: NotificationEvent,
-) -> None:
-    async with sessionmaker.begin() as session:
-        row = await session.get_one(Fulfillment, fulfillment.id)
-        for event in events:
-            await WRITER.enqueue(session, row, event)
+notify = functools.partial(queue, writer=WRITER)
 
 
 def sample(outcome: str) -> float:

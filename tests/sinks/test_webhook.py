@@ -18,7 +18,7 @@ from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome
 from app.sinks.notification import FulfillmentNotification, NotificationEvent
 from app.sinks.webhook import WebhookSink
-from tests.fixtures.notifications import outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import outbox_rows, queue, stored_fulfillment
 from tests.fixtures.receiver import Receiver
 
 WHSEC = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -32,9 +32,7 @@ async def deliver_one(
     event: NotificationEvent = NotificationEvent.shipped,
 ) -> Fulfillment:
     fulfillment = await stored_fulfillment(sessionmaker)
-    async with sessionmaker.begin() as session:
-        row = await session.get_one(Fulfillment, fulfillment.id)
-        await WRITER.enqueue(session, row, event)
+    await queue(sessionmaker, fulfillment, event, writer=WRITER)
     dispatcher = OutboxDispatcher(
         sessionmaker, [WebhookSink(f"{receiver.url}/store/hooks?src=cj", SecretStr(secret))]
     )

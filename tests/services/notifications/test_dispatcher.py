@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -12,12 +13,12 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.metrics import REGISTRY
-from app.db.models import Fulfillment, OutboxMessage
+from app.db.models import OutboxMessage
 from app.db.repositories.outbox_messages import OutboxRepository
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
 from app.sinks.notification import NotificationEvent
 from app.sinks.webhook import WebhookSink
-from tests.fixtures.notifications import outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import outbox_rows, queue, stored_fulfillment
 from tests.fixtures.receiver import Receiver
 
 SECRET = SecretStr("receiver-shared-secret")
@@ -33,16 +34,7 @@ async def dispatcher(
     await dispatcher.aclose()
 
 
-async def notify(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    fulfillment: Fulfillment,
-    *events: NotificationEvent,
-    writer: OutboxWriter = WRITER,
-) -> None:
-    async with sessionmaker.begin() as session:
-        row = await session.get_one(Fulfillment, fulfillment.id)
-        for event in events:
-            await writer.enqueue(session, row, event)
+notify = functools.partial(queue, writer=WRITER)
 
 
 def received_events(receiver: Receiver) -> list[tuple[str, str]]:
