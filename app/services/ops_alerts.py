@@ -26,13 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.chat_targets import OPS_SINK_PREFIX
 from app.db.models import Fulfillment, OutboxMessage
 from app.db.repositories.operations import OperationsRepository
-from app.schemas.ops_alerts import (
+from app.services.operations import OpsSnapshot
+from app.sinks.ops_alert import (
     OPS_ALERT_EVENT_PREFIX,
     AlertState,
     OpsAlert,
     ops_alert_event,
 )
-from app.services.operations import OpsSnapshot
 
 log = structlog.get_logger(__name__)
 

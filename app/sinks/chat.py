@@ -25,7 +25,6 @@ from typing import Any
 import httpx
 
 from app.core.chat_targets import ChatTarget, Platform
-from app.schemas.ops_alerts import AlertState, OpsAlert
 from app.sinks.base import (
     DEFAULT_TIMEOUT,
     Delivery,
@@ -35,6 +34,7 @@ from app.sinks.base import (
     transport_failure,
 )
 from app.sinks.notification import NotificationEvent
+from app.sinks.ops_alert import AlertState, OpsAlert
 
 _RETRIED = frozenset({408, 425, 429})
 _FIRING_COLOR = 0xD93025

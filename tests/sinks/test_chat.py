@@ -11,9 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.chat_targets import Platform, parse_target
-from app.schemas.ops_alerts import AlertState, OpsAlert, ops_alert_event
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome
 from app.sinks.chat import ChatSink
+from app.sinks.ops_alert import AlertState, OpsAlert, ops_alert_event
 from tests.fixtures.app import make_settings
 from tests.fixtures.chat_platforms import ChatPlatforms
 

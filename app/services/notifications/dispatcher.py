@@ -29,9 +29,9 @@ from app.core.metrics import (
     OUTBOX_OLDEST_AGE,
 )
 from app.db.repositories.outbox_messages import ClaimedMessage, OutboxRepository
-from app.schemas.ops_alerts import is_ops_alert
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome, Sink
 from app.sinks.notification import NotificationEvent
+from app.sinks.ops_alert import is_ops_alert
 
 log = structlog.get_logger(__name__)
 
