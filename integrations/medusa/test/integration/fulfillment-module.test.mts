@@ -421,13 +421,15 @@ function defineLiveSuite(serviceUrl: string, apiKey: string, simUrl: string) {
           assert.notEqual(prices.usd, prices.cad, "the CAD cart is priced in CAD, not given the USD amount")
         })
 
-        it("shows the service's refusals at checkout as MedusaErrors", async () => {
+        it("drops what CJ cannot ship from a cart (no amount), and shows the refusal on an order", async () => {
           const { option, sku } = await pickOptionAndSku(await fulfillmentModule.retrieveFulfillmentOptions(PROVIDER_ID))
           const so = await createCalculatedOption(fulfillmentModule, option)
           const price = (context: ReturnType<typeof cart>) =>
             fulfillmentModule.calculateShippingOptionsPrices([
               { id: so.id, provider_id: PROVIDER_ID, optionData: so.data ?? {}, data: {}, context },
             ])
+          // A draft order / order edit: fetchShippingOptionForOrderWorkflow passes the order.
+          const asOrder = (context: ReturnType<typeof cart>) => ({ ...context, id: "order_it_refusals" }) as ReturnType<typeof cart>
           const expect = (code: string, type: string, message: RegExp) => (err: unknown) => {
             assert.ok(err instanceof MedusaError, String(err))
             assert.equal(err.code, code, err.message)
@@ -437,9 +439,14 @@ function defineLiveSuite(serviceUrl: string, apiKey: string, simUrl: string) {
           }
           const abroad = cart(sku, "usd")
           abroad.shipping_address = { ...abroad.shipping_address!, country_code: "jp" }
-          await assert.rejects(price(abroad), expect("destination-not-served", MedusaError.Types.NOT_ALLOWED, /^CJ shipping does not deliver to JP: /))
+          const unmapped = cart("NOT-A-CJ-SKU", "usd")
+          for (const context of [abroad, unmapped]) {
+            const [dropped] = await price(context)
+            assert.equal(dropped.calculated_amount, undefined, "a cart is never blocked: Medusa drops an option without an amount")
+          }
+          await assert.rejects(price(asOrder(abroad)), expect("destination-not-served", MedusaError.Types.NOT_ALLOWED, /^CJ shipping does not deliver to JP: /))
           await assert.rejects(
-            price(cart("NOT-A-CJ-SKU", "usd")),
+            price(asOrder(unmapped)),
             expect("unknown-sku", MedusaError.Types.INVALID_DATA, /^CJ cannot ship NOT-A-CJ-SKU yet/)
           )
         })

@@ -78,6 +78,49 @@ export function cartContext(overrides: Record<string, unknown> = {}): PriceConte
   } as unknown as PriceContext
 }
 
+/**
+ * An order as fetchShippingOptionForOrderWorkflow passes it (claims, exchanges, returns,
+ * order edits): `id, shipping_address, items.*, items.variant.*`, the RMA list, and the
+ * currency from this package's setCalculatedShippingPricingContext hook.
+ */
+export function orderContext(overrides: Record<string, unknown> = {}): PriceContext {
+  return {
+    id: "order_01",
+    currency_code: "usd",
+    shipping_address: {
+      id: "oaddr_01",
+      address_1: "1 Main St",
+      city: "Springfield",
+      province: "IL",
+      country_code: "us",
+      postal_code: "62701",
+    },
+    items: [
+      { id: "ordli_1", title: "Mug", quantity: 2, variant_sku: "MUG-RED", requires_shipping: true, variant: { sku: "MUG-RED" } },
+      { id: "ordli_2", title: "Tee", quantity: 1, variant_sku: "TEE-M", requires_shipping: true, variant: { sku: "TEE-M" } },
+    ],
+    ...overrides,
+  } as unknown as PriceContext
+}
+
+/**
+ * A draft order as fetchShippingOptionForDraftOrderWorkflow passes it: preview items
+ * (a variant without managed inventory comes with `requires_shipping: false`) whose
+ * product has the option's shipping profile.
+ */
+export function draftOrderContext(overrides: Record<string, unknown> = {}): PriceContext {
+  const profile = { product: { id: "prod_1", shipping_profile: { id: "sp_1" } } }
+  return {
+    id: "order_draft",
+    currency_code: "eur",
+    shipping_address: { id: "oaddr_02", country_code: "us", city: "Springfield", postal_code: "62701" },
+    items: [
+      { id: "ordli_d1", title: "Mug", quantity: 3, variant_sku: "MUG-RED", requires_shipping: false, variant: { id: "var_1", ...profile } },
+    ],
+    ...overrides,
+  } as unknown as PriceContext
+}
+
 export function validateContext(country = "us"): ValidateFulfillmentDataContext {
   return {
     ...(cartContext() as object),

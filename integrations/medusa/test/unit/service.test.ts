@@ -8,12 +8,15 @@ import providerModule, { CjFulfillmentProviderService, MANUAL_RETURN_NOTE } from
 import {
   API_KEY,
   OPTION_DATA,
+  captureLogger,
   cartContext,
+  draftOrderContext,
   fulfillment,
   fulfillmentItems,
   fulfillmentResponse,
   makeProvider,
   order,
+  orderContext,
   validateContext,
 } from "../support/fixtures"
 import { closedPort, problem, serviceProblem, startStub, type Stub } from "../support/stub-server"
@@ -88,6 +91,8 @@ describe("medusa-fulfillment-cj provider", () => {
         { baseUrl: "http://x", apiKey: "k", fallbackAmounts: { "us-standard": 0 } },
         { baseUrl: "http://x", apiKey: "k", fallbackAmounts: { "us-standard": { usd: "-1" } } },
         { baseUrl: "http://x", apiKey: "k", fallbackAmounts: { "us-standard": "abc" } },
+        // one amount for every currency would charge 7.95 as ¥7.95 on a JPY cart
+        { baseUrl: "http://x", apiKey: "k", fallbackAmounts: { "us-standard": 7.95 } },
       ]
       for (const opts of bad) {
         assert.throws(() => CjFulfillmentProviderService.validateOptions(opts), medusaError(MedusaError.Types.INVALID_DATA), JSON.stringify(opts))
@@ -96,7 +101,7 @@ describe("medusa-fulfillment-cj provider", () => {
         CjFulfillmentProviderService.validateOptions({
           baseUrl: "http://x",
           apiKey: "k",
-          fallbackAmounts: { "us-standard": 7.95, "us-expedited": { usd: "14.95", cad: 20 } },
+          fallbackAmounts: { "us-standard": { usd: 7.95 }, "us-expedited": { usd: "14.95", cad: 20 } },
         })
       )
     })
@@ -195,8 +200,16 @@ describe("medusa-fulfillment-cj provider", () => {
       assert.equal(await provider.canCalculate(so({ id: "us-expedited" })), true)
       assert.equal(await provider.canCalculate(so({ id: "flat-only" })), false)
       assert.equal(await provider.canCalculate(so({ id: "not-ours" })), false)
-      assert.equal(await provider.canCalculate(so(null)), false)
+      assert.equal(await provider.canCalculate(so({ id: 7 })), false)
       assert.equal(stub.requests.length, 4)
+    })
+
+    it("is true for an update that sends no data (the dashboard's edit form), without a call", async () => {
+      const { provider } = makeProvider(stub.url)
+      const edit = { id: "so_1", name: "CJ renamed", price_type: "calculated", provider_id: "cj_cj" }
+      assert.equal(await provider.canCalculate(edit as unknown as CreateShippingOptionDTO), true)
+      assert.equal(await provider.canCalculate(so(null)), true)
+      assert.equal(stub.requests.length, 0)
     })
   })
 
@@ -281,10 +294,10 @@ describe("medusa-fulfillment-cj provider", () => {
     it("turns destination-not-served into NOT_ALLOWED naming the country, without the fallback", async () => {
       const detail = "Option 'us-standard' does not ship to CA; it serves US."
       stub.routes({ "POST /v1/rates": serviceProblem(422, "destination-not-served", detail, { country_code: "CA" }) })
-      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": 9.99 } })
+      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": { usd: 9.99 } } })
       // a 4xx is an answer, not an outage: the fallback is NOT used
       await assert.rejects(
-        provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()),
+        provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext()),
         medusaError(MedusaError.Types.NOT_ALLOWED, `CJ shipping does not deliver to CA: ${detail}`, "destination-not-served")
       )
     })
@@ -298,9 +311,9 @@ describe("medusa-fulfillment-cj provider", () => {
           { unknown_skus: ["MUG-RED", "TEE-M"] }
         ),
       })
-      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": 9.99 } })
+      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": { usd: 9.99 } } })
       await assert.rejects(
-        provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()),
+        provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext()),
         medusaError(
           MedusaError.Types.INVALID_DATA,
           "CJ cannot ship MUG-RED, TEE-M yet: no CJ variant is mapped to these SKUs. " +
@@ -311,7 +324,7 @@ describe("medusa-fulfillment-cj provider", () => {
     })
 
     it("turns cannot-ship, unknown-currency and unknown-option into clear errors", async () => {
-      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": 9.99 } })
+      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": { usd: 9.99 } } })
       const cases: [ReturnType<typeof serviceProblem>, string, string][] = [
         [
           serviceProblem(422, "cannot-ship", "Option 'us-standard' cannot ship this cart: CJ offers none of its logistics (USPS+) for it; CJ offers nothing.", { option_id: "us-standard" }),
@@ -332,7 +345,7 @@ describe("medusa-fulfillment-cj provider", () => {
       for (const [reply, type, message] of cases) {
         stub.routes({ "POST /v1/rates": reply })
         const slug = String((reply.body as { type: string }).type).split("/").pop()
-        await assert.rejects(provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()), medusaError(type, message, slug))
+        await assert.rejects(provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext()), medusaError(type, message, slug))
       }
     })
 
@@ -361,14 +374,14 @@ describe("medusa-fulfillment-cj provider", () => {
       })
       const { provider } = makeProvider(stub.url)
       await assert.rejects(
-        provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()),
+        provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext()),
         medusaError(MedusaError.Types.INVALID_DATA, "Invalid request: items.0.sku: unknown SKU MUG-RED")
       )
     })
 
     it("gives up after rateTimeoutMs and uses the fallback amount for the option", async () => {
       stub.routes({ "POST /v1/rates": { status: 200, body: { rates: [rate()] }, delayMs: 2000 } })
-      const { provider, lines } = makeProvider(stub.url, { rateTimeoutMs: 150, fallbackAmounts: { "us-standard": "7.95" } })
+      const { provider, lines } = makeProvider(stub.url, { rateTimeoutMs: 150, fallbackAmounts: { "us-standard": { usd: "7.95" } } })
       const started = Date.now()
       const price = await provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext())
       const elapsed = Date.now() - started
@@ -379,9 +392,9 @@ describe("medusa-fulfillment-cj provider", () => {
 
     it("throws on a timeout when the option has no fallback (never 0)", async () => {
       stub.routes({ "POST /v1/rates": { status: 200, body: { rates: [rate()] }, delayMs: 2000 } })
-      const { provider } = makeProvider(stub.url, { rateTimeoutMs: 150, fallbackAmounts: { "us-expedited": 14.95 } })
+      const { provider } = makeProvider(stub.url, { rateTimeoutMs: 150, fallbackAmounts: { "us-expedited": { usd: 14.95 } } })
       await assert.rejects(
-        provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()),
+        provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext()),
         medusaError(MedusaError.Types.UNEXPECTED_STATE, /did not answer POST \/v1\/rates within 150 ms/)
       )
     })
@@ -394,20 +407,20 @@ describe("medusa-fulfillment-cj provider", () => {
       const cad = await provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext({ currency_code: "cad" }))
       assert.equal(cad.calculated_amount, 10.9)
       await assert.rejects(
-        provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext({ currency_code: "eur" })),
+        provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext({ currency_code: "eur" })),
         medusaError(MedusaError.Types.UNEXPECTED_STATE, /unreachable/)
       )
     })
 
     it("uses the fallback on a 5xx answer", async () => {
       stub.routes({ "POST /v1/rates": problem(503, "database unavailable") })
-      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": 8 } })
+      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": { usd: 8 } } })
       const price = await provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext())
       assert.equal(price.calculated_amount, 8)
     })
 
     it("rejects answers that break the contract instead of guessing a price", async () => {
-      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": 8 } })
+      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": { usd: 8 } } })
       const cases: [unknown, RegExp][] = [
         [{ rates: [rate({ currency: "EUR" })] }, /in EUR, not in the cart's currency usd/],
         [{ rates: [rate({ amount: 12.34 })] }, /invalid amount/],
@@ -417,23 +430,106 @@ describe("medusa-fulfillment-cj provider", () => {
       ]
       for (const [body, message] of cases) {
         stub.routes({ "POST /v1/rates": { status: 200, body } })
-        await assert.rejects(provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext()), medusaError(MedusaError.Types.UNEXPECTED_STATE, message))
+        await assert.rejects(provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext()), medusaError(MedusaError.Types.UNEXPECTED_STATE, message))
       }
     })
 
     it("refuses to price without an address, currency, items or SKU (no call)", async () => {
       const { provider } = makeProvider(stub.url)
       const cases = [
-        cartContext({ shipping_address: null }),
-        cartContext({ currency_code: undefined }),
-        cartContext({ items: [] }),
-        cartContext({ items: [{ id: "x", title: "No sku", quantity: 1, requires_shipping: true }] }),
+        orderContext({ shipping_address: null }),
+        orderContext({ currency_code: undefined }),
+        orderContext({ items: [] }),
+        orderContext({ items: [{ id: "x", title: "No sku", quantity: 1, requires_shipping: true }] }),
       ]
       for (const ctx of cases) {
         await assert.rejects(provider.calculatePrice({ ...OPTION_DATA }, {}, ctx), medusaError(MedusaError.Types.INVALID_DATA))
       }
-      await assert.rejects(provider.calculatePrice({}, {}, cartContext()), medusaError(MedusaError.Types.INVALID_DATA))
+      await assert.rejects(provider.calculatePrice({}, {}, orderContext()), medusaError(MedusaError.Types.INVALID_DATA))
       assert.equal(stub.requests.length, 0)
+    })
+  })
+
+  describe("calculatePrice in every flow Medusa prices", () => {
+    const ratesRoute = () => ({ "POST /v1/rates": { status: 200, body: { rates: [rate({ currency: "EUR", amount: "9.10" })] } } })
+
+    it("never blocks a cart: what CJ cannot price leaves the option without an amount", async () => {
+      const { provider, lines } = makeProvider(stub.url)
+      const unknownSku = serviceProblem(422, "unknown-sku", "Unknown SKU(s): NEW-1", { unknown_skus: ["NEW-1"] })
+      const cases: [Parameters<typeof stub.routes>[0] | undefined, ReturnType<typeof cartContext>][] = [
+        [{ "POST /v1/rates": unknownSku }, cartContext()],
+        [{ "POST /v1/rates": serviceProblem(422, "destination-not-served", "no", { country_code: "CA" }) }, cartContext()],
+        [{ "POST /v1/rates": problem(503, "CJ down") }, cartContext()],
+        [undefined, cartContext({ items: [{ id: "cali_9", title: "Gift card", quantity: 1, requires_shipping: false }] })],
+        [undefined, cartContext({ items: [{ id: "cali_9", title: "No sku", quantity: 1, requires_shipping: true }] })],
+        [undefined, cartContext({ shipping_address: null })],
+      ]
+      for (const [routes, ctx] of cases) {
+        stub.routes(routes ?? {})
+        const price = await provider.calculatePrice({ ...OPTION_DATA }, {}, ctx)
+        assert.equal(price.calculated_amount, undefined, JSON.stringify(routes))
+      }
+      const price = await provider.calculatePrice({}, {}, cartContext())
+      assert.equal(price.calculated_amount, undefined)
+      assert.equal(lines.filter((l) => l.level === "warn" && /Medusa drops it from the cart/.test(l.message)).length, 7)
+      assert.ok(lines.some((l) => /NEW-1/.test(l.message)))
+    })
+
+    it("a fallback applies only in a currency it names", async () => {
+      stub.routes({ "POST /v1/rates": problem(503, "CJ down") })
+      const { provider } = makeProvider(stub.url, { fallbackAmounts: { "us-standard": { usd: 7.95 } } })
+      const usd = await provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext())
+      const jpy = await provider.calculatePrice({ ...OPTION_DATA }, {}, cartContext({ currency_code: "jpy" }))
+      assert.equal(usd.calculated_amount, 7.95)
+      assert.equal(jpy.calculated_amount, undefined)
+    })
+
+    it("prices a claim's own items (claim_items by order line id) in the hook's currency", async () => {
+      stub.routes(ratesRoute())
+      const { provider } = makeProvider(stub.url)
+      const ctx = orderContext({ currency_code: "eur", claim_id: "claim_1", claim_items: [{ id: "ordli_2", quantity: 1 }] })
+      const price = await provider.calculatePrice({ ...OPTION_DATA }, {}, ctx)
+      assert.equal(price.calculated_amount, 9.1)
+      const sent = stub.requests[0].body as { items: unknown; currency: string }
+      assert.deepEqual(sent.items, [{ sku: "TEE-M", quantity: 1 }])
+      assert.equal(sent.currency, "EUR")
+    })
+
+    it("prices exchange and return items the same way, and names an item the order lacks", async () => {
+      stub.routes(ratesRoute())
+      const { provider } = makeProvider(stub.url)
+      for (const key of ["exchange_items", "return_items"]) {
+        await provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext({ currency_code: "eur", [key]: [{ id: "ordli_1", quantity: 1 }] }))
+      }
+      assert.deepEqual(
+        stub.requests.map((r) => (r.body as { items: unknown }).items),
+        [[{ sku: "MUG-RED", quantity: 1 }], [{ sku: "MUG-RED", quantity: 1 }]]
+      )
+      await assert.rejects(
+        provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext({ claim_items: [{ id: "ordli_new", quantity: 1 }] })),
+        medusaError(MedusaError.Types.INVALID_DATA, /claim_items names ordli_new/)
+      )
+    })
+
+    it("prices a draft order's items of variants without managed inventory (requires_shipping false, with a profile)", async () => {
+      stub.routes(ratesRoute())
+      const { provider } = makeProvider(stub.url)
+      const price = await provider.calculatePrice({ ...OPTION_DATA }, {}, draftOrderContext())
+      assert.equal(price.calculated_amount, 9.1)
+      assert.deepEqual((stub.requests[0].body as { items: unknown }).items, [{ sku: "MUG-RED", quantity: 3 }])
+    })
+
+    it("takes the currency from the order or region when the context has none of its own", async () => {
+      const { provider } = makeProvider(stub.url)
+      for (const extra of [{ order: { currency_code: "eur" } }, { region: { currency_code: "eur" } }]) {
+        stub.routes(ratesRoute())
+        const price = await provider.calculatePrice({ ...OPTION_DATA }, {}, orderContext({ currency_code: undefined, ...extra }))
+        assert.equal(price.calculated_amount, 9.1)
+      }
+      await assert.rejects(
+        provider.calculatePrice({ ...OPTION_DATA }, {}, draftOrderContext({ currency_code: undefined })),
+        medusaError(MedusaError.Types.INVALID_DATA, /no currency.*setCalculatedShippingPricingContext/)
+      )
     })
   })
 
@@ -478,8 +574,8 @@ describe("medusa-fulfillment-cj provider", () => {
           zip: "62701",
         },
         items: [
-          { line_item_id: "ordli_1", sku: "MUG-RED", quantity: 2 },
-          { line_item_id: "ordli_2", sku: "TEE-M", quantity: 1 },
+          { line_item_id: "ordli_1", sku: "MUG-RED", quantity: 2, fulfilled_quantity: 0 },
+          { line_item_id: "ordli_2", sku: "TEE-M", quantity: 1, fulfilled_quantity: 0 },
         ],
       })
       assert.deepEqual(result.data, {
@@ -557,7 +653,7 @@ describe("medusa-fulfillment-cj provider", () => {
       ]
       await provider.createFulfillment(methodData, items, kitOrder, fulfillment())
       const body = stub.requests[0].body as { items: unknown[] }
-      assert.deepEqual(body.items, [{ line_item_id: "ordli_kit", sku: "KIT-1", quantity: 2 }])
+      assert.deepEqual(body.items, [{ line_item_id: "ordli_kit", sku: "KIT-1", quantity: 2, fulfilled_quantity: 0 }])
     })
 
     it("retries once with the same key and body after a 5xx", async () => {
@@ -679,9 +775,58 @@ describe("medusa-fulfillment-cj provider", () => {
       assert.equal(stub.requests.length, 2)
     })
 
+    it("fulfils through a CJ option that is not the order's method (data {}): the option's own data.id", async () => {
+      stub.routes({ "POST /v1/fulfillments": { status: 201, body: fulfillmentResponse() } })
+      const { logger } = captureLogger()
+      const reads: unknown[] = []
+      const shippingOptionService = {
+        retrieve: async (id: string, config: unknown) => {
+          reads.push([id, config])
+          return { id, data: { id: "us-expedited", name: "US Expedited" } }
+        },
+      }
+      const provider = new CjFulfillmentProviderService(
+        { logger, shippingOptionService } as never,
+        { baseUrl: stub.url, apiKey: API_KEY }
+      )
+      await provider.createFulfillment({}, fulfillmentItems(), order(), fulfillment())
+      assert.equal((stub.requests[0].body as { option_id: string }).option_id, "us-expedited")
+      assert.deepEqual(reads, [["so_01", { select: ["id", "data"] }]])
+    })
+
+    it("takes the option from the order's method for that shipping option when data is {}", async () => {
+      stub.routes({ "POST /v1/fulfillments": { status: 201, body: fulfillmentResponse() } })
+      const { provider } = makeProvider(stub.url)
+      const withMethods = order({
+        shipping_methods: [
+          { id: "sm_1", shipping_option_id: "so_other", data: { option_id: "us-standard" } },
+          { id: "sm_2", shipping_option_id: "so_01", data: { option_id: "us-expedited" } },
+        ],
+      })
+      await provider.createFulfillment({}, fulfillmentItems(), withMethods, fulfillment())
+      assert.equal((stub.requests[0].body as { option_id: string }).option_id, "us-expedited")
+    })
+
+    it("sends what Medusa already counts as fulfilled per line, so the service can tell a retry from a split", async () => {
+      stub.routes({ "POST /v1/fulfillments": { status: 201, body: fulfillmentResponse() } })
+      const { provider } = makeProvider(stub.url)
+      const counted = order({
+        items: [
+          { id: "ordli_1", title: "Mug", variant_sku: "MUG-RED", quantity: 4, detail: { fulfilled_quantity: 2 } },
+          { id: "ordli_2", title: "Tee", variant_sku: "TEE-M", quantity: 1, fulfilled_quantity: { numeric: 0 } },
+        ],
+      })
+      await provider.createFulfillment(methodData, fulfillmentItems(), counted, fulfillment())
+      const items = (stub.requests[0].body as { items: { fulfilled_quantity: number }[] }).items
+      assert.deepEqual(items.map((i) => i.fulfilled_quantity), [2, 0])
+    })
+
     it("refuses without option id, fulfillment id, order or line item (no call)", async () => {
       const { provider } = makeProvider(stub.url)
-      await assert.rejects(provider.createFulfillment({}, fulfillmentItems(), order(), fulfillment()), medusaError(MedusaError.Types.INVALID_DATA, /option_id/))
+      await assert.rejects(
+        provider.createFulfillment({}, fulfillmentItems(), order(), fulfillment()),
+        medusaError(MedusaError.Types.INVALID_DATA, /shipping option so_01 of this fulfillment has no CJ option id/)
+      )
       await assert.rejects(provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment({ id: undefined })), medusaError(MedusaError.Types.INVALID_DATA))
       await assert.rejects(provider.createFulfillment(methodData, fulfillmentItems(), undefined, fulfillment()), medusaError(MedusaError.Types.INVALID_DATA, /order/))
       await assert.rejects(

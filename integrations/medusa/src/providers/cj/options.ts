@@ -22,12 +22,12 @@ export interface CjProviderOptions {
   /**
    * Last-resort prices, per fulfillment option id, used ONLY when the service cannot be
    * reached while pricing (connection error, timeout, HTTP 5xx). Never used for a 4xx:
-   * "destination not served" stays an error. Either one amount (taken to be in the cart's
-   * currency) or one amount per currency code, e.g.
-   * `{ "us-standard": { usd: 7.95, cad: 10.9 }, "us-expedited": "14.95" }`.
-   * Must be greater than 0: a fallback never makes shipping free.
+   * "destination not served" stays an error. One amount per currency code, e.g.
+   * `{ "us-standard": { usd: 7.95, cad: 10.9 } }`: a cart in a currency with no amount
+   * gets no fallback (Medusa then drops the CJ method from the cart). Must be greater
+   * than 0: a fallback never makes shipping free.
    */
-  fallbackAmounts?: Record<string, MajorAmount | Record<string, MajorAmount>>
+  fallbackAmounts?: Record<string, Record<string, MajorAmount>>
 }
 
 export interface ResolvedOptions {
@@ -35,13 +35,12 @@ export interface ResolvedOptions {
   apiKey: string
   timeoutMs: number
   rateTimeoutMs: number
-  /** option id → (lowercase currency code or "*" for any) → amount */
+  /** option id → lowercase currency code → amount */
   fallbackAmounts: Map<string, Map<string, number>>
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000
 export const DEFAULT_RATE_TIMEOUT_MS = 2500
-export const ANY_CURRENCY = "*"
 
 const DECIMAL = /^\d+(\.\d+)?$/
 
@@ -117,7 +116,11 @@ export function resolveOptions(raw: unknown): ResolvedOptions {
           )
         }
       } else {
-        perCurrency.set(ANY_CURRENCY, positiveAmount(value, `fallbackAmounts["${optionId}"]`))
+        // One number for every currency would charge 7.95 as ¥7.95 on a JPY cart.
+        throw invalid(
+          `fallbackAmounts["${optionId}"] must name its currencies, e.g. { "usd": 7.95 } ` +
+            `(got ${JSON.stringify(value)})`
+        )
       }
       fallbackAmounts.set(optionId, perCurrency)
     }

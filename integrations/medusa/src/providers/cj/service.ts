@@ -15,7 +15,7 @@ import type {
 
 import { CjHttpError, CjServiceClient, isRecord, type JsonResponse } from "./client"
 import { isUnavailable, toMedusaError } from "./errors"
-import { ANY_CURRENCY, parseAmount, resolveOptions, type CjProviderOptions, type ResolvedOptions } from "./options"
+import { parseAmount, resolveOptions, type CjProviderOptions, type ResolvedOptions } from "./options"
 
 const PACKAGE_VERSION = "0.1.0"
 /** Longest wait this provider honours from a Retry-After while an admin request waits. */
@@ -24,6 +24,14 @@ const MAX_RETRY_AFTER_SECONDS = 2
 type InjectedDependencies = {
   logger?: Logger
 }
+
+/** The Fulfillment Module's own shipping option service, in the container it gives its providers. */
+type ShippingOptionReader = {
+  retrieve(id: string, config?: { select?: string[] }): Promise<{ data?: Record<string, unknown> | null }>
+}
+
+/** The RMA item lists Medusa puts in the pricing context of claims, exchanges and returns. */
+const FLOW_ITEM_KEYS = ["claim_items", "exchange_items", "return_items"] as const
 
 type FulfillmentItemInput = Partial<Omit<FulfillmentItemDTO, "fulfillment">>
 type FulfillmentInput = Partial<Omit<FulfillmentDTO, "provider_id" | "data" | "items">>
@@ -88,6 +96,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
   protected readonly options_: ResolvedOptions
   protected readonly client_: CjServiceClient
   protected readonly logger_: Pick<Logger, "debug" | "info" | "warn" | "error">
+  protected readonly container_: InjectedDependencies
 
   /** Called by Medusa's module-provider loader before the provider is registered. */
   static validateOptions(options: Record<string, unknown>): void {
@@ -97,6 +106,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
   constructor(container: InjectedDependencies, options: CjProviderOptions) {
     super()
     this.options_ = resolveOptions(options)
+    this.container_ = container ?? {}
     this.logger_ = container?.logger ?? console
     this.client_ = new CjServiceClient({
       baseUrl: this.options_.baseUrl,
@@ -132,9 +142,18 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     }
   }
 
-  /** Called when the admin saves a shipping option with `price_type: "calculated"`. */
+  /**
+   * Called when the admin creates or updates a shipping option with
+   * `price_type: "calculated"`. An update (the dashboard's edit form: name, "enabled in
+   * store", profile) sends no `data`: the option keeps the CJ option chosen at creation,
+   * so it can still be priced. A create (or an update that sends `data`) names a CJ
+   * option, which must exist and be calculated.
+   */
   async canCalculate(data: CreateShippingOptionDTO): Promise<boolean> {
-    const optionId = isRecord(data?.data) && typeof data.data.id === "string" ? data.data.id : undefined
+    if (!isRecord(data?.data) || data.data.id === undefined) {
+      return true
+    }
+    const optionId = typeof data.data.id === "string" ? data.data.id : undefined
     if (!optionId) {
       return false
     }
@@ -173,21 +192,52 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
   }
 
   /**
-   * Prices one calculated option for a cart. Returns MAJOR units in the cart's currency,
+   * Prices one calculated option. Returns MAJOR units in the currency Medusa prices in,
    * tax exclusive. Never returns 0 unless the service quoted "0.00" (a free option).
+   *
+   * Medusa calls this from carts (the context is the cart) and from draft orders, order
+   * edits, claims, exchanges and returns (the context is the order, with `claim_items`
+   * and the like; the currency comes from the `setCalculatedShippingPricingContext` hook
+   * this package registers, see src/workflows/hooks). A cart is never blocked: Medusa
+   * rethrows a provider error from every cart change (adding an item, a new address), but
+   * drops a method whose price is missing, so for a cart CJ cannot price this returns no
+   * amount (the CJ method goes away) unless a fallback in the cart's currency applies.
+   * For an order (an admin action) the reason is thrown, so the admin sees it.
    */
   async calculatePrice(
     optionData: CalculateShippingOptionPriceDTO["optionData"],
     data: CalculateShippingOptionPriceDTO["data"],
     context: CalculateShippingOptionPriceDTO["context"]
   ): Promise<CalculatedShippingOptionPrice> {
-    const optionId = this.optionIdOf(optionData)
-    const currency = typeof context?.currency_code === "string" ? context.currency_code.trim() : ""
+    if (!isCartContext(context)) {
+      return await this.priceFor(this.optionIdOf(optionData), currencyOf(context), context)
+    }
+    try {
+      return await this.priceFor(this.optionIdOf(optionData), currencyOf(context), context)
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err)
+      this.logger_.warn(
+        `medusa-fulfillment-cj: cart ${String(context?.id)} cannot be priced for CJ option ` +
+          `${String(optionData?.id)} (${reason}); the option is left without a price, so Medusa drops it from the cart`
+      )
+      return { calculated_amount: undefined as unknown as number, is_calculated_price_tax_inclusive: false }
+    }
+  }
+
+  private async priceFor(
+    optionId: string,
+    currency: string,
+    context: CalculateShippingOptionPriceDTO["context"]
+  ): Promise<CalculatedShippingOptionPrice> {
     if (!currency) {
-      throw new MedusaError(MedusaError.Types.INVALID_DATA, "Cannot price shipping: the cart has no currency")
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        "Cannot price CJ shipping: Medusa gave no currency (for orders it comes from this package's " +
+          "setCalculatedShippingPricingContext hook; is the plugin's workflow hook loaded?)"
+      )
     }
     const destination = this.destinationOf(context?.shipping_address)
-    const items = this.rateItemsOf(context?.items)
+    const items = this.rateItemsOf(flowItemsOf(context))
 
     let body: unknown
     try {
@@ -240,7 +290,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
         "CJ fulfillments are created from an order: this fulfillment has no order"
       )
     }
-    const optionId = this.methodOptionIdOf(data)
+    const optionId = await this.fulfillmentOptionIdOf(data, order, fulfillment)
     const request = {
       external_id: fulfillmentId,
       order_id: order.id,
@@ -373,15 +423,57 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     return id
   }
 
-  private methodOptionIdOf(data: Record<string, unknown> | undefined): string {
-    const id = data?.option_id ?? data?.id
-    if (typeof id !== "string" || !id) {
-      throw new MedusaError(
-        MedusaError.Types.INVALID_DATA,
-        "The shipping method has no CJ option id (data.option_id); it was not added through the CJ provider"
-      )
+  /**
+   * The CJ option of a fulfillment. The order's shipping method carries it
+   * (`ShippingMethod.data.option_id`, from validateFulfillmentData). When the admin
+   * fulfils through a CJ shipping option that is not the order's method, Medusa passes
+   * `data: {}`; the option is then the one the fulfillment names, whose `data.id` is the
+   * CJ option id (read from the Fulfillment Module's shipping options).
+   */
+  private async fulfillmentOptionIdOf(
+    data: Record<string, unknown> | undefined,
+    order: Partial<FulfillmentOrderDTO>,
+    fulfillment: FulfillmentInput
+  ): Promise<string> {
+    const fromData = data?.option_id ?? data?.id
+    if (typeof fromData === "string" && fromData) {
+      return fromData
     }
-    return id
+    const shippingOptionId = fulfillment.shipping_option_id ?? undefined
+    const methods = Array.isArray((order as { shipping_methods?: unknown }).shipping_methods)
+      ? ((order as { shipping_methods: unknown[] }).shipping_methods.filter(isRecord))
+      : []
+    const method = methods.find((m) => m.shipping_option_id === shippingOptionId)
+    const fromMethod = stringField(recordField(method, "data"), "option_id")
+    if (fromMethod) {
+      return fromMethod
+    }
+    if (shippingOptionId) {
+      const fromOption = stringField(await this.shippingOptionDataOf(shippingOptionId), "id")
+      if (fromOption) {
+        return fromOption
+      }
+    }
+    throw new MedusaError(
+      MedusaError.Types.INVALID_DATA,
+      `The shipping option ${shippingOptionId ?? "(none)"} of this fulfillment has no CJ option id ` +
+        "(data.id); recreate it from the CJ provider's fulfillment options"
+    )
+  }
+
+  private async shippingOptionDataOf(id: string): Promise<Record<string, unknown> | undefined> {
+    let reader: ShippingOptionReader | undefined
+    try {
+      // Awilix's cradle throws for a name it does not hold (outside the module).
+      reader = (this.container_ as { shippingOptionService?: ShippingOptionReader }).shippingOptionService
+    } catch {
+      reader = undefined
+    }
+    if (!reader) {
+      return undefined
+    }
+    const option = await reader.retrieve(id, { select: ["id", "data"] }).catch(() => undefined)
+    return isRecord(option?.data) ? option.data : undefined
   }
 
   private destinationOf(address: CartAddressDTO | null | undefined): Record<string, string> {
@@ -407,17 +499,26 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     return destination
   }
 
-  private rateItemsOf(items: CalculateShippingOptionPriceDTO["context"]["items"] | undefined): { sku: string; quantity: number }[] {
+  /**
+   * The lines to price. Medusa's own rule (core-flows `prepareLineItemData`): an item
+   * ships when it says so or its product has a shipping profile. Draft orders and order
+   * edits store `requires_shipping: false` for a variant without managed inventory
+   * (usual in dropshipping: CJ holds the stock) although its product has a profile, and
+   * Medusa fulfils it all the same; so only an item that says false and has no profile
+   * (a gift card, a download) is left out.
+   */
+  private rateItemsOf(items: RateItem[]): { sku: string; quantity: number }[] {
     const result: { sku: string; quantity: number }[] = []
-    for (const item of items ?? []) {
-      if (item.requires_shipping === false) {
+    for (const item of items) {
+      const profile = recordField(recordField(item.variant, "product"), "shipping_profile")
+      if (item.requires_shipping === false && !stringField(profile, "id")) {
         continue
       }
-      const sku = item.variant_sku ?? stringField(item.variant, "sku")
+      const sku = stringField(item, "variant_sku") ?? stringField(item.variant, "sku")
       if (!sku) {
         throw new MedusaError(
           MedusaError.Types.INVALID_DATA,
-          `Cannot price CJ shipping: "${item.title ?? item.id}" has no SKU`
+          `Cannot price CJ shipping: "${String(item.title ?? item.id)}" has no SKU`
         )
       }
       result.push({ sku, quantity: toQuantity(item.quantity) })
@@ -458,8 +559,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
   }
 
   private fallbackAmount(optionId: string, currency: string): number | undefined {
-    const perCurrency = this.options_.fallbackAmounts.get(optionId)
-    return perCurrency?.get(currency.toLowerCase()) ?? perCurrency?.get(ANY_CURRENCY)
+    return this.options_.fallbackAmounts.get(optionId)?.get(currency.toLowerCase())
   }
 
   /**
@@ -534,7 +634,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     for (const oi of order.items ?? []) {
       orderItems.set(oi.id, oi as unknown as Record<string, unknown>)
     }
-    const lines: { line_item_id: string; sku: string; quantity: number }[] = []
+    const lines: { line_item_id: string; sku: string; quantity: number; fulfilled_quantity: number }[] = []
     const seen = new Set<string>()
     for (const item of items ?? []) {
       const lineItemId = item.line_item_id
@@ -566,7 +666,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
       if (item.inventory_item_id && required > 1) {
         quantity = quantity / required
       }
-      lines.push({ line_item_id: lineItemId, sku, quantity })
+      lines.push({ line_item_id: lineItemId, sku, quantity, fulfilled_quantity: fulfilledQuantityOf(orderItem) })
     }
     if (!lines.length) {
       throw new MedusaError(MedusaError.Types.INVALID_DATA, "A CJ fulfillment needs at least one item")
@@ -629,6 +729,71 @@ function toQuantity(value: unknown): number {
     throw new MedusaError(MedusaError.Types.INVALID_DATA, `Invalid item quantity: ${JSON.stringify(value)}`)
   }
   return n
+}
+
+/** An item as the pricing context carries it (cart line, order line, draft preview line). */
+type RateItem = Record<string, unknown> & {
+  id?: unknown
+  title?: unknown
+  quantity?: unknown
+  requires_shipping?: unknown
+  variant?: unknown
+}
+
+/** The currency Medusa prices in: the cart's, else the order's or region's (hook-provided). */
+function currencyOf(context: unknown): string {
+  const candidates = [
+    stringField(context, "currency_code"),
+    stringField(recordField(context, "order"), "currency_code"),
+    stringField(recordField(context, "cart"), "currency_code"),
+    stringField(recordField(context, "region"), "currency_code"),
+  ]
+  return candidates.find((c) => c !== undefined) ?? ""
+}
+
+/** Carts have ids `cart_…`; draft orders, edits, claims, exchanges and returns are orders. */
+function isCartContext(context: unknown): boolean {
+  const id = stringField(context, "id")
+  const rma = FLOW_ITEM_KEYS.some((key) => isRecord(context) && context[key] !== undefined)
+  return !rma && id !== undefined && id.startsWith("cart_")
+}
+
+/**
+ * The items a flow ships: a claim's, exchange's or return's own list (`{ id, quantity }`
+ * by order line item id, looked up in the order's items for the SKU), else all the
+ * context's items.
+ */
+function flowItemsOf(context: unknown): RateItem[] {
+  const all = (isRecord(context) && Array.isArray(context.items) ? context.items : []).filter(isRecord) as RateItem[]
+  for (const key of FLOW_ITEM_KEYS) {
+    const listed = isRecord(context) ? context[key] : undefined
+    if (!Array.isArray(listed)) {
+      continue
+    }
+    const byId = new Map(all.map((item) => [item.id, item]))
+    return listed.filter(isRecord).map((entry): RateItem => {
+      const item = byId.get(entry.id)
+      if (!item) {
+        throw new MedusaError(
+          MedusaError.Types.INVALID_DATA,
+          `Cannot price CJ shipping: ${key} names ${String(entry.id)}, which is not an item of the order ` +
+            "(set a custom shipping amount for it)"
+        )
+      }
+      return { ...item, quantity: entry.quantity, requires_shipping: true }
+    })
+  }
+  return all
+}
+
+/** Medusa's order item `fulfilled_quantity` (on the item or its `detail`; a BigNumber). */
+function fulfilledQuantityOf(orderItem: Record<string, unknown> | undefined): number {
+  const raw = orderItem?.fulfilled_quantity ?? recordField(orderItem, "detail")?.fulfilled_quantity
+  if (raw === undefined || raw === null) {
+    return 0
+  }
+  const n = typeof raw === "number" ? raw : Number(isRecord(raw) && "numeric" in raw ? raw.numeric : String(raw))
+  return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0
 }
 
 function recordField(obj: unknown, key: string): Record<string, unknown> | undefined {
