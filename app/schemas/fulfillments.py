@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from app.cj.translate import CREATE_ORDER_LIMITS as CJ
 from app.db.models import Fulfillment, FulfillmentEvent
-from app.schemas.rules import Metadata, Quantity, StrictInput, id_field, text_field
+from app.schemas.rules import MAX_QUANTITY, Metadata, Quantity, StrictInput, id_field, text_field
 from app.services.fulfillments import NewFulfillment, NewFulfillmentItem
 
 _PHONE_DIGITS = re.compile(r"\d")
@@ -105,6 +105,19 @@ class FulfillmentItemIn(StrictInput):
     ) = None
     vid: Annotated[str, id_field(128, "CJ's variant id:")] | None = None
     quantity: Quantity
+    fulfilled_quantity: Annotated[
+        StrictInt,
+        Field(
+            ge=0,
+            le=MAX_QUANTITY,
+            description=(
+                "How much of this line the store already counts as fulfilled by its other "
+                "fulfillments (Medusa: the order item's fulfilled_quantity). A live "
+                "fulfillment of the same order with the same lines that the store no longer "
+                "counts is adopted instead of placing a second CJ order."
+            ),
+        ),
+    ] = 0
 
     @model_validator(mode="after")
     def _sku_or_vid(self) -> FulfillmentItemIn:
@@ -156,6 +169,7 @@ class FulfillmentCreate(StrictInput):
                     sku=item.sku,
                     vid=item.vid,
                     quantity=item.quantity,
+                    fulfilled_quantity=item.fulfilled_quantity,
                 )
                 for item in self.items
             ],

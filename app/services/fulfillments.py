@@ -9,6 +9,10 @@ dies, a worker places the order, and a retry with the key gets the row's state.
 
 The service knows no HTTP: it says how the order was placed (`Placement`), and the
 `AnswerFor` it is given (the API's) turns that into the answer it stores for replays.
+
+Before a new row, the live fulfillment that already answers the request is looked for
+(services.fulfillment_matching): the same external_id under another key, or one the store
+lost and fulfils again; either is answered as it is, and no second CJ order is placed.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.repositories.idempotency import IdempotencyRepository, StoredAnswer
 from app.db.session import transaction
 from app.services.errors import FulfillmentNotFound
+from app.services.fulfillment_matching import forgotten_match, same_request
 from app.services.options import FulfillmentOption, OptionsCatalog
 from app.services.skus import ItemRef, ResolvedItem, VariantResolver
 from app.services.statuses import Status
@@ -73,6 +78,7 @@ class NewFulfillmentItem:
     sku: str | None
     vid: str | None
     quantity: int
+    fulfilled_quantity: int = 0  # the store's count of this line already fulfilled
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,13 @@ class FulfillmentFailed(Unprocessable):
 
 class IdempotencyKeyMissing(BadRequest):
     description = f"Idempotency-Key missing, or longer than {MAX_KEY_LENGTH} characters"
+
+
+class ExternalIdTaken(Conflict):
+    description = (
+        "`external_id` already has a live fulfillment with another order, option or items "
+        "(`fulfillment_id` names it)"
+    )
 
 
 class IdempotencyKeyInUse(Conflict):
@@ -170,6 +183,9 @@ class FulfillmentService:
         if existing is not None:
             return await self._repeat(existing, fingerprint)
 
+        matched = await self._answered_by_live(request)
+        if matched is not None:
+            return self._placed(matched, replayed=False)
         option = self._options.require_serving(request.option_id, request.country_code)
         items = await self._variants.resolve(
             [ItemRef(sku=i.sku, vid=i.vid, quantity=i.quantity) for i in request.items]
@@ -195,9 +211,13 @@ class FulfillmentService:
         except IntegrityError:
             async with self._sessionmaker() as session:
                 existing = await IdempotencyRepository(session).get(key)
-            if existing is None:
+            if existing is not None:
+                return await self._repeat(existing, fingerprint)
+            # Another key won the race for this external_id (one live row per external_id).
+            matched = await self._answered_by_live(request)
+            if matched is None:
                 raise
-            return await self._repeat(existing, fingerprint)
+            return self._placed(matched, replayed=False)
         log.info(
             "fulfillment_accepted",
             fulfillment_id=fulfillment.id,
@@ -254,6 +274,50 @@ class FulfillmentService:
         )
         placed = result.fulfillment or await self.get(fulfillment_id)
         return self._placed(placed, replayed=False)
+
+    async def _answered_by_live(self, request: NewFulfillment) -> Fulfillment | None:
+        """The live fulfillment that already answers `request` (see fulfillment_matching),
+        adopted under the request's external_id when the store lost it; None when the
+        request needs a new one. Raises Conflict for an external_id that is live with
+        other lines."""
+        async with transaction(self._sessionmaker) as session:
+            repository = FulfillmentRepository(session)
+            same_id = await repository.live_by_external_id(request.external_id)
+            if same_id is not None:
+                if not same_request(same_id, request):
+                    raise ExternalIdTaken(
+                        f"external_id {request.external_id!r} already has a live fulfillment, "
+                        f"{same_id.id}, with another order, option or items; cancel it first "
+                        "or use a new external_id.",
+                        extra={"fulfillment_id": same_id.id},
+                    )
+                return same_id
+            forgotten = forgotten_match(await repository.live_for_order(request.order_id), request)
+            if forgotten is None:
+                return None
+            previous = forgotten.external_id
+            forgotten.external_id = request.external_id
+            forgotten.updated_at = utcnow()
+            await repository.add_event(
+                FulfillmentEvent(
+                    fulfillment_id=forgotten.id,
+                    source="api",
+                    from_status=forgotten.status,
+                    to_status=forgotten.status,
+                    detail={
+                        "adopted_by": request.external_id,
+                        "previous_external_id": previous,
+                    },
+                    created_at=forgotten.updated_at,
+                )
+            )
+        log.info(
+            "fulfillment_adopted",
+            fulfillment_id=forgotten.id,
+            external_id=request.external_id,
+            previous_external_id=previous,
+        )
+        return forgotten
 
     def _checked_key(self, key: str | None) -> str:
         if key is None or not key.strip():

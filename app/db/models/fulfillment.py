@@ -13,6 +13,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -31,6 +32,9 @@ FULFILLMENT_STATUSES = (
     "failed",
 )
 _STATUS_LIST = ", ".join(f"'{s}'" for s in FULFILLMENT_STATUSES)
+# A fulfillment is live until it is cancelled or CJ refused it: at most one live row per
+# external_id, so a create with another Idempotency-Key never places a second CJ order.
+LIVE_CONDITION = "status NOT IN ('cancelled', 'failed')"
 
 
 class Fulfillment(TimestampMixin, Base):
@@ -39,6 +43,13 @@ class Fulfillment(TimestampMixin, Base):
         CheckConstraint(f"status IN ({_STATUS_LIST})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         Index("ix_fulfillments_status_next_attempt_at", "status", "next_attempt_at"),
+        Index(
+            "uq_fulfillments_live_external_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text(LIVE_CONDITION),
+            sqlite_where=text(LIVE_CONDITION),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

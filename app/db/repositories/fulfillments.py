@@ -11,6 +11,8 @@ from sqlalchemy.orm import selectinload
 
 from app.db.models import Fulfillment, FulfillmentEvent
 
+_NOT_LIVE = ("cancelled", "failed")
+
 
 class FulfillmentRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -74,6 +76,31 @@ class FulfillmentRepository:
         if order_id is not None:
             statement = statement.where(Fulfillment.order_id == order_id)
         return (await self.session.execute(statement.limit(limit))).scalars().all()
+
+    async def live_by_external_id(self, external_id: str) -> Fulfillment | None:
+        """The one live (not cancelled, not failed) fulfillment of `external_id`, with its
+        items, locked until the transaction ends."""
+        statement = (
+            select(Fulfillment)
+            .where(Fulfillment.external_id == external_id, Fulfillment.status.not_in(_NOT_LIVE))
+            .options(selectinload(Fulfillment.items))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalars().first()
+
+    async def live_for_order(self, order_id: str) -> Sequence[Fulfillment]:
+        """The order's live fulfillments with their items, oldest first, locked until the
+        transaction ends."""
+        statement = (
+            select(Fulfillment)
+            .where(Fulfillment.order_id == order_id, Fulfillment.status.not_in(_NOT_LIVE))
+            .options(selectinload(Fulfillment.items))
+            .order_by(Fulfillment.created_at, Fulfillment.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalars().all()
 
     async def events(self, fulfillment_id: str) -> Sequence[FulfillmentEvent]:
         statement = (
