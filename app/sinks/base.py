@@ -27,13 +27,22 @@ class DeliveryError(Exception):
 
     `permanent`: retrying cannot help (give up now). `auth`: the sink refused our
     credentials, a configuration error that is retried (it may be fixed) and reported.
+    `server_error`: the sink answered 5xx.
     """
 
-    def __init__(self, reason: str, *, permanent: bool = False, auth: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        auth: bool = False,
+        server_error: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.auth = auth
+        self.server_error = server_error
 
 
 @dataclass(frozen=True)

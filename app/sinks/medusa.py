@@ -16,7 +16,11 @@ therefore does not reach Medusa's labels (its Admin API has no route to replace 
 Answers: 401/403 our key is refused (configuration: retried, reported as `auth_error`);
 404 the order or fulfillment does not exist (given up at once); any other 400 or 4xx is
 refused for good (e.g. a cancelled fulfillment); 408, 409 (Medusa's lock conflict), 429,
-3xx, 5xx and network failures are retried.
+3xx and network failures are retried. A 5xx is retried unless Medusa no longer has the
+fulfillment: its shipment workflow throws a plain Error for a fulfillment that is not on
+the order (500), e.g. one Medusa deleted when createFulfillment failed, so after a 5xx the
+order's fulfillments are read, and a fulfillment missing from them (or an order Medusa
+does not know) is given up at once with Medusa's answer, not retried for days.
 
 `MedusaDataSink` ("medusa_data"): every change (CJ order id, status and reason, tracking,
 including `failed` and `cancelled`) written into the Medusa fulfillment's `data` through
@@ -33,7 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr
+from pydantic import HttpUrl, SecretStr, TypeAdapter, ValidationError
 
 from app.sinks.base import (
     DEFAULT_TIMEOUT,
@@ -49,6 +53,7 @@ _ALREADY_DONE = ("already been created", "already been marked delivered")
 _RETRIED = frozenset({408, 409, 425, 429})
 # Medusa accepts a URL, "" or "#" for a label's URLs; "#" says "none".
 _NO_URL = "#"
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
 
 def shipment_body(notification: FulfillmentNotification) -> dict[str, Any]:
@@ -69,7 +74,15 @@ def shipment_body(notification: FulfillmentNotification) -> dict[str, Any]:
 
 
 def _is_http_url(value: str | None) -> bool:
-    return bool(value) and str(value).startswith(("https://", "http://"))
+    """A whole http(s) URL with a host, as Medusa's label validator (zod `url()`) takes it;
+    a prefix alone (`https://` followed by spaces or nothing) is not one."""
+    if not value or any(c.isspace() or ord(c) < 32 for c in value):
+        return False
+    try:
+        url = _HTTP_URL.validate_python(value)
+    except ValidationError:
+        return False
+    return bool(url.host)
 
 
 class _MedusaAdminApi:
@@ -92,16 +105,44 @@ class _MedusaAdminApi:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @property
+    def _headers(self) -> dict[str, str]:
+        # Medusa v2 takes a secret API key only as HTTP Basic with the raw key.
+        return {"Authorization": f"Basic {self._secret_key.get_secret_value()}"}
+
     async def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         """The answer, 2xx or not; a transport failure is a retried `DeliveryError`."""
-        headers = {
-            # Medusa v2 takes a secret API key only as HTTP Basic with the raw key.
-            "Authorization": f"Basic {self._secret_key.get_secret_value()}",
-        }
         try:
-            return await self._http.post(path, json=body, headers=headers)
+            return await self._http.post(path, json=body, headers=self._headers)
         except httpx.HTTPError as exc:
             raise transport_failure(exc) from exc
+
+    async def missing(self, order_id: str, fulfillment_id: str) -> str | None:
+        """Why Medusa can never take a message for this fulfillment (it has no such order,
+        or the order has no such fulfillment), or None when it has it or cannot say."""
+        try:
+            response = await self._http.get(
+                f"/admin/orders/{quote(order_id, safe='')}",
+                params={"fields": "id,fulfillments.id"},
+                headers=self._headers,
+            )
+        except httpx.HTTPError:
+            return None
+        if response.status_code == 404:
+            return f"Medusa has no order {order_id}"
+        if not response.is_success:
+            return None
+        try:
+            order = response.json().get("order")
+        except (ValueError, AttributeError):
+            return None
+        fulfillments = order.get("fulfillments") if isinstance(order, dict) else None
+        if not isinstance(fulfillments, list):
+            return None
+        ids = {f.get("id") for f in fulfillments if isinstance(f, dict)}
+        if fulfillment_id in ids:
+            return None
+        return f"Medusa's order {order_id} has no fulfillment {fulfillment_id}"
 
 
 def _refusal(response: httpx.Response, reason: str) -> DeliveryError:
@@ -109,7 +150,7 @@ def _refusal(response: httpx.Response, reason: str) -> DeliveryError:
     if status in (401, 403):
         return DeliveryError(f"Medusa refused MEDUSA_SECRET_KEY: {reason}", auth=True)
     permanent = 400 <= status < 500 and status not in _RETRIED
-    return DeliveryError(reason, permanent=permanent)
+    return DeliveryError(reason, permanent=permanent, server_error=status >= 500)
 
 
 class MedusaAdminSink:
@@ -138,10 +179,21 @@ class MedusaAdminSink:
             f"/fulfillments/{quote(data.external_id, safe='')}"
         )
         if delivery.event is NotificationEvent.delivered:
-            return await self._post(f"{fulfillment_path}/mark-as-delivered", {})
-        if delivery.event is NotificationEvent.tracking_updated and not data.tracking:
+            path, body = f"{fulfillment_path}/mark-as-delivered", {}
+        elif delivery.event is NotificationEvent.tracking_updated and not data.tracking:
             return DeliveryOutcome.skipped
-        return await self._post(f"{fulfillment_path}/shipments", shipment_body(notification))
+        else:
+            path, body = f"{fulfillment_path}/shipments", shipment_body(notification)
+        try:
+            return await self._post(path, body)
+        except DeliveryError as error:
+            if error.permanent or error.auth or not error.server_error:
+                raise
+            gone = await self._api.missing(data.order_id, data.external_id)
+            if gone is None:
+                raise
+            reason = f"{gone}; Medusa answered {error.reason}"
+            raise DeliveryError(reason, permanent=True) from error
 
     async def _post(self, path: str, body: dict[str, Any]) -> DeliveryOutcome:
         response = await self._api.post(path, body)

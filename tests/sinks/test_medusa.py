@@ -185,6 +185,7 @@ def delivery(event: NotificationEvent, **data: Any) -> Delivery:
 
 
 BASE = "https://shop.example/admin/orders/order_01H/fulfillments/ful_01H"
+ORDER = "https://shop.example/admin/orders/order_01H"
 
 
 @pytest.fixture
@@ -213,11 +214,76 @@ class TestAnswers:
     async def test_failures_say_whether_to_retry(
         self, sink: MedusaAdminSink, status: int, message: str, permanent: bool, auth: bool
     ) -> None:
+        respx.get(ORDER).respond(
+            200, json={"order": {"id": "order_01H", "fulfillments": [{"id": "ful_01H"}]}}
+        )
         respx.post(f"{BASE}/shipments").respond(status, json={"message": message})
         with pytest.raises(DeliveryError) as raised:
             await sink.deliver(delivery(NotificationEvent.shipped))
         assert (raised.value.permanent, raised.value.auth) == (permanent, auth)
         assert f"HTTP {status}" in raised.value.reason
+
+    @pytest.mark.parametrize(
+        ("order_answer", "gone"),
+        [
+            (
+                (200, {"order": {"id": "order_01H", "fulfillments": [{"id": "ful_other"}]}}),
+                "Medusa's order order_01H has no fulfillment ful_01H",
+            ),
+            ((404, {"message": "Order id not found"}), "Medusa has no order order_01H"),
+        ],
+    )
+    @respx.mock
+    async def test_a_fulfillment_medusa_no_longer_has_is_given_up_with_its_answer(
+        self, sink: MedusaAdminSink, order_answer: tuple[int, dict[str, Any]], gone: str
+    ) -> None:
+        # Medusa's shipment workflow throws a plain Error for a fulfillment not on the
+        # order, which its error handler answers as a 500.
+        respx.post(f"{BASE}/shipments").respond(500, json={"message": "An unknown error occurred."})
+        lookup = respx.get(ORDER).respond(order_answer[0], json=order_answer[1])
+        with pytest.raises(DeliveryError) as raised:
+            await sink.deliver(delivery(NotificationEvent.shipped))
+        assert raised.value.permanent
+        assert (
+            raised.value.reason == f"{gone}; Medusa answered HTTP 500: An unknown error occurred."
+        )
+        assert lookup.calls.last.request.url.params["fields"] == "id,fulfillments.id"
+        assert (
+            lookup.calls.last.request.headers["authorization"] == f"Basic {KEY.get_secret_value()}"
+        )
+
+    @pytest.mark.parametrize("lookup_status", [500, 401])
+    @respx.mock
+    async def test_a_5xx_stays_retried_when_medusa_cannot_say(
+        self, sink: MedusaAdminSink, lookup_status: int
+    ) -> None:
+        respx.post(f"{BASE}/mark-as-delivered").respond(502, text="Bad Gateway")
+        respx.get(ORDER).respond(lookup_status, json={})
+        with pytest.raises(DeliveryError) as raised:
+            await sink.deliver(delivery(NotificationEvent.delivered))
+        assert not raised.value.permanent
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "https://",
+            "https:// ",
+            "https://track example/1",
+            "http://\x00host/",
+            "https://t.example/a\nb",
+            "httpsx://t.example/1",
+            "javascript:alert(1)",
+        ],
+    )
+    @respx.mock
+    async def test_a_label_url_medusa_would_refuse_is_sent_as_none(
+        self, sink: MedusaAdminSink, url: str
+    ) -> None:
+        route = respx.post(f"{BASE}/shipments").respond(200, json={"order": {}})
+        tracking = [{"number": "YT1", "carrier": "USPS", "url": url}]
+        await sink.deliver(delivery(NotificationEvent.shipped, tracking=tracking))
+        [label] = json.loads(route.calls.last.request.content)["labels"]
+        assert label["tracking_url"] == "#"
 
     @respx.mock
     async def test_a_network_failure_is_retried(self, sink: MedusaAdminSink) -> None:
