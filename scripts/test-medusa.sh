@@ -109,7 +109,7 @@ import os, sys, time
 import httpx
 
 url, name, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-deadline = time.monotonic() + 60
+deadline = time.monotonic() + 180
 while time.monotonic() < deadline:
     try:
         os.kill(pid, 0)
@@ -121,7 +121,7 @@ while time.monotonic() < deadline:
     except httpx.TransportError:
         pass
     time.sleep(0.1)
-sys.exit(f"test-medusa: {name} did not answer {url} within 60 s")
+sys.exit(f"test-medusa: {name} did not answer {url} within 180 s")
 EOF
 }
 

@@ -43,7 +43,7 @@ npm_ci_once() { # npm_ci_once DIR: npm ci when node_modules is missing or older 
   local dir=$1 stamp=$1/node_modules/.installed-from-lock
   if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
     log "npm ci in ${dir#"$ROOT"/} (from package-lock.json)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
     touch "$stamp"
   fi
 }
