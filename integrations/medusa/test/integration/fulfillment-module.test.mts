@@ -210,7 +210,8 @@ if (!pgUp) {
           stub.routes({ ...stubRoutes(), "POST /v1/rates": problem(422, "Option us-standard does not deliver to FR") })
           await assert.rejects(
             service.calculateShippingOptionsPrices([
-              { id: "so_x", provider_id: PROVIDER_ID, optionData: { ...OPTION_DATA }, data: {}, context: cartContext() },
+              // an order's context (draft order, order edit): the admin sees the refusal
+              { id: "so_x", provider_id: PROVIDER_ID, optionData: { ...OPTION_DATA }, data: {}, context: { ...cartContext(), id: "order_it_01" } as ReturnType<typeof cartContext> },
             ]),
             (err: unknown) => err instanceof Error && (err as MedusaError).type === MedusaError.Types.INVALID_DATA &&
               err.message === "Option us-standard does not deliver to FR"
@@ -238,7 +239,7 @@ if (!pgUp) {
           const req = stub.requests.find((r) => r.path === "/v1/fulfillments")
           assert.ok(req, "the provider called POST /v1/fulfillments")
           assert.equal(req.headers["idempotency-key"], created.id)
-          assert.deepEqual((req.body as { items: unknown }).items, [{ line_item_id: "ordli_1", sku: "MUG-RED", quantity: 2 }])
+          assert.deepEqual((req.body as { items: unknown }).items, [{ line_item_id: "ordli_1", sku: "MUG-RED", quantity: 2, fulfilled_quantity: 0 }])
           assert.equal((req.body as { order_id: string }).order_id, "order_it_01")
 
           const stored = await service.retrieveFulfillment(created.id, { relations: ["labels"] })
