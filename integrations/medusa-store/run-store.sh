@@ -178,13 +178,15 @@ log "a secret API key for the service"
 seed secret-key
 
 # ---------------------------------------------------------------- the service
+# One cjsim account for every process of the service (the CLI that registers webhooks too).
+CJ_API_KEY="CJ$((RANDOM * 32768 + RANDOM))@api@store$RUN_ID"
 export_service_env() {
   export DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/$SERVICE_DB
   export REDIS_URL
   export SERVICE_API_KEYS=$CJ_FULFILLMENT_API_KEY
   export TOKEN_ENCRYPTION_KEY=store-$RUN_ID
   export CJ_API_BASE_URL=$CJSIM_URL/api2.0/v1
-  export CJ_API_KEY="CJ$((RANDOM * 32768 + RANDOM))@api@store$RUN_ID"
+  export CJ_API_KEY
   export CJ_QPS=10 CJ_TIMEOUT_SECONDS=${CJ_TIMEOUT_SECONDS:-20}
   export RUN_WORKER_IN_PROCESS=true WORKER_POLL_SECONDS=0.5
   export SUBMIT_BUDGET_MS=${SUBMIT_BUDGET_MS:-20000}
