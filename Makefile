@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced
 
-.PHONY: help install run test test-medusa lint fmt openapi migrate bench services
+.PHONY: help install run test test-medusa test-store lint fmt openapi migrate bench services
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -31,12 +31,16 @@ run: $(SYNCED) ## start the service on SQLite, no Redis, against the bundled CJ 
 services: ## make sure the test Postgres and Redis are up (start or install them)
 	@scripts/ensure-services.sh
 
-test: $(SYNCED) services ## pytest on the real Postgres and Redis, then the Medusa provider's checks
+test: $(SYNCED) services ## pytest on the real Postgres and Redis, the Medusa provider's checks, the store test
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	@scripts/test-medusa.sh
+	@integrations/medusa-store/run-store.sh $(PY) -m pytest -q -p no:cacheprovider tests/store
 
 test-medusa: $(SYNCED) services ## only the Medusa provider's checks (tsc, unit and integration tests on cjsim)
 	@scripts/test-medusa.sh
+
+test-store: $(SYNCED) services ## only the store test: a real Medusa store with the provider, the service and cjsim
+	@integrations/medusa-store/run-store.sh $(PY) -m pytest -q -p no:cacheprovider tests/store
 
 lint: $(SYNCED) ## ruff check, ruff format --check, mypy --strict app
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,337 @@
+"""Every flow a real store runs, on a real Medusa 2.21 store driven through its Admin and
+Store HTTP APIs, with the CJ provider, the service and cjsim (started and seeded by
+integrations/medusa-store/run-store.sh, which runs this module; `make test-store`).
+Without that store (no STORE_ENV) the module is skipped."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.store.store import Store, load_store, store_running
+
+pytestmark = pytest.mark.skipif(not store_running(), reason="no Medusa store (run-store.sh)")
+
+US_ADDRESS = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "address_1": "1 Main St",
+    "city": "New York",
+    "province": "NY",
+    "postal_code": "10001",
+    "country_code": "us",
+    "phone": "+1 212 555 0100",
+}
+
+
+@pytest.fixture(scope="module")
+def store() -> Iterator[Store]:
+    found = load_store()
+    assert found is not None
+    try:
+        yield found
+    finally:
+        found.close()
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 90) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def cart_with_item(store: Store, variant_id: str, quantity: int = 1) -> dict[str, Any]:
+    cart = store.shop(
+        "POST",
+        "/store/carts",
+        {
+            "region_id": store.env["STORE_REGION_ID"],
+            "sales_channel_id": store.env["STORE_SALES_CHANNEL_ID"],
+            "email": f"buyer-{uuid.uuid4().hex[:8]}@store.test",
+            "items": [{"variant_id": variant_id, "quantity": quantity}],
+        },
+    )["cart"]
+    updated = store.shop("POST", f"/store/carts/{cart['id']}", {"shipping_address": US_ADDRESS})[
+        "cart"
+    ]
+    return dict(updated)
+
+
+def service_quote(store: Store, sku: str, quantity: int, currency: str = "USD") -> Decimal:
+    answer = store.service(
+        "POST",
+        "/v1/rates",
+        {
+            "option_id": store.env["STORE_CJ_OPTION_ID"],
+            "destination": {
+                "country_code": "US",
+                "province": "NY",
+                "city": "New York",
+                "zip": "10001",
+            },
+            "items": [{"sku": sku, "quantity": quantity}],
+            "currency": currency,
+        },
+    )
+    [rate] = [r for r in answer["rates"] if r["option_id"] == store.env["STORE_CJ_OPTION_ID"]]
+    return Decimal(rate["amount"])
+
+
+def checkout(store: Store, variant_id: str | None = None, quantity: int = 1) -> dict[str, Any]:
+    """A storefront checkout with the CJ option; returns the order."""
+    cart = cart_with_item(store, variant_id or store.env["STORE_VARIANT_ID"], quantity)
+    option_id = store.env["STORE_SHIPPING_OPTION_ID"]
+    store.shop("POST", f"/store/carts/{cart['id']}/shipping-methods", {"option_id": option_id})
+    collection = store.shop("POST", "/store/payment-collections", {"cart_id": cart["id"]})
+    store.shop(
+        "POST",
+        f"/store/payment-collections/{collection['payment_collection']['id']}/payment-sessions",
+        {"provider_id": "pp_system_default"},
+    )
+    completed = store.shop("POST", f"/store/carts/{cart['id']}/complete")
+    assert completed["type"] == "order", completed
+    return dict(completed["order"])
+
+
+def fulfil(store: Store, order: dict[str, Any], **extra: Any) -> httpx.Response:
+    items = [{"id": item["id"], "quantity": item["quantity"]} for item in order["items"]]
+    return store.admin_response(
+        "POST",
+        f"/admin/orders/{order['id']}/fulfillments",
+        {"items": items, "location_id": store.env["STORE_LOCATION_ID"], **extra},
+    )
+
+
+def fulfillments_of(store: Store, order_id: str) -> list[dict[str, Any]]:
+    fields = ",".join(
+        (
+            "id",
+            "fulfillments.id",
+            "fulfillments.data",
+            "fulfillments.shipped_at",
+            "fulfillments.delivered_at",
+            "fulfillments.canceled_at",
+            "fulfillments.labels.*",
+        )
+    )
+    order = store.admin("GET", f"/admin/orders/{order_id}?fields={fields}")["order"]
+    return list(order["fulfillments"])
+
+
+def only_fulfillment(store: Store, order: dict[str, Any]) -> dict[str, Any]:
+    [fulfillment] = fulfillments_of(store, order["id"])
+    return fulfillment
+
+
+def cj_orders_for(store: Store, service_id: str) -> int:
+    stats = store.sim("GET", "/_sim/stats")
+    return int(stats["orders_by_number"].get(service_id, 0))
+
+
+class TestCheckoutToDelivery:
+    def test_checkout_prices_the_cj_option_as_the_service_quotes(self, store: Store) -> None:
+        cart = cart_with_item(store, store.env["STORE_VARIANT_ID"], 2)
+        option_id = store.env["STORE_SHIPPING_OPTION_ID"]
+        priced = store.shop(
+            "POST", f"/store/shipping-options/{option_id}/calculate", {"cart_id": cart["id"]}
+        )["shipping_option"]
+        quote = service_quote(store, store.env["STORE_VARIANT_SKU"], 2)
+        assert Decimal(str(priced["amount"])) == quote
+        assert quote > 0
+
+        with_method = store.shop(
+            "POST", f"/store/carts/{cart['id']}/shipping-methods", {"option_id": option_id}
+        )["cart"]
+        [method] = with_method["shipping_methods"]
+        assert Decimal(str(method["amount"])) == quote
+
+    def test_order_fulfil_ship_deliver(self, store: Store) -> None:
+        order = checkout(store)
+        response = fulfil(store, order)
+        assert response.status_code == 200, response.text
+        fulfillment = only_fulfillment(store, order)
+        service_id = fulfillment["data"]["id"]
+        assert fulfillment["data"]["status"] == "created"
+        assert cj_orders_for(store, service_id) == 1
+        cj_order_id = fulfillment["data"]["cj_order_id"]
+
+        store.sim(
+            "POST",
+            f"/_sim/orders/{cj_order_id}/advance",
+            {"status": "SHIPPED", "track_number": "YT2612345678"},
+        )
+        shipped = wait_for(
+            "Medusa shows the shipment",
+            lambda: (f := only_fulfillment(store, order))["shipped_at"] and f,
+        )
+        assert [label["tracking_number"] for label in shipped["labels"]] == ["YT2612345678"]
+
+        store.sim("POST", f"/_sim/orders/{cj_order_id}/advance", {"status": "DELIVERED"})
+        wait_for(
+            "Medusa shows the delivery", lambda: only_fulfillment(store, order)["delivered_at"]
+        )
+
+    def test_cancel_deletes_the_cj_order(self, store: Store) -> None:
+        order = checkout(store)
+        assert fulfil(store, order).status_code == 200
+        fulfillment = only_fulfillment(store, order)
+        cancelled = store.admin(
+            "POST", f"/admin/orders/{order['id']}/fulfillments/{fulfillment['id']}/cancel", {}
+        )
+        assert cancelled["order"]["id"] == order["id"]
+        assert only_fulfillment(store, order)["canceled_at"]
+        at_service = store.service("GET", f"/v1/fulfillments/{fulfillment['data']['id']}")
+        assert at_service["status"] == "cancelled"
+
+
+class TestAdminFlows:
+    def test_editing_the_cj_shipping_option_works(self, store: Store) -> None:
+        option_id = store.env["STORE_SHIPPING_OPTION_ID"]
+        # What the dashboard's edit form sends: no `data`.
+        edited = store.admin(
+            "POST", f"/admin/shipping-options/{option_id}", {"name": "CJ US Standard (edited)"}
+        )["shipping_option"]
+        assert edited["name"] == "CJ US Standard (edited)"
+        store.admin("POST", f"/admin/shipping-options/{option_id}", {"name": "CJ US Standard"})
+
+    def test_a_draft_order_is_priced_with_the_cj_option(self, store: Store) -> None:
+        # A variant without managed inventory: Medusa stores requires_shipping false.
+        draft = store.admin(
+            "POST",
+            "/admin/draft-orders",
+            {
+                "email": "draft@store.test",
+                "region_id": store.env["STORE_REGION_ID"],
+                "sales_channel_id": store.env["STORE_SALES_CHANNEL_ID"],
+                "shipping_address": US_ADDRESS,
+                "billing_address": US_ADDRESS,
+                "items": [{"variant_id": store.env["STORE_UNMANAGED_VARIANT_ID"], "quantity": 2}],
+            },
+        )["draft_order"]
+        store.admin("POST", f"/admin/draft-orders/{draft['id']}/edit", {})
+        preview = store.admin(
+            "POST",
+            f"/admin/draft-orders/{draft['id']}/edit/shipping-methods",
+            {"shipping_option_id": store.env["STORE_SHIPPING_OPTION_ID"]},
+        )["draft_order_preview"]
+        [method] = preview["shipping_methods"]
+        quote = service_quote(store, store.env["STORE_UNMANAGED_VARIANT_SKU"], 2)
+        assert Decimal(str(method["amount"])) == quote
+        store.admin("POST", f"/admin/draft-orders/{draft['id']}/edit/confirm", {})
+
+
+class TestCartsAreNeverBlocked:
+    def test_a_cart_that_gains_an_unmapped_item_loses_the_cj_method(self, store: Store) -> None:
+        cart = cart_with_item(store, store.env["STORE_VARIANT_ID"])
+        option_id = store.env["STORE_SHIPPING_OPTION_ID"]
+        store.shop("POST", f"/store/carts/{cart['id']}/shipping-methods", {"option_id": option_id})
+
+        added = store.shop_response(
+            "POST",
+            f"/store/carts/{cart['id']}/line-items",
+            {"variant_id": store.env["STORE_UNMAPPED_VARIANT_ID"], "quantity": 1},
+        )
+        assert added.status_code == 200, added.text
+        assert added.json()["cart"]["shipping_methods"] == []
+        assert len(added.json()["cart"]["items"]) == 2
+
+
+class TestFulfilmentFaults:
+    def test_a_fulfilment_while_cj_is_down_is_queued_and_placed_later(self, store: Store) -> None:
+        order = checkout(store)
+        store.sim("POST", "/_sim/config", {"mode": "down"})
+        try:
+            response = fulfil(store, order)
+        finally:
+            store.sim("POST", "/_sim/config", {"mode": "up"})
+        assert response.status_code == 200, response.text
+        fulfillment = only_fulfillment(store, order)
+        assert fulfillment["data"]["status"] == "pending"
+        service_id = fulfillment["data"]["id"]
+        placed = wait_for(
+            "the worker places the queued order at CJ",
+            lambda: (
+                (f := store.service("GET", f"/v1/fulfillments/{service_id}"))["cj_order_id"] and f
+            ),
+        )
+        assert placed["status"] == "created"
+        assert cj_orders_for(store, service_id) == 1
+
+    def test_a_retried_fulfilment_after_medusa_dropped_the_first_adopts_its_cj_order(
+        self, store: Store
+    ) -> None:
+        order = checkout(store)
+        # CJ creates the order but its answer hangs: the provider's two tries time out,
+        # the provider throws, and Medusa deletes its fulfillment.
+        store.sim("POST", "/_sim/config", {"hang_ms": 25000})
+        store.sim(
+            "POST", "/_sim/faults", {"endpoint": "createOrderV2", "kind": "timeout_after_commit"}
+        )
+        try:
+            dropped = fulfil(store, order)
+        finally:
+            store.sim("DELETE", "/_sim/faults")
+        assert dropped.status_code >= 400, dropped.text
+        assert fulfillments_of(store, order["id"]) == []
+
+        [accepted] = wait_for(
+            "the service has the first fulfillment",
+            lambda: store.service("GET", f"/v1/fulfillments?order_id={order['id']}")[
+                "fulfillments"
+            ],
+        )
+        retried = fulfil(store, order)
+        assert retried.status_code == 200, retried.text
+        fulfillment = only_fulfillment(store, order)
+        assert fulfillment["data"]["id"] == accepted["id"]
+        adopted = wait_for(
+            "the adopted fulfillment has its CJ order",
+            lambda: (
+                (f := store.service("GET", f"/v1/fulfillments/{accepted['id']}"))["cj_order_id"]
+                and f
+            ),
+        )
+        assert adopted["external_id"] == fulfillment["id"]
+        assert cj_orders_for(store, accepted["id"]) == 1
+        assert len(store.sim("GET", "/_sim/orders")["orders"]) == len(
+            {o["orderNumber"] for o in store.sim("GET", "/_sim/orders")["orders"]}
+        )
+
+    def test_fulfilling_through_a_cj_option_that_is_not_the_orders_method(
+        self, store: Store
+    ) -> None:
+        order = checkout(store)
+        other = store.admin(
+            "POST",
+            "/admin/shipping-options",
+            {
+                "name": f"CJ US Standard (admin only {uuid.uuid4().hex[:6]})",
+                "service_zone_id": store.env["STORE_SERVICE_ZONE_ID"],
+                "shipping_profile_id": store.env["STORE_SHIPPING_PROFILE_ID"],
+                "provider_id": "cj_cj",
+                "price_type": "calculated",
+                "prices": [],
+                "type": {"label": "Admin", "description": "CJ", "code": "cj-admin"},
+                "data": {"id": store.env["STORE_CJ_OPTION_ID"]},
+                "rules": [
+                    {"attribute": "enabled_in_store", "value": "false", "operator": "eq"},
+                    {"attribute": "is_return", "value": "false", "operator": "eq"},
+                ],
+            },
+        )["shipping_option"]
+        response = fulfil(store, order, shipping_option_id=other["id"])
+        assert response.status_code == 200, response.text
+        fulfillment = only_fulfillment(store, order)
+        assert fulfillment["data"]["option_id"] == store.env["STORE_CJ_OPTION_ID"]
+        assert cj_orders_for(store, fulfillment["data"]["id"]) == 1
