@@ -31,10 +31,9 @@ run: $(SYNCED) ## start the service on SQLite, no Redis, against the bundled CJ 
 services: ## make sure the test Postgres and Redis are up (start or install them)
 	@scripts/ensure-services.sh
 
-test: $(SYNCED) services ## pytest on the real Postgres and Redis, the Medusa provider's checks, the store test
+test: $(SYNCED) services ## pytest on the real Postgres and Redis, then the Medusa provider's checks
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	@scripts/test-medusa.sh
-	@integrations/medusa-store/run-store.sh $(PY) -m pytest -q -p no:cacheprovider tests/store
 
 test-medusa: $(SYNCED) services ## only the Medusa provider's checks (tsc, unit and integration tests on cjsim)
 	@scripts/test-medusa.sh
