@@ -44,7 +44,8 @@ def cj_skus(option: dict[str, Any]) -> list[str]:
     variants = httpx.get(f"{os.environ['CJSIM_URL']}/_sim/catalog", timeout=10).json()["variants"]
     skus = [str(v["sku"]) for v in variants if v["from_country"] == option.get("from_country")]
     if len(skus) < 2:
-        raise SystemExit(f"cjsim has fewer than two SKUs shipping from {option.get('from_country')}")
+        origin = option.get("from_country")
+        raise SystemExit(f"cjsim has fewer than two SKUs shipping from {origin}")
     return skus[:2]
 
 
