@@ -82,9 +82,9 @@ def product(
 
 
 def secret_key(admin: Admin) -> dict[str, str]:
-    secret = admin.call(
-        "POST", "/admin/api-keys", {"title": "cj-fulfillment", "type": "secret"}
-    )["api_key"]
+    secret = admin.call("POST", "/admin/api-keys", {"title": "cj-fulfillment", "type": "secret"})[
+        "api_key"
+    ]
     return {
         "MEDUSA_URL": MEDUSA_URL,
         "ADMIN_EMAIL": os.environ["ADMIN_EMAIL"],
