@@ -3,8 +3,9 @@
 (`OPS_NOTIFY_URLS`), so an alert is never lost and never delays a request.
 
 Incidents: CJ unreachable (breaker not closed for OPS_ALERT_CJ_DOWN_MINUTES), orders CJ
-refused (in the last hour), store notifications given up (dead letters), CJ token trouble
-(expired, or under 12 h left although it is renewed a day ahead), CJ API points used up.
+refused and orders CJ intercepted (in the last hour), store notifications given up (dead
+letters), CJ token trouble (expired, or under 12 h left although it is renewed a day
+ahead), CJ API points used up.
 
 No flood: an incident fires once, however long it lasts and however often it is seen;
 it resolves only after its condition has been clear for RESOLVE_AFTER (so a flapping CJ
@@ -47,6 +48,9 @@ class Facts:
     snapshot: OpsSnapshot
     failed_recently: int
     latest_failure: Fulfillment | None
+    intercepted_recently: int
+    latest_interception: Fulfillment | None
+    interception_reasons: str
     dead_letters: dict[str, int]
 
 
@@ -90,6 +94,19 @@ def _orders_refused(facts: Facts) -> Problem | None:
         f"{latest.status_reason or 'no reason given'}. A refused order does not ship until "
         "you fix the cause and fulfil it again in Medusa. All of them: "
         "GET /v1/fulfillments?status=failed.",
+    )
+
+
+def _orders_intercepted(facts: Facts) -> Problem | None:
+    latest = facts.latest_interception
+    if not facts.intercepted_recently or latest is None:
+        return None
+    return Problem(
+        f"CJ intercepted {facts.intercepted_recently} order(s) in the last hour",
+        f"Latest: order {latest.order_id} (fulfillment {latest.external_id}): "
+        f"{facts.interception_reasons} An intercepted order is at CJ but does not ship "
+        "until you resolve it in MyCJ (My Orders). All of them: GET /v1/fulfillments, "
+        'where status_reason starts with "CJ intercepted".',
     )
 
 
@@ -147,6 +164,16 @@ def default_rules(cj_down_minutes: float) -> list[Rule]:
             timedelta(0),
             _orders_refused,
             Problem("No order refused by CJ for an hour", "CJ has accepted every order since."),
+        ),
+        Rule(
+            "orders_intercepted",
+            "critical",
+            timedelta(0),
+            _orders_intercepted,
+            Problem(
+                "No order intercepted by CJ for an hour",
+                "CJ has intercepted no new order since; resolve any still held in MyCJ.",
+            ),
         ),
         Rule(
             "dead_letters",
@@ -226,8 +253,9 @@ class OpsAlerter:
         async with self._sessionmaker() as session:
             operations = OperationsRepository(session)
             failed, latest = await operations.recent_failures(now - FAILURE_WINDOW)
+            held, held_latest, reasons = await operations.recent_interceptions(now - FAILURE_WINDOW)
             dead = await operations.dead_letters(excluding_prefix=OPS_SINK_PREFIX)
-        return Facts(snapshot, failed, latest, dead)
+        return Facts(snapshot, failed, latest, held, held_latest, reasons, dead)
 
     async def _announce(
         self, wanted: dict[str, tuple[Rule, AlertState, Problem]], now: datetime

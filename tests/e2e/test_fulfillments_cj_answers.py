@@ -7,6 +7,7 @@ nothing stays pending for ever."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.db.models import OutboxMessage
+from app.services.operations import OpsSnapshot, TokenReport
+from app.services.ops_alerts import OpsAlerter, default_rules
 from tests.e2e.fulfillments import (
     SIM_QPS,
     app_for,
@@ -183,6 +186,24 @@ class TestIntercepted:
         [_, created] = await events(client, placed["id"])
         assert created["detail"]["intercepted"] == reason
         assert await notifications(clean_db, placed["id"]) == ["cj_order_created", "intercepted"]
+
+        ops = OpsAlerter(async_sessionmaker(clean_db), ["ops-test"], default_rules(5))
+        now = datetime.now(UTC)
+        quiet = OpsSnapshot(
+            taken_at=now,
+            fulfillments={},
+            oldest_pending_at=None,
+            outbox=[],
+            last_webhook_at=None,
+            token=TokenReport("valid", now + timedelta(days=10), now + timedelta(days=100)),
+            breaker="closed",
+            points_exhausted_until=None,
+            points=None,
+            workers=[],
+        )
+        [alert] = await ops.evaluate(quiet, now=now)
+        assert alert.incident == "orders_intercepted"
+        assert reason in alert.text
 
 
 class TestNeverTaken:

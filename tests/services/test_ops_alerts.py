@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.chat_targets import parse_target
+from app.db.models import FulfillmentEvent
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
 from app.services.operations import OpsSnapshot, TokenReport
 from app.services.ops_alerts import OpsAlerter, default_rules
@@ -197,6 +198,46 @@ async def test_refused_orders_fire_at_once_with_the_reason_and_once_only(
     (message,) = chat_platforms.accepted["telegram"]
     assert message["text"].startswith("[FIRING] CJ refused 1 order(s) in the last hour")
     assert "Balance insufficient" in message["text"]
+
+
+async def test_intercepted_orders_fire_once_with_cjs_reasons(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sinks: list[ChatSink],
+    chat_platforms: ChatPlatforms,
+) -> None:
+    ops = alerter(sessionmaker, sinks)
+    now = datetime.now(UTC)
+    placed = await stored_fulfillment(sessionmaker, status="created")
+    async with sessionmaker.begin() as session:  # an order CJ took as it is: no incident
+        session.add(
+            FulfillmentEvent(fulfillment_id=placed.id, source="api", to_status="created", detail={})
+        )
+    assert await ops.evaluate(snapshot(now), now=now) == []
+
+    for n in range(2):
+        held = await stored_fulfillment(sessionmaker, status="created")
+        async with sessionmaker.begin() as session:
+            session.add(
+                FulfillmentEvent(
+                    fulfillment_id=held.id,
+                    source="api",
+                    to_status="created",
+                    detail={"intercepted": f"CJ intercepted the order: reason {n}."},
+                )
+            )
+        queued = await ops.evaluate(snapshot(now), now=now)
+        assert [a.incident for a in queued] == (["orders_intercepted"] if n == 0 else [])
+
+    await deliver_all(sessionmaker, sinks, now)
+    (message,) = chat_platforms.accepted["telegram"]
+    assert message["text"].startswith("[FIRING] CJ intercepted 1 order(s) in the last hour")
+    assert "reason 0" in message["text"]
+    assert "MyCJ" in message["text"]
+
+    later = now + timedelta(hours=1, minutes=6)
+    for at in (later, later + timedelta(minutes=5)):
+        queued = await ops.evaluate(snapshot(at), now=at)
+    assert [(a.incident, a.state.value) for a in queued] == [("orders_intercepted", "resolved")]
 
 
 async def test_dead_store_notifications_and_points_gone_are_incidents(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Fulfillment, OutboxMessage, WebhookInboxMessage
+from app.db.models import Fulfillment, FulfillmentEvent, OutboxMessage, WebhookInboxMessage
 
 # The advisory lock key of ops alert decisions ("cjf-ops" in ASCII).
 _ALERTS_LOCK = 0x636A662D6F7073
@@ -41,6 +41,27 @@ class OperationsRepository:
             select(Fulfillment).where(*recent).order_by(Fulfillment.updated_at.desc()).limit(1)
         )
         return int(count or 0), latest
+
+    async def recent_interceptions(self, since: datetime) -> tuple[int, Fulfillment | None, str]:
+        """How many fulfillments CJ intercepted since `since` (their creation event carries
+        CJ's reasons), and the latest of them with its reasons."""
+        reasons = FulfillmentEvent.detail["intercepted"].as_string()
+        recent = reasons.is_not(None), FulfillmentEvent.created_at >= since
+        count = await self._session.scalar(
+            select(func.count(func.distinct(FulfillmentEvent.fulfillment_id))).where(*recent)
+        )
+        latest = (
+            await self._session.execute(
+                select(Fulfillment, reasons)
+                .join(Fulfillment, Fulfillment.id == FulfillmentEvent.fulfillment_id)
+                .where(*recent)
+                .order_by(FulfillmentEvent.created_at.desc(), FulfillmentEvent.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if latest is None:
+            return int(count or 0), None, ""
+        return int(count or 0), latest[0], str(latest[1])
 
     async def dead_letters(self, *, excluding_prefix: str) -> dict[str, int]:
         """Dead outbox messages per sink, leaving out the sinks named `excluding_prefix…`."""
