@@ -42,15 +42,21 @@ FAILURE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
+class RecentOrders:
+    """Orders CJ refused (or intercepted) in the window: how many, the latest, its reason."""
+
+    count: int
+    latest: Fulfillment | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the rules read: the snapshot, plus recent refusals and the store's dead letters."""
 
     snapshot: OpsSnapshot
-    failed_recently: int
-    latest_failure: Fulfillment | None
-    intercepted_recently: int
-    latest_interception: Fulfillment | None
-    interception_reasons: str
+    refused: RecentOrders
+    intercepted: RecentOrders
     dead_letters: dict[str, int]
 
 
@@ -84,30 +90,38 @@ def _cj_unreachable(minutes: float) -> Callable[[Facts], Problem | None]:
     return check
 
 
-def _orders_refused(facts: Facts) -> Problem | None:
-    latest = facts.latest_failure
-    if not facts.failed_recently or latest is None:
-        return None
-    return Problem(
-        f"CJ refused {facts.failed_recently} order(s) in the last hour",
-        f"Latest: order {latest.order_id} (fulfillment {latest.external_id}): "
-        f"{latest.status_reason or 'no reason given'}. A refused order does not ship until "
-        "you fix the cause and fulfil it again in Medusa. All of them: "
-        "GET /v1/fulfillments?status=failed.",
-    )
+def _latest_order(
+    verb: str, recent: Callable[[Facts], RecentOrders], advice: str
+) -> Callable[[Facts], Problem | None]:
+    """A rule on the orders CJ `verb` in the window, naming the latest and CJ's reason."""
+
+    def check(facts: Facts) -> Problem | None:
+        orders = recent(facts)
+        latest = orders.latest
+        if not orders.count or latest is None:
+            return None
+        reason = (orders.reason or "no reason given").rstrip(".")
+        return Problem(
+            f"CJ {verb} {orders.count} order(s) in the last hour",
+            f"Latest: order {latest.order_id} (fulfillment {latest.external_id}): "
+            f"{reason}. {advice}",
+        )
+
+    return check
 
 
-def _orders_intercepted(facts: Facts) -> Problem | None:
-    latest = facts.latest_interception
-    if not facts.intercepted_recently or latest is None:
-        return None
-    return Problem(
-        f"CJ intercepted {facts.intercepted_recently} order(s) in the last hour",
-        f"Latest: order {latest.order_id} (fulfillment {latest.external_id}): "
-        f"{facts.interception_reasons} An intercepted order is at CJ but does not ship "
-        "until you resolve it in MyCJ (My Orders). All of them: GET /v1/fulfillments, "
-        'where status_reason starts with "CJ intercepted".',
-    )
+_orders_refused = _latest_order(
+    "refused",
+    lambda facts: facts.refused,
+    "A refused order does not ship until you fix the cause and fulfil it again in "
+    "Medusa. All of them: GET /v1/fulfillments?status=failed.",
+)
+_orders_intercepted = _latest_order(
+    "intercepted",
+    lambda facts: facts.intercepted,
+    "An intercepted order is at CJ but does not ship until you resolve it in MyCJ "
+    '(My Orders). All of them: GET /v1/fulfillments, status_reason "CJ intercepted …".',
+)
 
 
 def _dead_letters(facts: Facts) -> Problem | None:
@@ -252,10 +266,13 @@ class OpsAlerter:
     async def _facts(self, snapshot: OpsSnapshot, now: datetime) -> Facts:
         async with self._sessionmaker() as session:
             operations = OperationsRepository(session)
-            failed, latest = await operations.recent_failures(now - FAILURE_WINDOW)
-            held, held_latest, reasons = await operations.recent_interceptions(now - FAILURE_WINDOW)
+            since = now - FAILURE_WINDOW
+            failed, latest = await operations.recent_failures(since)
+            held, held_latest, reasons = await operations.recent_interceptions(since)
             dead = await operations.dead_letters(excluding_prefix=OPS_SINK_PREFIX)
-        return Facts(snapshot, failed, latest, held, held_latest, reasons, dead)
+        refused = RecentOrders(failed, latest, latest.status_reason if latest else None)
+        intercepted = RecentOrders(held, held_latest, reasons)
+        return Facts(snapshot, refused, intercepted, dead)
 
     async def _announce(
         self, wanted: dict[str, tuple[Rule, AlertState, Problem]], now: datetime

@@ -153,11 +153,8 @@ def _refusal(response: httpx.Response, reason: str) -> DeliveryError:
     return DeliveryError(reason, permanent=permanent, server_error=status >= 500)
 
 
-class MedusaAdminSink:
-    name = "medusa"
-    events = frozenset(
-        {NotificationEvent.shipped, NotificationEvent.tracking_updated, NotificationEvent.delivered}
-    )
+class _MedusaSink:
+    """A sink on Medusa's Admin API; each sink has its own client and its own outbox rows."""
 
     def __init__(
         self,
@@ -170,6 +167,13 @@ class MedusaAdminSink:
 
     async def aclose(self) -> None:
         await self._api.aclose()
+
+
+class MedusaAdminSink(_MedusaSink):
+    name = "medusa"
+    events = frozenset(
+        {NotificationEvent.shipped, NotificationEvent.tracking_updated, NotificationEvent.delivered}
+    )
 
     async def deliver(self, delivery: Delivery) -> DeliveryOutcome:
         notification = delivery.notification
@@ -221,21 +225,9 @@ def cj_data_body(notification: FulfillmentNotification) -> dict[str, Any]:
     }
 
 
-class MedusaDataSink:
+class MedusaDataSink(_MedusaSink):
     name = "medusa_data"
     events = frozenset(NotificationEvent)
-
-    def __init__(
-        self,
-        base_url: str,
-        secret_key: SecretStr,
-        *,
-        http: httpx.AsyncClient | None = None,
-    ) -> None:
-        self._api = _MedusaAdminApi(base_url, secret_key, http=http)
-
-    async def aclose(self) -> None:
-        await self._api.aclose()
 
     async def deliver(self, delivery: Delivery) -> DeliveryOutcome:
         notification = delivery.notification
