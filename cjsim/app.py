@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from cjsim import control, envelope
-from cjsim.api import account, auth, disputes, logistics, orders, pay, sandbox
+from cjsim.api import account, auth, disputes, logistics, orders, pay, products, sandbox
 from cjsim.envelope import CJError
 from cjsim.gate import API_PREFIX, ApiGate
 from cjsim.state import SimState
@@ -39,7 +39,7 @@ def create_app(state: SimState | None = None, state_file: StateFile | None = Non
         state_file.load_into(sim_state)
     app = FastAPI(title="cjsim", summary="A stateful CJ Dropshipping API 2.0 simulator")
     app.state.sim = sim_state
-    for module in (auth, account, logistics, orders, pay, sandbox, disputes):
+    for module in (auth, account, logistics, orders, pay, sandbox, disputes, products):
         app.include_router(module.router)
     app.include_router(control.router)
     app.add_exception_handler(CJError, _cj_error)

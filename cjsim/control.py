@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
-from cjsim import catalog, lifecycle, webhooks
+from cjsim import catalog, lifecycle, products, webhooks
 from cjsim.api.common import sim
 from cjsim.envelope import json_response, money
 from cjsim.models import ALL_STATUSES, CANCELLED, DELIVERED, SHIPPED, Order
@@ -58,6 +58,19 @@ class AdvanceIn(BaseModel):
     track_number: str | None = Field(default=None, min_length=1, max_length=64)
 
 
+class StockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    country_code: str = Field(pattern=r"^[A-Z]{2}$")
+    quantity: int = Field(ge=0)
+
+
+class ListingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    listed: bool
+
+
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,13 +86,61 @@ async def reset(request: Request) -> Response:
 
 
 @router.get("/catalog")
-async def get_catalog() -> Response:
+async def get_catalog(request: Request) -> Response:
+    state = sim(request)
     return json_response(
         {
             "variants": [v.public() for v in catalog.VARIANTS],
             "non_cj_variants": [v.public() for v in catalog.NON_CJ_VARIANTS],
+            "products": [_product_public(state, p) for p in products.PRODUCTS],
         }
     )
+
+
+def _product_public(state: SimState, product: products.Product) -> dict[str, Any]:
+    return {
+        "pid": product.pid,
+        "sku": product.sku,
+        "name": product.name,
+        "url": product.url,
+        "pod": product.pod,
+        "listed": not state.catalogue.is_delisted(product),
+        "variants": [
+            {
+                "vid": v.vid,
+                "sku": v.sku,
+                "listed": not state.catalogue.is_delisted(product, v.vid),
+                "stock": state.catalogue.stock_of(v),
+            }
+            for v in product.variants
+        ],
+    }
+
+
+@router.post("/variants/{vid}/stock")
+async def set_stock(vid: str, change: StockIn, request: Request) -> Response:
+    """Set one warehouse's stock of a variant (as CJ's warehouse would change it)."""
+    state = sim(request)
+    variant = catalog.variant_by_vid(vid)
+    product = products.product_of(vid)
+    if variant is None or product is None:
+        raise HTTPException(404, f"variant {vid} not found")
+    before = state.catalogue.set_stock(variant, change.country_code, change.quantity)
+    return json_response({"vid": vid, "before": before, "stock": state.catalogue.stock_of(variant)})
+
+
+@router.post("/listing/{item_id}")
+async def set_listing(item_id: str, change: ListingIn, request: Request) -> Response:
+    """Take a product (pid) or one variant (vid) off the shelves, or back on."""
+    state = sim(request)
+    product = products.product_by_pid(item_id) or products.product_of(item_id)
+    if product is None:
+        raise HTTPException(404, f"no product or variant {item_id}")
+    if change.listed:
+        state.catalogue.delisted.discard(item_id)
+    else:
+        state.catalogue.delisted.add(item_id)
+    return json_response(_product_public(state, product))
 
 
 @router.get("/config")
@@ -117,7 +178,18 @@ async def clear_faults(request: Request) -> Response:
 @router.get("/orders")
 async def list_orders(request: Request) -> Response:
     state = sim(request)
-    orders = [{**o.detail(), "openId": o.open_id} for o in state.orders.values()]
+    orders = [
+        {
+            **o.detail(),
+            "openId": o.open_id,
+            "podProperties": {
+                i.store_line_item_id or i.line_item_id: i.pod_properties
+                for i in o.items
+                if i.pod_properties
+            },
+        }
+        for o in state.orders.values()
+    ]
     return json_response({"orders": orders})
 
 

@@ -34,6 +34,9 @@ INTERFACE_NOT_FOUND = 1600101
 TOO_MANY_REQUESTS = 1600200
 # Products / orders / payment
 VARIANT_NOT_FOUND = 1602000
+PRODUCT_NOT_FOUND = 1602001
+PRODUCT_OFF_SHELF = 1602002
+VARIANT_OFF_SHELF = 1602003
 ORDER_CREATE_FAILED = 1603000
 ORDER_CONFIRM_FAILED = 1603001
 ORDER_DELETE_FAILED = 1603002
@@ -70,6 +73,9 @@ MESSAGES: dict[int, str] = {
     INTERFACE_NOT_FOUND: "Interface not found",
     TOO_MANY_REQUESTS: "Too Many Requests, QPS limit is 1 time/1second",
     VARIANT_NOT_FOUND: "Variant not found",
+    PRODUCT_NOT_FOUND: "Product not found",
+    PRODUCT_OFF_SHELF: "Product has been taken off the shelves",
+    VARIANT_OFF_SHELF: "Variant has been taken off the shelves",
     ORDER_CREATE_FAILED: "order create failed",
     ORDER_CONFIRM_FAILED: "order confirm fail",
     ORDER_DELETE_FAILED: "order delete fail",

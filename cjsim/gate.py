@@ -31,7 +31,16 @@ from cjsim.state import QPS_EXEMPT, Account, SimState, TokenPair, normalise_endp
 
 API_PREFIX = "/api2.0/v1/"
 NO_AUTH = frozenset({"getAccessToken", "refreshAccessToken"})
-POINT_COSTS = {"freightCalculate": 10, "freightCalculateTip": 10}
+# CJ's points page: freight, product, variant and stock queries, product subscriptions.
+POINT_COSTS = {
+    "freightCalculate": 10,
+    "freightCalculateTip": 10,
+    "query": 10,  # product/query and product/variant/query
+    "queryByVid": 10,  # product/variant/queryByVid and product/stock/queryByVid
+    "getInventoryByPid": 10,
+    "subscribe": 10,
+    "unsubscribe": 10,
+}
 SLOW_EXTRA_MS = 4000
 ACCOUNT_KEY = "cjsim.account"
 TOKEN_KEY = "cjsim.token"

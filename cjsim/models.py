@@ -51,6 +51,8 @@ class OrderItem:
     sell_price: Decimal
     line_item_id: str
     store_line_item_id: str | None
+    # createOrder's podProperties as sent (a JSON string, seed 004 §1.1)
+    pod_properties: str | None = None
 
     def product_list_entry(self) -> dict[str, Any]:
         return {

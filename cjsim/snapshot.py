@@ -1,7 +1,8 @@
 """The simulator state that outlives a restart, as JSON: what CJ itself would remember.
 
-Saved: the accounts (openId, the last getAccessToken call, today's points, callbacks), the
-token pairs still usable, the orders, the disputes, the balance and the id sequences.
+Saved: the accounts (openId, the last getAccessToken call, today's points, callbacks,
+product subscriptions), the token pairs still usable, the orders, the disputes, the
+balance, the id sequences and the catalogue's changes (stock, delisted products).
 Not saved: QPS windows, queued faults, stats, the webhook log and the configuration other
 than the balance (a restart starts from the CJSIM_* defaults, as `/_sim/reset` does).
 
@@ -18,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from cjsim.models import Dispute, Order, OrderItem
-from cjsim.state import Account, Sequences, SimState, TokenPair
+from cjsim.state import Account, Catalogue, Sequences, SimState, TokenPair
 
 VERSION = 1
 
@@ -68,12 +69,17 @@ def dump(state: SimState) -> dict[str, Any]:
                 "points_day": a.points_day,
                 "points_used_today": a.points_used_today,
                 "callbacks": a.callbacks,
+                "subscriptions": sorted(a.subscriptions),
             }
             for a in state.accounts.values()
         ],
         "tokens": [asdict(p) for p in usable],
         "orders": [asdict(o) for o in state.orders.values()],
         "disputes": [asdict(d) for d in state.disputes.values()],
+        "catalogue": {
+            "stock": state.catalogue.stock,
+            "delisted": sorted(state.catalogue.delisted),
+        },
     }
 
 
@@ -82,7 +88,17 @@ def restore(state: SimState, data: dict[str, Any]) -> None:
     if data.get("version") != VERSION:
         raise SnapshotError(f"state version {data.get('version')!r}, expected {VERSION}")
     try:
-        accounts = {a["api_key"]: Account(**a, recent_calls=deque()) for a in data["accounts"]}
+        accounts = {
+            a["api_key"]: Account(
+                **{**a, "subscriptions": set(a.get("subscriptions", []))}, recent_calls=deque()
+            )
+            for a in data["accounts"]
+        }
+        changes = data.get("catalogue", {})
+        catalogue = Catalogue(
+            stock={vid: dict(stock) for vid, stock in changes.get("stock", {}).items()},
+            delisted=set(changes.get("delisted", [])),
+        )
         pairs = [TokenPair(**p) for p in data["tokens"]]
         orders = [
             Order(**{**o, "items": [OrderItem(**i) for i in o["items"]]}) for o in data["orders"]
@@ -103,3 +119,4 @@ def restore(state: SimState, data: dict[str, Any]) -> None:
         state.orders[order.cj_id] = order
         state.orders_by_number[order.order_number] = order
     state.disputes = {d.dispute_id: d for d in disputes}
+    state.catalogue = catalogue

@@ -24,6 +24,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from cjsim import products
+from cjsim.catalog import Variant
 from cjsim.models import Dispute, Order
 
 DAY = 86_400
@@ -86,6 +88,9 @@ class Account:
     points_used_today: int = 0
     # topic (order, logistics, product, stock) -> callback URLs while ENABLEd
     callbacks: dict[str, list[str]] = field(default_factory=dict)
+    # pids whose PRODUCT, VARIANT and STOCK messages the account asked for
+    # (webhook/product/subscribe; ORDER and LOGISTIC need no subscription)
+    subscriptions: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -96,6 +101,30 @@ class TokenPair:
     refresh_token: str
     refresh_expires: float
     created: float
+
+
+@dataclass
+class Catalogue:
+    """What changes about CJ's products: stock per variant and warehouse country, and the
+    products and variants taken off the shelves. Variants not in `stock` have their
+    initial stock (`products.initial_stock`)."""
+
+    stock: dict[str, dict[str, int]] = field(default_factory=dict)
+    delisted: set[str] = field(default_factory=set)  # pids and vids
+
+    def stock_of(self, variant: Variant) -> dict[str, int]:
+        return dict(self.stock.get(variant.vid) or products.initial_stock(variant))
+
+    def set_stock(self, variant: Variant, country: str, quantity: int) -> int:
+        """Set one warehouse's stock; returns the quantity it had."""
+        current = self.stock_of(variant)
+        before = current.get(country, 0)
+        current[country] = quantity
+        self.stock[variant.vid] = current
+        return before
+
+    def is_delisted(self, product: products.Product, vid: str | None = None) -> bool:
+        return product.pid in self.delisted or (vid is not None and vid in self.delisted)
 
 
 @dataclass
@@ -163,6 +192,7 @@ class SimState:
         self.stats = Stats()
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=WEBHOOK_LOG_SIZE)
         self.seq = Sequences()
+        self.catalogue = Catalogue()
 
     def now(self) -> float:
         return self.clock()

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from cjsim import catalog, envelope, lifecycle
+from cjsim import catalog, envelope, lifecycle, products
 from cjsim.api.common import (
     PREFIX,
     account,
@@ -84,6 +84,7 @@ FIELD_LIMITS = {
 # How the simulator makes CJ intercept an order: a PO box, which CJ's logistics refuse.
 _PO_BOX = re.compile(r"\bp\.?\s*o\.?\s*box\b", re.IGNORECASE)
 PO_BOX_INTERCEPT = {"code": 1001, "message": "The logistic does not deliver to PO Box addresses"}
+POD_PROPERTIES_LIMIT = 500
 PAY_PAGE = 1
 PAY_BALANCE = 2
 CREATE_ONLY = 3
@@ -95,6 +96,17 @@ def _pay_type(body: dict[str, Any]) -> int:
         return PAY_PAGE
     if value not in (PAY_PAGE, PAY_BALANCE, CREATE_ONLY):
         raise CJError(envelope.PARAM_ERROR, "payType must be 1, 2 or 3")
+    return value
+
+
+def _pod_properties(item: Any) -> str | None:
+    """`products[].podProperties`: a string (JSON text) of at most 500 characters
+    (seed 004 §1.1); anything else is refused as the body is (1600100 "Param error")."""
+    value = item.get("podProperties") if isinstance(item, dict) else None
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > POD_PROPERTIES_LIMIT:
+        raise CJError(envelope.ORDER_PARAM_ERROR)
     return value
 
 
@@ -121,6 +133,11 @@ async def _create(request: Request, version: int) -> Response:
     to_country = country(body, "shippingCountryCode")
     from_country = country(body, "fromCountryCode")
     lines = resolve_lines(lines_raw, allow_sku=True)
+    for variant, _ in lines:
+        product = products.product_of(variant.vid)
+        if product is not None and state.catalogue.is_delisted(product, variant.vid):
+            raise CJError(envelope.VARIANT_OFF_SHELF, f"Variant {variant.vid} is off the shelves")
+    pod = [_pod_properties(item) for item in lines_raw]
     logistic_name = req_str(body, "logisticName")
     weight = catalog.total_weight(lines)
     zip_code = opt_str(body, "shippingZip")
@@ -149,8 +166,9 @@ async def _create(request: Request, version: int) -> Response:
                 sell_price=variant.sell_price,
                 line_item_id=state.next_line_item_id(),
                 store_line_item_id=store_id,
+                pod_properties=pod_properties,
             )
-            for (variant, qty), store_id in zip(lines, store_ids, strict=True)
+            for (variant, qty), store_id, pod_properties in zip(lines, store_ids, pod, strict=True)
         ]
         product_amount = envelope.money(
             sum((i.sell_price * i.quantity for i in items), start=Decimal(0))

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cjsim import products
 from cjsim.app import create_app
 from cjsim.state import SimConfig, SimState
 from cjsim.state_file import StateFile, StateFileError
@@ -145,3 +146,17 @@ def test_a_state_of_another_version_is_refused(state_path: Path) -> None:
     state_path.write_text('{"version": 99}')
     with pytest.raises(StateFileError, match="version 99"):
         create_app(SimState(defaults=SimConfig()), state_file=StateFile(state_path))
+
+
+async def test_a_restart_keeps_stock_and_listing_changes(start: Started) -> None:
+    tshirt = products.product_by_sku("CJ-TSHIRT")
+    assert tshirt is not None
+    vid = tshirt.variants[0].vid
+    async with start() as client:
+        await client.post(f"/_sim/variants/{vid}/stock", json={"country_code": "US", "quantity": 3})
+        await client.post(f"/_sim/listing/{tshirt.variants[1].vid}", json={"listed": False})
+    async with start() as client:
+        listed = (await client.get("/_sim/catalog")).json()["products"]
+        kept = next(p for p in listed if p["pid"] == tshirt.pid)
+        assert kept["variants"][0]["stock"]["US"] == 3
+        assert kept["variants"][1]["listed"] is False
