@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -262,38 +263,57 @@ def skus_list(args: argparse.Namespace) -> int:
 
 
 def cj_webhooks_register(args: argparse.Namespace) -> int:
-    """Point CJ's ORDER and LOGISTIC callbacks at this service (webhook/set)."""
+    """Point CJ's ORDER and LOGISTIC callbacks at /webhooks/cj/<CJ_WEBHOOK_PATH_TOKEN>
+    (webhook/set); no other topic is touched."""
     settings = get_settings()
-    url: str = args.url
-    if not url.startswith("https://"):
-        print(f"warning: CJ accepts only public https:// URLs; {url} will likely be refused")
     token = settings.cj_webhook_path_token
-    if token is not None and not url.rstrip("/").endswith("/" + token.get_secret_value()):
+    if token is None:
+        # CJ probes the URL when it is registered: the service must know the token first.
         print(
-            "CJ_WEBHOOK_PATH_TOKEN is set, so CJ must call /webhooks/cj/<token>: "
-            "add the token to the URL",
+            "CJ_WEBHOOK_PATH_TOKEN is not set. A new one (the secret part of the URL CJ calls):"
+            f"\n\n  CJ_WEBHOOK_PATH_TOKEN={new_path_token()}\n\n"
+            "Set it in the service's environment, restart the service, then run this again.",
             file=sys.stderr,
         )
         return 2
+    url = _with_token(args.url, token.get_secret_value())
+    if not url.startswith("https://"):
+        print(
+            f"warning: CJ accepts only public https:// URLs; {_masked(url, token)} may be refused"
+        )
 
     async def work(container: Container) -> int:
         accepted = await container.cj.set_webhooks(order_url=url, logistics_url=url)
-        print(f"order:     ENABLE {_without_token(url, settings.cj_webhook_path_token)}")
-        print(f"logistics: ENABLE {_without_token(url, settings.cj_webhook_path_token)}")
-        print("product, stock: CANCEL (not used)")
+        print(f"order:     ENABLE {_masked(url, token)}")
+        print(f"logistics: ENABLE {_masked(url, token)}")
+        print("other topics (product, stock, ...): left as they are")
         print(f"CJ answered: {'accepted' if accepted else 'not accepted (data false)'}")
         return 0 if accepted else 1
 
     return with_container(work)
 
 
+def cj_webhooks_token(_args: argparse.Namespace) -> int:
+    """Print a new path token and the settings that rotate to it without losing a message."""
+    current = get_settings().cj_webhook_path_token
+    print(f"CJ_WEBHOOK_PATH_TOKEN={new_path_token()}")
+    if current is not None:
+        print(f"CJ_WEBHOOK_PATH_TOKENS_PREVIOUS={current.get_secret_value()}")
+        print(
+            "# set both, restart the service (both tokens are accepted), run "
+            "`cj webhooks register`, and drop the previous token a day later",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def cj_webhooks_cancel(_args: argparse.Namespace) -> int:
-    """Switch CJ's ORDER and LOGISTIC callbacks off."""
+    """Switch CJ's ORDER and LOGISTIC callbacks off (no other topic is touched)."""
 
     async def work(container: Container) -> int:
         accepted = await container.cj.set_webhooks(order_url=None, logistics_url=None)
         print(
-            f"order, logistics, product, stock: CANCEL; CJ answered: "
+            f"order, logistics: CANCEL; CJ answered: "
             f"{'accepted' if accepted else 'not accepted (data false)'}"
         )
         return 0 if accepted else 1
@@ -301,10 +321,19 @@ def cj_webhooks_cancel(_args: argparse.Namespace) -> int:
     return with_container(work)
 
 
-def _without_token(url: str, token: SecretStr | None) -> str:
+def new_path_token() -> str:
+    """256 random bits, URL-safe: a path segment nobody guesses."""
+    return secrets.token_urlsafe(32)
+
+
+def _with_token(url: str, token: str) -> str:
+    """`.../webhooks/cj` + `/<token>` (a URL that already ends with the token is kept)."""
+    base = url.rstrip("/")
+    return base if base.endswith("/" + token) else f"{base}/{token}"
+
+
+def _masked(url: str, token: SecretStr) -> str:
     """The URL as it may be printed: the secret path token masked."""
-    if token is None:
-        return url
     return url.replace(token.get_secret_value(), "<CJ_WEBHOOK_PATH_TOKEN>")
 
 
@@ -414,13 +443,18 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks = cj_commands.add_parser("webhooks", help="CJ's order and logistics callbacks")
     webhook_commands = webhooks.add_subparsers(dest="webhooks_command", required=True)
     register = webhook_commands.add_parser(
-        "register", help="send CJ's ORDER and LOGISTIC webhooks to URL (webhook/set)"
+        "register",
+        help="send CJ's ORDER and LOGISTIC webhooks to URL/<CJ_WEBHOOK_PATH_TOKEN> (webhook/set)",
     )
     register.add_argument(
         "--url", required=True, help="public https URL of POST /webhooks/cj on this service"
     )
     register.set_defaults(handler=cj_webhooks_register)
-    cancel = webhook_commands.add_parser("cancel", help="switch CJ's callbacks off")
+    token = webhook_commands.add_parser(
+        "token", help="print a new path token (and the settings that rotate to it)"
+    )
+    token.set_defaults(handler=cj_webhooks_token)
+    cancel = webhook_commands.add_parser("cancel", help="switch CJ's ORDER and LOGISTIC off")
     cancel.set_defaults(handler=cj_webhooks_cancel)
     skus = commands.add_parser("skus", help="SKU -> CJ variant (vid) mappings")
     skus_commands = skus.add_subparsers(dest="skus_command", required=True)

@@ -268,31 +268,47 @@ class TestSkusList:
 
 
 class TestCJWebhooks:
-    def test_register_sets_order_and_logistics_callbacks(
-        self, cj_env: str, capsys: pytest.CaptureFixture[str]
+    def test_register_without_a_token_makes_one_and_calls_cj_only_once_it_is_set(
+        self, cj_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
         url = "https://fulfil.example.com/webhooks/cj"
+        assert main(["cj", "webhooks", "register", "--url", url]) == 2
+        err = capsys.readouterr().err
+        [token] = [line.split("=", 1)[1] for line in err.split() if "PATH_TOKEN=" in line]
+        assert len(token) >= 43
+        assert httpx.get(f"{cj_env}/_sim/stats").json()["calls"].get("set") is None
+
+        monkeypatch.setenv("CJ_WEBHOOK_PATH_TOKEN", token)
+        get_settings.cache_clear()
         assert main(["cj", "webhooks", "register", "--url", url]) == 0
         out = capsys.readouterr().out
-        assert f"order:     ENABLE {url}" in out
+        assert token not in out
+        assert f"order:     ENABLE {url}/<CJ_WEBHOOK_PATH_TOKEN>" in out
         assert "CJ answered: accepted" in out
-        calls = httpx.get(f"{cj_env}/_sim/stats").json()["calls"]
-        assert calls["set"] == 1
+        assert httpx.get(f"{cj_env}/_sim/stats").json()["calls"]["set"] == 1
 
         assert main(["cj", "webhooks", "cancel"]) == 0
         assert "CJ answered: accepted" in capsys.readouterr().out
 
-    def test_a_configured_path_token_must_be_in_the_url_and_is_never_printed(
+    def test_a_url_that_already_ends_with_the_token_is_kept(
         self, cj_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
         monkeypatch.setenv("CJ_WEBHOOK_PATH_TOKEN", "path-secret-123")
         base = "https://fulfil.example.com/webhooks/cj"
-        assert main(["cj", "webhooks", "register", "--url", base]) == 2
-        assert "add the token to the URL" in capsys.readouterr().err
         assert main(["cj", "webhooks", "register", "--url", f"{base}/path-secret-123"]) == 0
         out = capsys.readouterr().out
         assert "path-secret-123" not in out
-        assert f"{base}/<CJ_WEBHOOK_PATH_TOKEN>" in out
+        assert f"{base}/<CJ_WEBHOOK_PATH_TOKEN>\n" in out
+
+    def test_token_prints_a_new_one_and_the_settings_to_rotate(
+        self, cj_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("CJ_WEBHOOK_PATH_TOKEN", "old-token")
+        assert main(["cj", "webhooks", "token"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].startswith("CJ_WEBHOOK_PATH_TOKEN=")
+        assert lines[0] != "CJ_WEBHOOK_PATH_TOKEN=old-token"
+        assert lines[1] == "CJ_WEBHOOK_PATH_TOKENS_PREVIOUS=old-token"
 
 
 class TestOutbox:

@@ -325,18 +325,14 @@ class CJClient:
     # Webhooks
 
     async def set_webhooks(self, *, order_url: str | None, logistics_url: str | None) -> bool:
-        """Enable ORDER and LOGISTIC callbacks (or cancel them with None); product and
-        stock are cancelled. CJ allows one https URL per topic."""
+        """Enable ORDER and LOGISTIC callbacks (or cancel them with None). Only these two
+        topics are sent: PRODUCT, STOCK and the others stay as they are, since another tool
+        on the same account may use them. CJ allows one https URL per topic."""
 
         def topic(url: str | None) -> dict[str, Any]:
             return {"type": "ENABLE" if url else "CANCEL", "callbackUrls": [url] if url else []}
 
-        body = {
-            "order": topic(order_url),
-            "logistics": topic(logistics_url),
-            "product": topic(None),
-            "stock": topic(None),
-        }
+        body = {"order": topic(order_url), "logistics": topic(logistics_url)}
         data = await self._call(
             "POST", "webhook/set", priority=Priority.orders, idempotent=True, json=body
         )

@@ -189,6 +189,20 @@ class TestRequests:
         await client.track_info(["T1", "T2"])
         assert route.calls.last.request.url.params.get_list("trackNumber") == ["T1", "T2"]
 
+    async def test_webhook_set_touches_only_order_and_logistics(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        """PRODUCT and STOCK callbacks may belong to another tool on the same account: they
+        are not sent, so CJ leaves them as they are (the safe reading of webhook/set)."""
+        route = cj_api.post("/webhook/set").respond(json=ok(True))
+        await client.set_webhooks(order_url="https://s/cj", logistics_url="https://s/cj")
+        assert json.loads(route.calls.last.request.content) == {
+            "order": {"type": "ENABLE", "callbackUrls": ["https://s/cj"]},
+            "logistics": {"type": "ENABLE", "callbackUrls": ["https://s/cj"]},
+        }
+        await client.set_webhooks(order_url=None, logistics_url=None)
+        assert set(json.loads(route.calls.last.request.content)) == {"order", "logistics"}
+
     async def test_big_numeric_ids_stay_exact_strings(
         self, client: CJClient, cj_api: respx.MockRouter
     ) -> None:
