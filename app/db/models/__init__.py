@@ -9,6 +9,7 @@ from app.db.models.fulfillment import (
 )
 from app.db.models.idempotency import IdempotencyKey
 from app.db.models.outbox_message import OUTBOX_STATUSES, OutboxMessage
+from app.db.models.parcel import FulfillmentParcel
 from app.db.models.sku_mapping import SkuMapping
 from app.db.models.webhook_inbox import INBOX_STATUSES, WebhookInboxMessage
 
@@ -20,6 +21,7 @@ __all__ = [
     "Fulfillment",
     "FulfillmentEvent",
     "FulfillmentItem",
+    "FulfillmentParcel",
     "IdempotencyKey",
     "OutboxMessage",
     "SkuMapping",

@@ -1,17 +1,27 @@
-"""Every CJ webhook, stored raw before (and with) its effect."""
+"""Every CJ webhook, stored raw by the intake and applied later by the worker."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.clock import utcnow
 from app.db.base import Base, BigIntId
 
-INBOX_STATUSES = ("received", "applied", "awaiting_confirmation", "ignored", "malformed")
+# received: stored, not applied yet; awaiting_confirmation: its claim is read back from CJ
+# first; dead: given up after a bounded number of attempts (`error` says why).
+INBOX_STATUSES = (
+    "received",
+    "applied",
+    "awaiting_confirmation",
+    "ignored",
+    "malformed",
+    "dead",
+)
 _STATUS_LIST = ", ".join(f"'{s}'" for s in INBOX_STATUSES)
+MESSAGE_ID_MAX = 200  # CJ's messageId may be this long
 
 
 class WebhookInboxMessage(Base):
@@ -22,11 +32,14 @@ class WebhookInboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
-    message_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(MESSAGE_ID_MAX), unique=True)
     topic: Mapped[str | None] = mapped_column(String(32))
     message_type: Mapped[str | None] = mapped_column(String(32))
     raw_body: Mapped[str] = mapped_column(Text)
     signature_valid: Mapped[bool | None]
+    # The request came on a secret path token (`/webhooks/cj/{token}`): the second factor
+    # that, with a valid signature, makes the message CJ's own word.
+    path_token_valid: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(24), default="received")
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
