@@ -1,5 +1,4 @@
-"""The dependency container: the long-lived objects of one process, built at start-up and
-closed at shutdown.
+"""Long-lived objects of one process, built at start-up and closed at shutdown.
 
 This is the composition root: the one place that knows every concrete class.
 """
@@ -38,6 +37,7 @@ from app.services.submission import Submitter
 from app.services.tracking_applier import TrackingApplier
 from app.services.tracking_readback import PollPacer, TrackingReadback, pace_interval
 from app.services.transitions import StatusChanges
+from app.services.webhook_applier import WebhookApplier
 from app.services.webhook_intake import WebhookIntake
 from app.sinks.base import Sink
 from app.sinks.chat import ChatSink
@@ -126,6 +126,7 @@ class Container:
     tracking: TrackingApplier
     tracking_readback: TrackingReadback
     webhooks: WebhookIntake
+    webhook_applier: WebhookApplier
     outbox: OutboxWriter
     outbox_dispatcher: OutboxDispatcher
     retention: Retention
@@ -176,9 +177,8 @@ class Container:
                 quiet_seconds=settings.tracking_poll_quiet_seconds,
                 call_timeout_seconds=settings.cj_timeout_seconds,
             ),
-            webhooks=WebhookIntake(
-                verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id, applier=tracking
-            ),
+            webhooks=WebhookIntake(verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id),
+            webhook_applier=WebhookApplier(sessionmaker, tracking),
             outbox=outbox,
             outbox_dispatcher=OutboxDispatcher(
                 sessionmaker,

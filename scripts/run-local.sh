@@ -25,6 +25,8 @@ if [ -z "${CJ_API_KEY:-}" ]; then
   export CJ_SANDBOX=true
   # The simulator keeps its accounts, tokens and orders here, so a restart does not reset "CJ".
   export CJSIM_STATE=${CJSIM_STATE-.cjsim/state.json}
+  # The simulator's webhooks come on a path token, as CJ's must (README, Tracking).
+  export CJ_WEBHOOK_PATH_TOKEN=${CJ_WEBHOOK_PATH_TOKEN:-dev-path-token}
   .venv/bin/python -m cjsim &
   pids+=("$!")
   cj_target="the bundled CJ simulator on http://127.0.0.1:${CJSIM_PORT}, state ${CJSIM_STATE:-in memory}"

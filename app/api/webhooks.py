@@ -1,7 +1,8 @@
 """CJ's webhook callbacks: `POST /webhooks/cj` (or `/webhooks/cj/{token}` with a path token).
 
 Not under /v1: CJ does not send our API key. It signs the body instead (see
-app/services/webhook_intake.py), and an optional secret path token adds a second factor.
+app/services/webhook_intake.py); the secret path token is the second factor that makes a
+message CJ's own word (services.webhook_applier). Storing is all that happens here.
 """
 
 from __future__ import annotations
@@ -12,18 +13,13 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ContainerDep, SessionDep
-from app.api.problems import error_response, problem_responses
+from app.api.problems import problem_responses
 from app.cj.webhooks import ACK
-from app.core.errors import BadRequest, InvalidRequest, NotFound, PayloadTooLarge
+from app.core.errors import DatabaseUnavailable, InvalidRequest, NotFound, PayloadTooLarge
 from app.core.security import api_key_matches
-from app.services.webhook_intake import SignatureRefused, WebhookOutcome
+from app.services.webhook_intake import SignatureRefused
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-
-
-class MalformedWebhook(BadRequest):
-    type_slug = "malformed-webhook"
-    description = "Not a CJ webhook message (stored for inspection)"
 
 
 class UnknownPathToken(NotFound):
@@ -35,9 +31,12 @@ class WebhookTooLarge(PayloadTooLarge):
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Received (also for duplicates and topics we do not use)"},
+    200: {
+        "description": "Stored (also duplicates, topics we do not use, and bodies that are not "
+        "a CJ message: those are kept as malformed)"
+    },
     **problem_responses(
-        MalformedWebhook, SignatureRefused, UnknownPathToken, WebhookTooLarge, InvalidRequest
+        SignatureRefused, UnknownPathToken, WebhookTooLarge, InvalidRequest, DatabaseUnavailable
     ),
 }
 SignHeader = Annotated[
@@ -49,9 +48,9 @@ SignHeader = Annotated[
 async def cj_webhook(
     request: Request, container: ContainerDep, session: SessionDep, sign: SignHeader = None
 ) -> JSONResponse:
-    if container.settings.cj_webhook_path_token is not None:
+    if container.settings.webhook_path_tokens:
         raise UnknownPathToken(f"No resource at {request.url.path}.")
-    return await _receive(request, container, session, sign)
+    return await _receive(request, container, session, sign, path_token_valid=False)
 
 
 @router.post(
@@ -64,22 +63,23 @@ async def cj_webhook_with_token(
     session: SessionDep,
     sign: SignHeader = None,
 ) -> JSONResponse:
-    expected = container.settings.cj_webhook_path_token
-    if expected is None or not api_key_matches(token, [expected]):
+    accepted = container.settings.webhook_path_tokens
+    if not accepted or not api_key_matches(token, accepted):
         raise UnknownPathToken("No resource at /webhooks/cj/{token} for this token.")
-    return await _receive(request, container, session, sign)
+    return await _receive(request, container, session, sign, path_token_valid=True)
 
 
 async def _receive(
-    request: Request, container: ContainerDep, session: SessionDep, sign: str | None
+    request: Request,
+    container: ContainerDep,
+    session: SessionDep,
+    sign: str | None,
+    *,
+    path_token_valid: bool,
 ) -> JSONResponse:
     limit = container.settings.webhook_max_body_bytes
     raw = await request.body()
     if len(raw) > limit:
         raise WebhookTooLarge(f"A CJ webhook body may be at most {limit} bytes.")
-    received = await container.webhooks.receive(session, raw, sign)
-    if received.outcome is WebhookOutcome.malformed:
-        # Returned, not raised: the stored copy must be committed with the answer.
-        malformed = MalformedWebhook(f"{received.detail}; the body is kept for inspection.")
-        return error_response(malformed, request.scope)
+    await container.webhooks.receive(session, raw, sign, path_token_valid=path_token_valid)
     return JSONResponse(ACK)

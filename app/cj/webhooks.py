@@ -4,7 +4,8 @@ Every field but the envelope's is optional: CJ's samples are full of nulls. Ids 
 as strings (`cjOrderId` arrives as a JSON number above 2**53; `json.loads` keeps it exact).
 ORDER says `trackNumber`, LOGISTIC says `trackingNumber`, and `logisticsTrackEvents` is a
 JSON string (sometimes a list): both are read here, so the rest of the service never sees
-the quirks.
+the quirks. Every string that reaches a column is bounded here by that column's size, so
+an over-long or oddly typed value makes the message malformed, never a database error.
 """
 
 from __future__ import annotations
@@ -13,18 +14,31 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.cj.models import CJId, CJModel
 
 ORDER = "ORDER"
 LOGISTIC = "LOGISTIC"
+ORDERSPLIT = "ORDERSPLIT"
 ORDER_CONNECTED = "ORDER_CONNNECTED"  # sic: CJ spells it with three Ns
 DELIVERED_TRACKING_STATUS = 12
+EXCEPTION_TRACKING_STATUS = 13  # "failure / exception"
+RETURNED_TRACKING_STATUS = 14
 # LOGISTIC trackingStatus 1..11: the parcel has left the warehouse and is on its way.
 IN_TRANSIT_TRACKING_STATUSES = frozenset(range(1, 12))
+MESSAGE_ID_MAX = 200
+
+# Sizes of the columns these values are stored in (app/db/models/fulfillment.py).
+WebhookId = Annotated[CJId, Field(max_length=64)]
+OrderNumber = Annotated[str, Field(max_length=50)]
+CJStatusText = Annotated[str, Field(max_length=32)]
+LogisticName = Annotated[str, Field(max_length=128)]
+TrackingNumberText = Annotated[str, Field(max_length=128)]
+Url = Annotated[str, Field(max_length=2048)]
 
 ACK = {"code": 200, "result": "success", "message": "received"}
 
@@ -38,7 +52,8 @@ def expected_sign(raw_body: bytes, open_id: str) -> str:
 def sign_matches(raw_body: bytes, sign: str | None, open_id: str) -> bool:
     if not sign:
         return False
-    return hmac.compare_digest(expected_sign(raw_body, open_id), sign.strip())
+    given = sign.strip().encode("utf-8", errors="surrogateescape")
+    return hmac.compare_digest(expected_sign(raw_body, open_id).encode(), given)
 
 
 class WebhookEnvelope(BaseModel):
@@ -46,7 +61,7 @@ class WebhookEnvelope(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    message_id: str = Field(alias="messageId", min_length=1, max_length=128)
+    message_id: str = Field(alias="messageId", min_length=1, max_length=MESSAGE_ID_MAX)
     type: str = Field(min_length=1, max_length=32)
     message_type: str | None = Field(default=None, alias="messageType", max_length=32)
     open_id: CJId | None = Field(default=None, alias="openId")
@@ -56,6 +71,53 @@ class WebhookEnvelope(BaseModel):
     @classmethod
     def _message_id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class MalformedWebhook(ValueError):
+    """A body that is not a CJ webhook message; the text says what is wrong with it."""
+
+
+_NUL = re.compile(r"\\u0000", re.IGNORECASE)  # Postgres text cannot hold it
+
+
+def read_envelope(raw: bytes | str) -> WebhookEnvelope:
+    """The message in a raw body; MalformedWebhook for anything else (not JSON, nested
+    too deep for the parser, not an object, fields of the wrong type or size)."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        kind = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        raise MalformedWebhook(f"the body is {kind}") from None
+    if _NUL.search(raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")):
+        raise MalformedWebhook("the body has a NUL character (\\u0000)")
+    try:
+        return WebhookEnvelope.model_validate(document)
+    except (ValidationError, RecursionError) as exc:
+        raise MalformedWebhook(f"not a CJ webhook message: check {_fields(exc)}") from None
+
+
+def message_id_of(raw: bytes | str) -> str | None:
+    """The messageId of a malformed body, when it has a usable one (its retries are then
+    stored once)."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    value = document.get("messageId") if isinstance(document, dict) else None
+    if isinstance(value, str) and 0 < len(value) <= MESSAGE_ID_MAX and value.isprintable():
+        return value
+    return None
+
+
+def _fields(exc: Exception) -> str:
+    if not isinstance(exc, ValidationError):
+        return "body (nested too deeply)"
+    return ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
+
+
+def params_error(exc: ValidationError) -> str:
+    """Why a message's `params` are not what CJ sends, in words."""
+    return f"not a CJ webhook message: check params.{_fields(exc)}"
 
 
 class TrackEvent(CJModel):
@@ -82,14 +144,14 @@ def _blank_is_none(value: Any) -> Any:
 class OrderMessage(CJModel):
     """ORDER `params`."""
 
-    order_number: str | None = Field(default=None, alias="orderNumber")
-    order_num: str | None = Field(default=None, alias="orderNum")
-    cj_order_id: CJId | None = Field(default=None, alias="cjOrderId")
-    order_status: str | None = Field(default=None, alias="orderStatus")
-    logistic_name: str | None = Field(default=None, alias="logisticName")
-    track_number: str | None = Field(default=None, alias="trackNumber")
-    tracking_url: str | None = Field(default=None, alias="trackingUrl")
-    tracking_provider: str | None = Field(default=None, alias="trackingProvider")
+    order_number: OrderNumber | None = Field(default=None, alias="orderNumber")
+    order_num: OrderNumber | None = Field(default=None, alias="orderNum")
+    cj_order_id: WebhookId | None = Field(default=None, alias="cjOrderId")
+    order_status: CJStatusText | None = Field(default=None, alias="orderStatus")
+    logistic_name: LogisticName | None = Field(default=None, alias="logisticName")
+    track_number: TrackingNumberText | None = Field(default=None, alias="trackNumber")
+    tracking_url: Url | None = Field(default=None, alias="trackingUrl")
+    tracking_provider: LogisticName | None = Field(default=None, alias="trackingProvider")
 
     _blank = field_validator(
         "order_number", "order_num", "order_status", "track_number", "tracking_url", mode="before"
@@ -108,14 +170,16 @@ class OrderMessage(CJModel):
 class LogisticMessage(CJModel):
     """LOGISTIC `params`; `orderId` is CJ's order id, not our order number."""
 
-    order_id: CJId | None = Field(default=None, alias="orderId")
-    logistic_name: str | None = Field(default=None, alias="logisticName")
-    tracking_number: str | None = Field(default=None, alias="trackingNumber")
+    order_id: WebhookId | None = Field(default=None, alias="orderId")
+    logistic_name: LogisticName | None = Field(default=None, alias="logisticName")
+    tracking_number: TrackingNumberText | None = Field(default=None, alias="trackingNumber")
     tracking_status: int | None = Field(default=None, alias="trackingStatus")
-    tracking_url: str | None = Field(default=None, alias="trackingUrl")
-    tracking_provider: str | None = Field(default=None, alias="trackingProvider")
+    tracking_url: Url | None = Field(default=None, alias="trackingUrl")
+    tracking_provider: LogisticName | None = Field(default=None, alias="trackingProvider")
     events: list[TrackEvent] = Field(default_factory=list, alias="logisticsTrackEvents")
-    store_order_numbers: list[str] = Field(default_factory=list, alias="storeOrderNumbers")
+    store_order_numbers: list[OrderNumber] = Field(
+        default_factory=list, alias="storeOrderNumbers", max_length=20
+    )
 
     _blank = field_validator("tracking_number", "tracking_url", mode="before")(_blank_is_none)
     _parse_events = field_validator("events", mode="before")(_events)
@@ -131,3 +195,19 @@ class LogisticMessage(CJModel):
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return value or []
+
+
+class SplitOrder(CJModel):
+    """One order of an ORDERSPLIT's `splitOrderList`: a parcel of the original order."""
+
+    order_code: WebhookId = Field(alias="orderCode")
+    order_status: int | CJStatusText | None = Field(default=None, alias="orderStatus")
+
+
+class OrderSplitMessage(CJModel):
+    """ORDERSPLIT `params`: CJ split `originalOrderId` into the orders of `splitOrderList`."""
+
+    original_order_id: WebhookId = Field(alias="originalOrderId")
+    split_orders: list[SplitOrder] = Field(
+        default_factory=list, alias="splitOrderList", max_length=50
+    )

@@ -6,6 +6,7 @@ store's provider rely on them, so they are flat (no prefix, no nesting).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -19,6 +20,7 @@ from app.core.chat_targets import parse_target
 from app.core.production import production_refusals
 from app.core.security import webhook_signing_key
 
+PATH_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 DEFAULT_OPTIONS_FILE = Path(__file__).resolve().parent.parent / "options.default.yaml"
 
 
@@ -85,7 +87,13 @@ class Settings(BaseSettings):
     cj_sandbox: bool = False
     cj_webhook_verify: WebhookVerify = WebhookVerify.enforce
     cj_open_id: SecretStr | None = None
-    cj_webhook_path_token: SecretStr | None = None
+    cj_webhook_path_token: SecretStr | None = Field(
+        default=None, description="the secret path segment CJ calls: /webhooks/cj/<token>"
+    )
+    cj_webhook_path_tokens_previous: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="tokens still accepted while CJ moves to a new one (comma-separated)",
+    )
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     cj_timeout_seconds: float = Field(default=10.0, gt=0)
 
@@ -137,6 +145,12 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         default=9102, ge=0, le=65535, description="the worker's /metrics port (0: none)"
     )
+    webhook_apply_batch: int = Field(
+        default=200, gt=0, description="stored webhooks one worker applies per transaction"
+    )
+    webhook_apply_poll_seconds: float = Field(
+        default=0.2, gt=0, description="how often an idle worker looks for stored webhooks"
+    )
     tracking_poll_quiet_seconds: float = Field(
         default=4 * 3600,
         gt=0,
@@ -156,7 +170,9 @@ class Settings(BaseSettings):
         default=3600, gt=0, description="seconds between two prunes by the worker"
     )
 
-    @field_validator("service_api_keys", "ops_api_keys", mode="before")
+    @field_validator(
+        "service_api_keys", "ops_api_keys", "cj_webhook_path_tokens_previous", mode="before"
+    )
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
@@ -189,6 +205,23 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _path_tokens_are_path_segments(self) -> Settings:
+        tokens = [self.cj_webhook_path_token, *self.cj_webhook_path_tokens_previous]
+        for token in tokens:
+            if token is not None and not PATH_TOKEN.fullmatch(token.get_secret_value()):
+                raise ValueError(
+                    "CJ_WEBHOOK_PATH_TOKEN and CJ_WEBHOOK_PATH_TOKENS_PREVIOUS may hold only "
+                    "letters, digits, '-' and '_' (make one: cj-fulfillment cj webhooks token)"
+                )
+        return self
+
+    @property
+    def webhook_path_tokens(self) -> list[SecretStr]:
+        """Every path token CJ may call: the current one first, then those being retired."""
+        current = [self.cj_webhook_path_token] if self.cj_webhook_path_token else []
+        return current + list(self.cj_webhook_path_tokens_previous)
 
     @model_validator(mode="after")
     def _sinks_need_their_secrets(self) -> Settings:

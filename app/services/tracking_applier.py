@@ -1,9 +1,10 @@
 """What CJ says about an order, applied to its fulfillment: status, CJ id, tracking.
 
-Reports come from trusted webhooks, from webhooks confirmed by reading the order back,
-and from the poller; all go through `record`, under the row's lock. The rules: status
-only moves forward (services.transitions), a null never overwrites a known value, a
-tracking number is added once, and CJ's ids stay strings.
+Reports come from trusted webhooks (services.webhook_applier), from webhooks confirmed by
+reading the order back, and from the poller; all go through `record`, under the row's
+lock. The rules: status only moves forward (services.transitions), a null never
+overwrites a known value, a CJ order id once known is never replaced, a tracking number
+is added once, CJ's ids stay strings, and what is stored per fulfillment is bounded.
 """
 
 from __future__ import annotations
@@ -13,28 +14,41 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cj.models import OrderDetail
 from app.cj.webhooks import (
     DELIVERED_TRACKING_STATUS,
+    EXCEPTION_TRACKING_STATUS,
     IN_TRANSIT_TRACKING_STATUSES,
     LOGISTIC,
     ORDER,
-    ORDER_CONNECTED,
+    RETURNED_TRACKING_STATUS,
     LogisticMessage,
     OrderMessage,
     TrackEvent,
     WebhookEnvelope,
 )
 from app.core.clock import utcnow
-from app.db.models import Fulfillment, WebhookInboxMessage
+from app.db.models import Fulfillment, FulfillmentEvent
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.services.statuses import Status, can_move, from_cj
 from app.services.transitions import StatusChanges
 from app.sinks.notification import NotificationEvent
 
 log = structlog.get_logger(__name__)
+
+# Bounds on what one fulfillment stores, whatever CJ (or anyone) sends: the newest scan
+# events are kept, and tracking numbers past the cap are not added.
+MAX_TRACK_EVENTS = 100
+MAX_TRACKING_NUMBERS = 20
+MAX_EVENT_TEXT = 255
+
+# LOGISTIC trackingStatus codes that are news for the store but no status of ours: the
+# parcel has a problem (13) or went back to the sender (14). CJ decides what follows.
+PROBLEMS = {
+    EXCEPTION_TRACKING_STATUS: ("exception", NotificationEvent.tracking_exception),
+    RETURNED_TRACKING_STATUS: ("returned", NotificationEvent.returned),
+}
 
 
 @dataclass(frozen=True)
@@ -51,19 +65,18 @@ class CJReport:
     status: Status | None = None
     cj_status: str | None = None
     cj_order_id: str | None = None
-    cj_order_id_final: bool = False
     logistic_name: str | None = None
     tracking: TrackingNumber | None = None
+    tracking_status: int | None = None  # LOGISTIC's trackingStatus, for 13 and 14
     events: Sequence[TrackEvent] = field(default_factory=tuple)
     order_numbers: tuple[str, ...] = ()  # ours (CJ's orderNumber), to find the fulfillment
 
     @classmethod
-    def of_order_message(cls, message: OrderMessage, message_type: str | None) -> CJReport:
+    def of_order_message(cls, message: OrderMessage) -> CJReport:
         return cls(
             status=from_cj(message.order_status) if message.order_status else None,
             cj_status=message.order_status,
             cj_order_id=message.cj_order_id,
-            cj_order_id_final=message_type == ORDER_CONNECTED,
             logistic_name=message.logistic_name,
             tracking=_tracking(
                 message.track_number, message.tracking_provider, message.tracking_url
@@ -85,6 +98,7 @@ class CJReport:
             tracking=_tracking(
                 message.tracking_number, message.tracking_provider, message.tracking_url
             ),
+            tracking_status=message.tracking_status,
             events=message.events,
             order_numbers=tuple(message.store_order_numbers),
         )
@@ -108,25 +122,13 @@ class TrackingApplier:
     def __init__(self, changes: StatusChanges) -> None:
         self._changes = changes
 
-    async def apply(
-        self, session: AsyncSession, row: WebhookInboxMessage, envelope: WebhookEnvelope
-    ) -> bool:
-        """Apply a trusted ORDER or LOGISTIC message; False when no fulfillment matches."""
-        repository = FulfillmentRepository(session)
-        report = self.report_of(envelope)
-        fulfillment = await self.find(repository, report, for_update=True) if report else None
-        if report is None or fulfillment is None:
-            return False
-        await self.record(repository, fulfillment, report, source="webhook")
-        return True
-
     @staticmethod
     def report_of(envelope: WebhookEnvelope) -> CJReport | None:
-        """What an ORDER or LOGISTIC message says (None for other topics)."""
+        """What an ORDER or LOGISTIC message says (None for other topics); raises
+        pydantic's ValidationError when its params are not what CJ sends."""
         topic = envelope.type.upper()
         if topic == ORDER:
-            order = OrderMessage.model_validate(envelope.params)
-            return CJReport.of_order_message(order, envelope.message_type)
+            return CJReport.of_order_message(OrderMessage.model_validate(envelope.params))
         if topic == LOGISTIC:
             return CJReport.of_logistic_message(LogisticMessage.model_validate(envelope.params))
         return None
@@ -135,14 +137,18 @@ class TrackingApplier:
     async def find(
         repository: FulfillmentRepository, report: CJReport, *, for_update: bool
     ) -> Fulfillment | None:
-        """The fulfillment a report is about: by our order number, else by CJ's id."""
+        """The fulfillment a report is about: by our order number, else by the CJ order id
+        CJ gave us (or a parcel CJ split it into)."""
         for number in report.order_numbers:
             found = await repository.by_order_number(number, for_update=for_update)
             if found is not None:
                 return found
         if report.cj_order_id is None:
             return None
-        return await repository.by_cj_order_id(report.cj_order_id, for_update=for_update)
+        found = await repository.by_cj_order_id(report.cj_order_id, for_update=for_update)
+        if found is not None:
+            return found
+        return await repository.by_parcel(report.cj_order_id, for_update=for_update)
 
     async def record(
         self,
@@ -154,10 +160,8 @@ class TrackingApplier:
     ) -> list[str]:
         """Apply `report` to the (locked) fulfillment; returns what changed, by name."""
         changed: list[str] = []
-        if report.cj_order_id and (
-            fulfillment.cj_order_id is None
-            or (report.cj_order_id_final and fulfillment.cj_order_id != report.cj_order_id)
-        ):
+        if report.cj_order_id and fulfillment.cj_order_id is None:
+            # Callers pass CJ's own word here (an answer to our call, or a confirmed claim).
             fulfillment.cj_order_id = report.cj_order_id
             changed.append("cj_order_id")
         if report.cj_status and report.cj_status != fulfillment.cj_status:
@@ -175,6 +179,8 @@ class TrackingApplier:
             await self._changes.notify(repository, fulfillment, NotificationEvent.tracking_updated)
         if report.events and _merge_events(fulfillment, report.events):
             changed.append("tracking_events")
+        if await self._record_problem(repository, fulfillment, report, source=source):
+            changed.append("tracking_problem")
         if report.status is not None and await self._changes.move(
             repository,
             fulfillment,
@@ -192,6 +198,42 @@ class TrackingApplier:
                 changed=changed,
             )
         return changed
+
+    async def _record_problem(
+        self,
+        repository: FulfillmentRepository,
+        fulfillment: Fulfillment,
+        report: CJReport,
+        *,
+        source: str,
+    ) -> bool:
+        """A parcel's exception or return, once per number and kind: the number's `problem`,
+        an event (its status unchanged) and the store's notification."""
+        if report.tracking is None or report.tracking_status not in PROBLEMS:
+            return False
+        problem, event = PROBLEMS[report.tracking_status]
+        known = [dict(entry) for entry in fulfillment.tracking or []]
+        entry = next((e for e in known if e.get("number") == report.tracking.number), None)
+        if entry is None or entry.get("problem") == problem:
+            return False
+        entry["problem"] = problem
+        fulfillment.tracking = known
+        await repository.add_event(
+            FulfillmentEvent(
+                fulfillment_id=fulfillment.id,
+                source=source,
+                from_status=fulfillment.status,
+                to_status=fulfillment.status,
+                detail={
+                    "tracking_number": report.tracking.number,
+                    "tracking_status": report.tracking_status,
+                    "problem": problem,
+                },
+                created_at=utcnow(),
+            )
+        )
+        await self._changes.notify(repository, fulfillment, event)
+        return True
 
 
 def _will_ship(fulfillment: Fulfillment, status: Status | None) -> bool:
@@ -213,6 +255,9 @@ def _merge_tracking(
                 return None
             fulfillment.tracking = known  # a new list: SQLAlchemy sees the change
             return "filled"
+    if len(known) >= MAX_TRACKING_NUMBERS:
+        log.warning("tracking_numbers_capped", fulfillment_id=fulfillment.id)
+        return None
     known.append({"number": tracking.number, "carrier": tracking.carrier, "url": tracking.url})
     fulfillment.tracking = known
     return "added"
@@ -228,15 +273,19 @@ def _merge_events(fulfillment: Fulfillment, events: Sequence[TrackEvent]) -> boo
     added = False
     for event in events:
         entry = {
-            "at": event.event_time,
-            "status": event.status,
-            "activity": (event.activity or event.status_desc or "").strip() or None,
-            "location": (event.location or "").strip() or None,
+            "at": _text(event.event_time),
+            "status": _text(event.status) if isinstance(event.status, str) else event.status,
+            "activity": _text(event.activity or event.status_desc),
+            "location": _text(event.location),
         }
         if _event_key(entry) not in seen:
             seen.add(_event_key(entry))
             known.append(entry)
             added = True
     if added:
-        fulfillment.tracking_events = known
+        fulfillment.tracking_events = known[-MAX_TRACK_EVENTS:]
     return added
+
+
+def _text(value: str | None) -> str | None:
+    return (value or "").strip()[:MAX_EVENT_TEXT] or None

@@ -1,5 +1,7 @@
-"""Reading orders back from CJ: confirming webhooks we could not trust, and polling the
-fulfillments CJ has been quiet about (webhooks get lost).
+"""Reading orders back from CJ: confirming webhooks that are not CJ's own word (see
+services.webhook_applier), and polling the fulfillments CJ has been quiet about (webhooks
+get lost). A confirmed claim applies what CJ says, never what the message said; CJ is
+asked by the order id CJ gave us, or by our orderNumber while we do not know it.
 
 Both run in the worker, never in a request: they spend CJ requests at the lowest
 priority, and the poller within a fixed share of the account's QPS (a pacer shared
@@ -24,7 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.cj.client import CJClient
 from app.cj.errors import CJError, CJNotFound, CJRejected
 from app.cj.models import OrderDetail, Priority
-from app.cj.webhooks import LOGISTIC, LogisticMessage, WebhookEnvelope
+from app.cj.webhooks import (
+    LOGISTIC,
+    LogisticMessage,
+    MalformedWebhook,
+    WebhookEnvelope,
+    params_error,
+    read_envelope,
+)
 from app.core.clock import utcnow
 from app.core.metrics import WEBHOOK_INBOX_LAG, WEBHOOKS
 from app.db.models import WebhookInboxMessage
@@ -38,6 +47,9 @@ from app.services.tracking_applier import CJReport, TrackingApplier
 log = structlog.get_logger(__name__)
 
 AWAITING = "awaiting_confirmation"
+RECEIVED = "received"
+# A message CJ cannot confirm after this many reads is dead-lettered with the reason.
+CONFIRM_MAX_ATTEMPTS = 8
 # A claimed message is left alone this long; a worker that dies mid-way is replaced then.
 CONFIRM_LEASE = timedelta(seconds=60)
 RETRY_INITIAL_SECONDS = 5.0
@@ -102,7 +114,13 @@ class TrackingReadback:
         claimed = await self._claim_messages(limit)
         settled = 0
         for message_id, raw_body, attempts in claimed:
-            settled += await self._confirm(message_id, raw_body, attempts)
+            try:
+                settled += await self._confirm(message_id, raw_body, attempts)
+            except Exception as exc:  # one bad message never stalls the others
+                log.exception("cj_webhook_confirmation_failed", inbox_id=message_id)
+                settled += await self._retry_or_dead(
+                    message_id, attempts, f"{type(exc).__name__}: {exc}"
+                )
         await self._measure_lag()
         return settled
 
@@ -117,11 +135,14 @@ class TrackingReadback:
 
     async def _confirm(self, message_id: int, raw_body: str, attempts: int) -> int:
         try:
-            envelope = WebhookEnvelope.model_validate_json(raw_body)
-        except ValidationError:
-            await self._settle(message_id, "malformed", "not a CJ webhook message")
+            envelope = read_envelope(raw_body)
+            claim = TrackingApplier.report_of(envelope)
+        except MalformedWebhook as exc:
+            await self._settle(message_id, "malformed", str(exc))
             return 1
-        claim = TrackingApplier.report_of(envelope)
+        except ValidationError as exc:
+            await self._settle(message_id, "malformed", params_error(exc))
+            return 1
         async with self._sessionmaker() as session:
             repository = FulfillmentRepository(session)
             target = (
@@ -138,9 +159,7 @@ class TrackingReadback:
             await self._settle(message_id, "ignored", "CJ has no such order")
             return 1
         except CJError as exc:
-            delay = retry_delay(attempts, initial=RETRY_INITIAL_SECONDS, maximum=RETRY_MAX_SECONDS)
-            await self._retry_later(message_id, delay, f"{type(exc).__name__}: {exc}")
-            return 0
+            return await self._retry_or_dead(message_id, attempts, f"{type(exc).__name__}: {exc}")
         report = _confirmed_report(CJReport.of_detail(detail), envelope)
         async with transaction(self._sessionmaker) as session:
             repository = FulfillmentRepository(session)
@@ -166,6 +185,15 @@ class TrackingReadback:
                 row.processed_at = utcnow()
         log.info("cj_webhook_settled", inbox_id=message_id, status=status, reason=error)
 
+    async def _retry_or_dead(self, message_id: int, attempts: int, error: str) -> int:
+        """Try again later, or, after CONFIRM_MAX_ATTEMPTS, dead-letter it (returns 1)."""
+        if attempts >= CONFIRM_MAX_ATTEMPTS:
+            await self._settle(message_id, "dead", f"gave up after {attempts} attempts: {error}")
+            return 1
+        delay = retry_delay(attempts, initial=RETRY_INITIAL_SECONDS, maximum=RETRY_MAX_SECONDS)
+        await self._retry_later(message_id, delay, error)
+        return 0
+
     async def _retry_later(self, message_id: int, delay: float, error: str) -> None:
         async with transaction(self._sessionmaker) as session:
             row = await session.get(WebhookInboxMessage, message_id)
@@ -176,7 +204,7 @@ class TrackingReadback:
 
     async def _measure_lag(self) -> None:
         async with self._sessionmaker() as session:
-            oldest = await WebhookInboxRepository(session).oldest_received_at([AWAITING])
+            oldest = await WebhookInboxRepository(session).oldest_received_at([RECEIVED, AWAITING])
         lag = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
         WEBHOOK_INBOX_LAG.set(max(lag, 0.0))
 

@@ -1,26 +1,31 @@
-"""Receiving CJ's webhooks: verify, store raw, apply, all before CJ's 3 seconds are up.
+"""Receiving CJ's webhooks: verify and store, nothing else, well inside CJ's 3 seconds.
 
-Every message that passes the signature check is stored in `webhook_inbox` (unique by
-`messageId`) in the request's transaction, and applied in that same transaction when it
-can be trusted: its `sign` verifies against the account's openId. Otherwise (signatures
-not enforced, or no openId known yet) its claim is left for the worker to confirm with
-getOrderDetail, so a forged message can never move a fulfillment. Duplicates and topics
-we do not use are answered 200 too: CJ switches a topic off when deliveries fail.
+A message that passes the signature check is stored raw in `webhook_inbox` (unique by
+`messageId`, one insert) with what the request proved: a valid `sign`, and whether it
+came on the secret path token. The worker applies it later (services.webhook_applier),
+so the answer never waits for the fulfillment's lock, CJ or the store. Duplicates, topics
+we do not use and bodies we cannot read are answered 200 too (the unreadable ones stored
+as malformed): CJ counts every non-200 toward switching a topic off.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 import structlog
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cj.webhooks import LOGISTIC, ORDER, WebhookEnvelope, sign_matches
+from app.cj.webhooks import (
+    LOGISTIC,
+    ORDER,
+    ORDERSPLIT,
+    MalformedWebhook,
+    message_id_of,
+    read_envelope,
+    sign_matches,
+)
 from app.core.clock import utcnow
 from app.core.config import WebhookVerify
 from app.core.errors import Unauthorized
@@ -30,7 +35,7 @@ from app.db.repositories.webhook_inbox import WebhookInboxRepository
 
 log = structlog.get_logger(__name__)
 
-APPLIED_TOPICS = frozenset({ORDER, LOGISTIC})
+APPLIED_TOPICS = frozenset({ORDER, LOGISTIC, ORDERSPLIT})
 
 
 class SignatureRefused(Unauthorized):
@@ -38,10 +43,9 @@ class SignatureRefused(Unauthorized):
 
 
 class WebhookOutcome(StrEnum):
-    applied = "applied"
+    stored = "stored"
     duplicate = "duplicate"
     ignored = "ignored"
-    awaiting_confirmation = "awaiting_confirmation"
     malformed = "malformed"
 
 
@@ -51,45 +55,38 @@ class Received:
     detail: str = ""
 
 
-class Applier(Protocol):
-    async def apply(
-        self, session: AsyncSession, row: WebhookInboxMessage, envelope: WebhookEnvelope
-    ) -> bool:
-        """Apply a trusted message; False when it matches no fulfillment of ours."""
-
-
 class WebhookIntake:
     def __init__(
-        self,
-        *,
-        verify: WebhookVerify,
-        open_id: Callable[[], Awaitable[str | None]],
-        applier: Applier,
+        self, *, verify: WebhookVerify, open_id: Callable[[], Awaitable[str | None]]
     ) -> None:
         self._verify = verify
         self._open_id = open_id
-        self._applier = applier
 
-    async def receive(self, session: AsyncSession, raw: bytes, sign: str | None) -> Received:
+    async def receive(
+        self, session: AsyncSession, raw: bytes, sign: str | None, *, path_token_valid: bool
+    ) -> Received:
         signature_valid = await self._check_signature(raw, sign)
         inbox = WebhookInboxRepository(session)
         try:
-            envelope = WebhookEnvelope.model_validate(json.loads(raw))
-        except (ValueError, ValidationError) as exc:
-            detail = _malformed_detail(exc)
+            envelope = read_envelope(raw)
+        except MalformedWebhook as exc:
             await inbox.add(
                 WebhookInboxMessage(
+                    message_id=message_id_of(raw),
                     raw_body=_as_text(raw),
                     signature_valid=signature_valid,
+                    path_token_valid=path_token_valid,
                     status=WebhookOutcome.malformed.value,
-                    error=detail,
+                    error=str(exc),
+                    processed_at=utcnow(),
                 )
             )
             WEBHOOKS.labels(topic="unknown", outcome=WebhookOutcome.malformed.value).inc()
-            log.warning("cj_webhook_malformed", error=detail)
-            return Received(WebhookOutcome.malformed, detail)
+            log.warning("cj_webhook_malformed", error=str(exc))
+            return Received(WebhookOutcome.malformed, str(exc))
 
         topic = envelope.type.upper()
+        applied = topic in APPLIED_TOPICS
         row = await inbox.add(
             WebhookInboxMessage(
                 message_id=envelope.message_id,
@@ -97,21 +94,24 @@ class WebhookIntake:
                 message_type=envelope.message_type,
                 raw_body=_as_text(raw),
                 signature_valid=signature_valid,
-                status="received",
+                path_token_valid=path_token_valid,
+                status="received" if applied else WebhookOutcome.ignored.value,
+                processed_at=None if applied else utcnow(),
             )
         )
         if row is None:
-            return self._count(topic, envelope, Received(WebhookOutcome.duplicate))
-        if topic not in APPLIED_TOPICS:
-            return self._count(topic, envelope, self._finish(row, WebhookOutcome.ignored))
-        if not signature_valid:
-            row.status = WebhookOutcome.awaiting_confirmation.value
-            row.next_attempt_at = utcnow()
-            return self._count(topic, envelope, Received(WebhookOutcome.awaiting_confirmation))
-        if await self._applier.apply(session, row, envelope):
-            return self._count(topic, envelope, self._finish(row, WebhookOutcome.applied))
-        row.error = "no fulfillment of ours matches this CJ order"
-        return self._count(topic, envelope, self._finish(row, WebhookOutcome.ignored, row.error))
+            outcome = WebhookOutcome.duplicate
+        else:
+            outcome = WebhookOutcome.stored if applied else WebhookOutcome.ignored
+        WEBHOOKS.labels(topic=topic if applied else "other", outcome=outcome.value).inc()
+        log.info(
+            "cj_webhook_received",
+            topic=topic,
+            message_type=envelope.message_type,
+            message_id=envelope.message_id,
+            outcome=outcome.value,
+        )
+        return Received(outcome)
 
     async def _check_signature(self, raw: bytes, sign: str | None) -> bool:
         """Whether `sign` verifies; raises Unauthorized when it must and does not."""
@@ -131,32 +131,6 @@ class WebhookIntake:
         if not valid:
             log.warning("cj_webhook_signature_mismatch", signed=bool(sign))
         return valid
-
-    @staticmethod
-    def _finish(row: WebhookInboxMessage, outcome: WebhookOutcome, error: str = "") -> Received:
-        row.status = outcome.value
-        row.processed_at = utcnow()
-        return Received(outcome, error)
-
-    @staticmethod
-    def _count(topic: str, envelope: WebhookEnvelope, received: Received) -> Received:
-        label = topic if topic in APPLIED_TOPICS else "other"
-        WEBHOOKS.labels(topic=label, outcome=received.outcome.value).inc()
-        log.info(
-            "cj_webhook_received",
-            topic=topic,
-            message_type=envelope.message_type,
-            message_id=envelope.message_id,
-            outcome=received.outcome.value,
-        )
-        return received
-
-
-def _malformed_detail(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
-        return f"not a CJ webhook message: check {fields}"
-    return "the body is not JSON"
 
 
 def _as_text(raw: bytes) -> str:

@@ -18,6 +18,8 @@ class NotificationEvent(StrEnum):
 
     cj_order_created = "cj_order_created"
     tracking_updated = "tracking_updated"
+    tracking_exception = "tracking_exception"  # CJ: trackingStatus 13, a problem in transit
+    returned = "returned"  # CJ: trackingStatus 14, the parcel went back to the sender
     shipped = "shipped"
     delivered = "delivered"
     cancelled = "cancelled"
@@ -37,6 +39,9 @@ class TrackingLabel(BaseModel):
     number: str = Field(min_length=1)
     carrier: str | None = None
     url: str | None = None
+    problem: str | None = Field(
+        default=None, description="`exception` or `returned` when CJ reported one"
+    )
 
 
 class NotificationItem(BaseModel):

@@ -1,8 +1,8 @@
 """Background loops (`python -m app.workers`, or in the web process with
-RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, and keeping their
-tracking current (confirming untrusted webhooks, polling quiet orders), delivering
-the store's notifications (the outbox), and pruning what is kept past its use; plus the
-heartbeat, the ops gauges and the ops alerts."""
+RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, applying the CJ webhooks
+the intake stored, keeping tracking current (confirming webhooks that are not CJ's own
+word, polling quiet orders), delivering the store's notifications (the outbox), and
+pruning what is kept past its use; plus the heartbeat, the ops gauges and the ops alerts."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from app.workers.outbox_loop import OutboxWorker
 from app.workers.retention_loop import RetentionWorker
 from app.workers.submission_loop import SubmissionWorker
 from app.workers.tracking_loop import TrackingWorker
+from app.workers.webhook_loop import WebhookWorker
 
 
 async def run_workers(container: Container, stop: asyncio.Event) -> None:
@@ -36,6 +37,11 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
     retention = RetentionWorker(
         container.retention, interval_seconds=settings.retention_interval_seconds
     )
+    webhooks = WebhookWorker(
+        container.webhook_applier,
+        batch=settings.webhook_apply_batch,
+        poll_seconds=settings.webhook_apply_poll_seconds,
+    )
     heartbeat = Heartbeat(container.redis)
     chat_sinks = [
         name for name in container.outbox_dispatcher.sinks if name.startswith(OPS_SINK_PREFIX)
@@ -49,6 +55,7 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
     )
     await asyncio.gather(
         submissions.run(stop),
+        webhooks.run(stop),
         tracking.run(stop),
         outbox.run(stop),
         retention.run(stop),

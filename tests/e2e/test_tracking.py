@@ -1,10 +1,13 @@
-"""Tracking against a real cjsim: CJ's signed webhooks applied by a real service process,
-unsigned claims confirmed with getOrderDetail, and a lost webhook healed by the poller."""
+"""Tracking against a real cjsim: CJ's signed webhooks on the secret path token applied by
+a real service's worker, other claims (unsigned, or signed without the token) confirmed
+with getOrderDetail, and a lost webhook healed by the poller."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -89,6 +92,8 @@ class TestInProcess:
         for fulfillment, status in ((shipped, "SHIPPED"), (untouched, "CANCELLED")):
             response = await client.post("/webhooks/cj", content=claim(fulfillment, status))
             assert response.status_code == 200
+        assert await container(app).webhook_applier.apply_due() == 2
+        for fulfillment in (shipped, untouched):
             shown = (await client.get(f"/v1/fulfillments/{fulfillment['id']}")).json()
             assert shown["status"] == "created"  # nothing moves before CJ confirms
 
@@ -110,12 +115,92 @@ class TestInProcess:
             "params": {"orderNumber": created["cj_order_number"], "orderStatus": "SHIPPED"},
         }
         assert (await client.post("/webhooks/cj", json=message)).status_code == 200
+        await container(app).webhook_applier.apply_due()
         await sim.post("/_sim/config", json={"mode": "down"})
         assert await container(app).tracking_readback.confirm_due() == 0
         await sim.post("/_sim/config", json={"mode": "up"})
         assert await container(app).tracking_readback.confirm_due() == 0  # not due yet: backoff
         shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
         assert shown["status"] == "created"
+
+    async def test_forged_signed_messages_wait_for_cj_and_cancel_deletes_only_our_order(
+        self, app: FastAPI, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ) -> None:
+        """CJ puts the openId (the `sign` key) in its bodies: whoever saw one delivery can
+        sign. Without the path token, such messages wait for CJ, which says otherwise."""
+        ours, other = await create(client), await create(client)
+        open_id = await container(app).cj.tokens.open_id()
+        assert open_id is not None
+        number, own_id = ours["cj_order_number"], int(ours["cj_order_id"])
+        forged = [
+            (
+                "ORDER",
+                "ORDER_CONNNECTED",
+                {
+                    "orderNumber": number,
+                    "cjOrderId": int(other["cj_order_id"]),
+                    "orderStatus": "CREATED",
+                },
+            ),
+            (
+                "ORDER",
+                "UPDATE",
+                {
+                    "orderNumber": number,
+                    "cjOrderId": own_id,
+                    "orderStatus": "DELIVERED",
+                    "trackNumber": "EVIL1",
+                    "trackingUrl": "https://evil.example/t",
+                },
+            ),
+            (
+                "LOGISTIC",
+                "UPDATE",
+                {
+                    "orderId": own_id,
+                    "trackingNumber": "EVIL2",
+                    "trackingStatus": 12,
+                    "logisticsTrackEvents": "[]",
+                },
+            ),
+            (
+                "ORDER",
+                "UPDATE",
+                {"orderNumber": number, "cjOrderId": own_id, "orderStatus": "CANCELLED"},
+            ),
+        ]
+        for topic, kind, params in forged:
+            message = {
+                "messageId": uuid.uuid4().hex,
+                "type": topic,
+                "messageType": kind,
+                "openId": int(open_id),
+                "params": params,
+            }
+            body = json.dumps(message).encode()
+            mac = hmac.new(open_id.encode(), body, hashlib.sha256).digest()
+            headers = {"Content-Type": "application/json", "sign": base64.b64encode(mac).decode()}
+            assert (
+                await client.post("/webhooks/cj", content=body, headers=headers)
+            ).status_code == 200
+        assert await container(app).webhook_applier.apply_due() == 4
+        assert await container(app).tracking_readback.confirm_due() == 4  # CJ: still CREATED
+
+        shown = (await client.get(f"/v1/fulfillments/{ours['id']}")).json()
+        assert (shown["status"], shown["cj_order_id"], shown["tracking"]) == (
+            "created",
+            ours["cj_order_id"],
+            [],
+        )
+        response = await client.post(f"/v1/fulfillments/{ours['id']}/cancel")
+        assert response.json()["status"] == "cancelled", response.text
+        at_cj = {
+            o["orderId"]: o["orderStatus"] for o in (await sim.get("/_sim/orders")).json()["orders"]
+        }
+        assert at_cj == {ours["cj_order_id"]: "CANCELLED", other["cj_order_id"]: "CREATED"}
+
+
+PATH_TOKEN = "e2e-path-token"
 
 
 @pytest.fixture
@@ -125,6 +210,9 @@ def service(service_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProc
         "SERVICE_API_KEYS": API_KEY,
         "CJ_QPS": str(SIM_QPS),
         "CJ_WEBHOOK_VERIFY": "enforce",
+        "CJ_WEBHOOK_PATH_TOKEN": PATH_TOKEN,
+        "RUN_WORKER_IN_PROCESS": "true",
+        "WEBHOOK_APPLY_POLL_SECONDS": "0.05",
     }
     process = ServiceProcess(env, tmp_path / "service.log")
     try:
@@ -150,18 +238,26 @@ async def test_cj_signed_webhooks_move_a_fulfillment_to_delivered(
     headers = {"Authorization": f"Bearer {API_KEY}"}
     async with httpx.AsyncClient(base_url=service.base_url, headers=headers, timeout=20) as client:
         created = await create(client)  # buys the token: the openId is known from now on
-        await register_callbacks(service_env, f"{service.base_url}/webhooks/cj")
+        await register_callbacks(service_env, f"{service.base_url}/webhooks/cj/{PATH_TOKEN}")
+
+        async def status_becomes(status: str) -> dict[str, Any]:
+            for _ in range(200):
+                shown: dict[str, Any] = (
+                    await client.get(f"/v1/fulfillments/{created['id']}")
+                ).json()
+                if shown["status"] == status:
+                    return shown
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"the worker never applied {status}")
 
         shipped = await advance(sim, created["cj_order_id"], "SHIPPED")
         assert [w["status_code"] for w in shipped["webhooks"]] == [200, 200]  # ORDER, LOGISTIC
-        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
-        assert shown["status"] == "shipped"
+        shown = await status_becomes("shipped")
         assert shown["tracking"][0]["number"] == shipped["order"]["trackNumber"]
 
         delivered = await advance(sim, created["cj_order_id"], "DELIVERED")
         assert [w["status_code"] for w in delivered["webhooks"]] == [200, 200]
-        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
-        assert shown["status"] == "delivered"
+        shown = await status_becomes("delivered")
         assert len(shown["tracking"]) == 1
         history = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
         assert [(e["source"], e["to"]) for e in history["events"][-2:]] == [
@@ -203,6 +299,7 @@ async def test_full_path_to_delivered_notifies_the_store_and_medusa_once_each(
         "CJ_QPS": str(SIM_QPS),
         "RUN_WORKER_IN_PROCESS": "true",
         "WORKER_POLL_SECONDS": "0.2",
+        "CJ_WEBHOOK_PATH_TOKEN": PATH_TOKEN,
         "OUTBOX_RETRY_INITIAL_SECONDS": "0.5",
         "NOTIFY_URL": f"{store.url}/hooks/cj-fulfillment",
         "NOTIFY_SECRET": NOTIFY_SECRET,
@@ -219,7 +316,7 @@ async def test_full_path_to_delivered_notifies_the_store_and_medusa_once_each(
             response = await c.post("/v1/fulfillments", json=request, headers=key())
             assert response.status_code == 201, response.text
             created = response.json()
-            await register_callbacks(service_env, f"{service.base_url}/webhooks/cj")
+            await register_callbacks(service_env, f"{service.base_url}/webhooks/cj/{PATH_TOKEN}")
             shipped = await advance(sim, created["cj_order_id"], "SHIPPED")
             await wait_for(lambda: len(admin_calls(medusa)) >= 1, "Medusa's shipment call")
             await advance(sim, created["cj_order_id"], "DELIVERED")

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.db.models import Fulfillment, FulfillmentEvent
+from app.db.models import Fulfillment, FulfillmentEvent, FulfillmentParcel
 
 _NOT_LIVE = ("cancelled", "failed")
 
@@ -45,6 +45,53 @@ class FulfillmentRepository:
 
     async def by_cj_order_id(self, cj_order_id: str, *, for_update: bool) -> Fulfillment | None:
         return await self._one(Fulfillment.cj_order_id == cj_order_id, for_update)
+
+    async def by_parcel(self, cj_order_id: str, *, for_update: bool) -> Fulfillment | None:
+        """The fulfillment CJ split into the order `cj_order_id` (ORDERSPLIT)."""
+        owner = select(FulfillmentParcel.fulfillment_id).where(
+            FulfillmentParcel.cj_order_id == cj_order_id
+        )
+        return await self._one(Fulfillment.id.in_(owner.scalar_subquery()), for_update)
+
+    async def lock_matching(
+        self, *, order_numbers: Sequence[str], cj_order_ids: Sequence[str]
+    ) -> Sequence[Fulfillment]:
+        """Every fulfillment with one of these order numbers, CJ order ids or parcels,
+        locked in id order (so two callers locking overlapping sets never deadlock)."""
+        conditions: list[ColumnElement[bool]] = []
+        if order_numbers:
+            conditions.append(Fulfillment.cj_order_number.in_(order_numbers))
+        if cj_order_ids:
+            conditions.append(Fulfillment.cj_order_id.in_(cj_order_ids))
+            parcels = select(FulfillmentParcel.fulfillment_id).where(
+                FulfillmentParcel.cj_order_id.in_(cj_order_ids)
+            )
+            conditions.append(Fulfillment.id.in_(parcels.scalar_subquery()))
+        if not conditions:
+            return []
+        statement = (
+            select(Fulfillment)
+            .where(or_(*conditions))
+            .order_by(Fulfillment.id)
+            .with_for_update(of=Fulfillment)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def parcels(self, fulfillment_ids: Sequence[str]) -> dict[str, str]:
+        """CJ order id of each parcel of these fulfillments -> its fulfillment."""
+        if not fulfillment_ids:
+            return {}
+        rows = await self.session.execute(
+            select(FulfillmentParcel.cj_order_id, FulfillmentParcel.fulfillment_id).where(
+                FulfillmentParcel.fulfillment_id.in_(fulfillment_ids)
+            )
+        )
+        return {row.cj_order_id: row.fulfillment_id for row in rows}
+
+    async def add_parcel(self, parcel: FulfillmentParcel) -> None:
+        self.session.add(parcel)
+        await self.session.flush()
 
     async def _one(self, condition: ColumnElement[bool], for_update: bool) -> Fulfillment | None:
         statement = (

@@ -1,4 +1,5 @@
-"""Every query on `webhook_inbox`: CJ's webhooks, stored raw, unique by `messageId`."""
+"""Every query on `webhook_inbox`: CJ's webhooks, stored raw, unique by `messageId`.
+Flushes, never commits."""
 
 from __future__ import annotations
 
@@ -56,6 +57,31 @@ class WebhookInboxRepository:
         if self._session.get_bind().dialect.name == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
         return (await self._session.execute(statement)).scalars().all()
+
+    async def due_ids(self, status: str, *, now: datetime, limit: int) -> Sequence[int]:
+        """Ids of the messages `due` would return, without locking them."""
+        statement = (
+            select(WebhookInboxMessage.id)
+            .where(
+                WebhookInboxMessage.status == status,
+                or_(
+                    WebhookInboxMessage.next_attempt_at.is_(None),
+                    WebhookInboxMessage.next_attempt_at <= now,
+                ),
+            )
+            .order_by(WebhookInboxMessage.id)
+            .limit(limit)
+        )
+        return (await self._session.execute(statement)).scalars().all()
+
+    async def claim(self, inbox_id: int, status: str) -> WebhookInboxMessage | None:
+        """The message, locked, if it is still in `status` and no one else holds it."""
+        statement = select(WebhookInboxMessage).where(
+            WebhookInboxMessage.id == inbox_id, WebhookInboxMessage.status == status
+        )
+        if self._session.get_bind().dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        return (await self._session.execute(statement)).scalar_one_or_none()
 
     async def oldest_received_at(self, statuses: Sequence[str]) -> datetime | None:
         return await self._session.scalar(
