@@ -3,6 +3,8 @@
 The messages reproduce CJ's quirks on purpose: `cjOrderId` / `orderId` are JSON numbers
 above 2^53 (the body is serialised here, Python ints are exact), ORDER says `trackNumber`
 while LOGISTIC says `trackingNumber`, and `logisticsTrackEvents` is a JSON-encoded string.
+`openId` (the key `sign` uses) is where CJ's samples put it: a JSON number in LOGISTIC's
+envelope (API_FACTS §3.5), absent from ORDER's (§3.4).
 Delivery is inline (awaited, 5 s timeout) so that tests are deterministic.
 """
 
@@ -42,7 +44,6 @@ def order_message(order: Order, now: datetime) -> dict[str, Any]:
         "messageId": _message_id(),
         "type": "ORDER",
         "messageType": "UPDATE",
-        "openId": order.open_id,
         "params": {
             "orderNumber": order.order_number,
             "cjOrderId": int(order.cj_id),

@@ -117,7 +117,7 @@ async def test_shipped_sends_signed_order_and_logistic_webhooks(
     order_msg = json.loads(order_hook.raw)
     assert order_msg["type"] == "ORDER"
     assert order_msg["messageType"] == "UPDATE"
-    assert order_msg["openId"] == cj.open_id
+    assert "openId" not in order_msg  # CJ's ORDER sample has none (API_FACTS §3.4)
     params = order_msg["params"]
     assert params["cjOrderId"] == int(order_id)
     assert params["cjOrderId"] > 2**53
@@ -131,7 +131,8 @@ async def test_shipped_sends_signed_order_and_logistic_webhooks(
 
     logistic = json.loads(logistic_hook.raw)
     assert logistic["type"] == "LOGISTIC"
-    assert logistic["openId"] == cj.open_id
+    assert logistic["openId"] == cj.open_id  # a JSON number, as in CJ's LOGISTIC sample
+    assert isinstance(logistic["openId"], int)
     lp = logistic["params"]
     assert lp["orderId"] == int(order_id)
     assert lp["trackingNumber"] == track
