@@ -6,19 +6,25 @@ In one run, all on 127.0.0.1:
   fulfillments the messages are about (status `created`, each with its CJ order number and
   id), written directly: no CJ is needed. Redis db 8, flushed.
 - the service on `uvicorn --workers 2`, verifying signatures (`CJ_WEBHOOK_VERIFY=enforce`,
-  `CJ_OPEN_ID` set), with a notification sink configured (its outbox rows are written;
-  no worker delivers them).
+  `CJ_OPEN_ID` set) on its secret path token: the intake only stores. One worker process
+  (`python -m app.workers`) applies what was stored, with a notification sink configured
+  (its outbox rows are written; nothing listens at its URL).
 - signed ORDER and LOGISTIC messages shaped as CJ sends them (harness/webhook_traffic.py)
   posted open-loop (harness/openloop.py) at each level's rate: each level has orders of
   its own, their messages in rounds, ~10% delivered twice, ~10% of the orders delivered
   before shipped. A level whose committed rate falls below 80% of the offered rate, whose
   p99 passes CJ's 3 s or whose failures pass 1% saturates the service: the higher levels
   are skipped.
-- the service is stopped, then the database is audited (harness/webhook_audit.py).
+- after the last level the worker drains what is stored; the service and worker are
+  stopped, then the database is audited (harness/webhook_audit.py).
 
-It prints a table per level and, as its last line,
-`webhooks: <n>/s committed, p99 <ms> ms, lost <n>, duplicates applied <n>` (the highest
-level run: messages answered 200 per second, from the first due time to the last answer).
+Per level: intake (answered 200, hence stored) per second and its latency, and applied
+(effects committed, from the inbox's `received_at` to `processed_at`): per second from the
+level's first stored message to its last applied one, and the lag p50/p99. Then the CPU
+microseconds per message of the web and worker processes (from /proc) and the peak RSS of
+each. Its last line (the highest level run):
+`webhooks: intake <n>/s, p99 <ms> ms, non-200 <n>, applied <n>/s, lag p99 <ms> ms, lost <n>,
+duplicates applied <n>`.
 It exits 1 when a message was lost, applied twice or left a fulfillment inconsistent.
 Raw results and the service's log go to bench/results/. Every process it starts is
 stopped on the way out, Ctrl-C included.
@@ -76,6 +82,8 @@ CLIENT_TIMEOUT_SECONDS = 10.0
 SEED = 20260302
 FIRST_CJ_ORDER_ID = 210823100016290555  # CJ's sample id: above 2**53
 OPEN_ID = "1742369184712358912"  # CJ's openId is a Long
+PATH_TOKEN = "bench-path-token"
+DRAIN_TIMEOUT_SECONDS = 120.0
 DATABASE = os.environ.get("WEBHOOKS_BENCH_DATABASE", "cj_fulfillment_whbench")
 DATABASE_URL = f"postgresql+asyncpg://postgres@{HOST}:5432/{DATABASE}"
 REDIS_URL = f"redis://{HOST}:6379/{int(os.environ.get('WEBHOOKS_BENCH_REDIS_DB', '8'))}"
@@ -160,7 +168,8 @@ def flush_redis() -> None:
         redis.flushdb()
 
 
-def start_service(children: Children) -> tuple[ChildProcess, str]:
+def start_service(children: Children) -> tuple[ChildProcess, ChildProcess, str]:
+    """The web service and one worker process, sharing the settings."""
     port = free_port()
     env = {
         "PORT": str(port),
@@ -175,7 +184,7 @@ def start_service(children: Children) -> tuple[ChildProcess, str]:
         "CJ_API_KEY": "",
         "CJ_OPEN_ID": OPEN_ID,
         "CJ_WEBHOOK_VERIFY": "enforce",
-        "CJ_WEBHOOK_PATH_TOKEN": "",
+        "CJ_WEBHOOK_PATH_TOKEN": PATH_TOKEN,
         "NOTIFY_URL": f"http://{HOST}:{free_port()}/hooks",
         "NOTIFY_SECRET": f"bench-notify-{uuid.uuid4().hex}",
         "MEDUSA_URL": "",
@@ -185,7 +194,8 @@ def start_service(children: Children) -> tuple[ChildProcess, str]:
     service = children.start("service", argv, env)
     base_url = f"http://{HOST}:{port}"
     service.wait_for_http(f"{base_url}/health/ready")
-    return service, base_url
+    worker = children.start("worker", (sys.executable, "-m", "app.workers"), env)
+    return service, worker, base_url
 
 
 @dataclass(frozen=True)
@@ -193,6 +203,7 @@ class Usage:
     """CPU cores in use during a level, on average: the machine is shared."""
 
     service: float  # uvicorn and its workers
+    worker: float  # the worker process that applies what the intake stored
     database: float  # the Postgres backends of the benchmark's database
     client: float  # this process: the load generator
     others: float  # everything else, Postgres' background writers included
@@ -210,15 +221,18 @@ async def _backends() -> list[int]:
 class CpuWatch:
     """The CPU the service, its database, the client and everyone else use in between."""
 
-    def __init__(self, service: ChildProcess) -> None:
+    def __init__(self, service: ChildProcess, worker: ChildProcess) -> None:
         self._service = service
+        self._worker = worker
         self._groups: dict[str, set[int]] = {}
         self._before: Snapshot | None = None
         self._started = 0.0
+        self.cpu_seconds: dict[str, float] = {}
 
     def _find(self) -> dict[str, set[int]]:
         return {
             "service": set(process_group(self._service.proc.pid)),
+            "worker": set(process_group(self._worker.proc.pid)),
             "database": set(asyncio.run(_backends())),
             "client": {os.getpid()},
         }
@@ -236,8 +250,87 @@ class CpuWatch:
         elapsed = time.perf_counter() - self._started
         used = {name: used_between(self._before, after, pids) for name, pids in groups.items()}
         others = max(busy_between(self._before, after) - sum(used.values()), 0.0)
+        self.cpu_seconds = {name: self.cpu_seconds.get(name, 0.0) + v for name, v in used.items()}
         return Usage(**{name: seconds / elapsed for name, seconds in used.items()},
                      others=others / elapsed)  # fmt: skip
+
+    def peak_rss_mb(self) -> dict[str, list[float]]:
+        """Each live web and worker process's peak resident memory (VmHWM), in MB."""
+        return {
+            name: [_peak_rss_mb(pid) for pid in process_group(child.proc.pid)]
+            for name, child in (("service", self._service), ("worker", self._worker))
+        }
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    kb = next((int(line.split()[1]) for line in lines if line.startswith("VmHWM:")), 0)
+    return kb / 1024
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What the worker made of a level's stored messages."""
+
+    count: int
+    per_second: float
+    lag_p50_ms: float
+    lag_p99_ms: float
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+async def _drain() -> int:
+    """Wait until the worker has applied everything stored; returns what is left."""
+    conn = await asyncpg.connect(DATABASE_URL.replace("+asyncpg", ""))
+    try:
+        deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
+        while True:
+            left: int = await conn.fetchval(
+                "SELECT count(*) FROM webhook_inbox WHERE status = 'received'"
+            )
+            if left == 0 or time.monotonic() > deadline:
+                return left
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
+async def _applied(levels: Sequence[LevelTraffic]) -> list[Applied]:
+    conn = await asyncpg.connect(DATABASE_URL.replace("+asyncpg", ""))
+    try:
+        found = []
+        for level in levels:
+            ids = list({message.message_id for message in level.deliveries})
+            rows = await conn.fetch(
+                "SELECT received_at, processed_at FROM webhook_inbox "
+                "WHERE message_id = ANY($1) AND status = 'applied'",
+                ids,
+            )
+            lags = [(r["processed_at"] - r["received_at"]).total_seconds() * 1000 for r in rows]
+            span = (
+                (max(r["processed_at"] for r in rows) - min(r["received_at"] for r in rows))
+                if rows
+                else None
+            )
+            seconds = span.total_seconds() if span else 0.0
+            found.append(
+                Applied(
+                    count=len(rows),
+                    per_second=len(rows) / seconds if seconds > 0 else 0.0,
+                    lag_p50_ms=_quantile(lags, 0.50),
+                    lag_p99_ms=_quantile(lags, 0.99),
+                )
+            )
+        return found
+    finally:
+        await conn.close()
 
 
 def plan(levels: Sequence[int], seconds: float) -> list[LevelTraffic]:
@@ -273,21 +366,25 @@ def saturated(result: OpenLoopResult) -> str | None:
     return None
 
 
-Row = tuple[LevelTraffic, OpenLoopResult, Usage]
+Row = tuple[LevelTraffic, OpenLoopResult, Usage, Applied]
 TABLE_COLUMNS: tuple[tuple[str, Callable[[Row], str]], ...] = (
     ("offered/s", lambda r: f"{r[1].rate:g}"),
     ("orders", lambda r: str(len(r[0].orders))),
     ("deliveries", lambda r: str(r[1].planned)),
     ("sent twice", lambda r: str(r[0].duplicates)),
     ("out of order", lambda r: str(r[0].out_of_order)),
-    ("committed/s", lambda r: f"{r[1].ok_per_second:.1f}"),
+    ("intake/s", lambda r: f"{r[1].ok_per_second:.1f}"),
     ("p50 ms", lambda r: f"{r[1].latency_ms(0.50):.1f}"),
     ("p99 ms", lambda r: f"{r[1].latency_ms(0.99):.1f}"),
     ("max ms", lambda r: f"{r[1].latency_ms(1.0):.1f}"),
     ("non-200", lambda r: str(r[1].failed)),
     ("> 3 s", lambda r: str(r[1].slower_than(CJ_ANSWER_LIMIT_MS))),
     ("not sent", lambda r: str(r[1].planned - r[1].sent)),
+    ("applied/s", lambda r: f"{r[3].per_second:.1f}"),
+    ("lag p50 ms", lambda r: f"{r[3].lag_p50_ms:.0f}"),
+    ("lag p99 ms", lambda r: f"{r[3].lag_p99_ms:.0f}"),
     ("service cores", lambda r: f"{r[2].service:.2f}"),
+    ("worker cores", lambda r: f"{r[2].worker:.2f}"),
     ("db cores", lambda r: f"{r[2].database:.2f}"),
     ("client cores", lambda r: f"{r[2].client:.2f}"),
     ("others' cores", lambda r: f"{r[2].others:.2f}"),
@@ -308,13 +405,13 @@ def table(rows: Sequence[Row]) -> list[str]:
 
 def notes(rows: Sequence[Row], skipped: Sequence[int], why: str | None, found: Audit) -> list[str]:
     lines = []
-    shared = [f"{t.rate:g}/s: {u.others:.2f}" for t, _, u in rows if u.others >= SHARED_CORES]
+    shared = [f"{t.rate:g}/s: {u.others:.2f}" for t, _, u, _ in rows if u.others >= SHARED_CORES]
     if shared:
         lines.append(
             f"note: other processes used cores of this {os.cpu_count()}-core machine "
             f"({', '.join(shared)}): the service had less than the whole machine"
         )
-    for traffic, result, _ in rows:
+    for traffic, result, _, _ in rows:
         failures = {kind: n for kind, n in result.answers.items() if kind != OK}
         if failures:
             kinds = ", ".join(f"{kind} x{n}" for kind, n in failures.items())
@@ -352,17 +449,17 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     traffic = plan(args.levels, args.seconds)
     orders = [order for level in traffic for order in level.orders]
-    rows: list[Row] = []
+    measured: list[tuple[LevelTraffic, OpenLoopResult, Usage]] = []
     why: str | None = None
     with Children(log_dir, os.environ) as children:
         fresh_stores(log_dir, orders)
-        service, base_url = start_service(children)
-        cpu = CpuWatch(service)
+        service, worker, base_url = start_service(children)
+        cpu = CpuWatch(service, worker)
         for level in traffic:
             cpu.start()
             result = uvloop.run(
                 run_open_loop(
-                    f"{base_url}/webhooks/cj",
+                    f"{base_url}/webhooks/cj/{PATH_TOKEN}",
                     [message.post for message in level.deliveries],
                     level.rate,
                     max_in_flight=MAX_IN_FLIGHT,
@@ -370,26 +467,46 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
                 )
             )
             usage = cpu.stop()
-            rows.append((level, result, usage))
+            measured.append((level, result, usage))
             log(
-                f"  {level.rate:>5g}/s offered: {result.ok_per_second:7.1f}/s committed, "
+                f"  {level.rate:>5g}/s offered: {result.ok_per_second:7.1f}/s intake, "
                 f"p99 {result.latency_ms(0.99):7.1f} ms, non-200 {result.failed}, "
                 f"others used {usage.others:.2f} of {os.cpu_count()} cores"
             )
             why = saturated(result)
             if why:
                 break
+        cpu.start()
+        left = asyncio.run(_drain())
+        cpu.stop()
+        rss = cpu.peak_rss_mb()
         # Stopped before the audit: an answer that timed out may still be committing.
         children.stop(service)
+        children.stop(worker)
+    applied = asyncio.run(_applied([level for level, _, _ in measured]))
+    rows: list[Row] = [(*m, a) for m, a in zip(measured, applied, strict=True)]
     sent = [
         (message, outcome)
-        for level, result, _ in rows
+        for level, result, _, _ in rows
         for message, outcome in zip(level.deliveries, result.outcomes, strict=True)
     ]
     found = asyncio.run(audit(DATABASE_URL.replace("+asyncpg", ""), orders, sent, OK))
     flush_redis()
     skipped = [level.rate for level in traffic[len(rows) :]]
-    return {"rows": rows, "audit": found, "why": why, "skipped": skipped}
+    stored = found.stored or 1
+    per_message = {
+        name: round(cpu.cpu_seconds.get(name, 0.0) * 1e6 / stored)
+        for name in ("service", "worker", "database")
+    }
+    return {
+        "rows": rows,
+        "audit": found,
+        "why": why,
+        "skipped": skipped,
+        "left_unapplied": left,
+        "cpu_us_per_message": per_message,
+        "peak_rss_mb": rss,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -408,10 +525,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcome = run(args, log_dir)
     rows: list[Row] = outcome["rows"]
     found: Audit = outcome["audit"]
-    top = rows[-1][1]
+    top, top_applied = rows[-1][1], rows[-1][3]
     summary = (
-        f"webhooks: {top.ok_per_second:.0f}/s committed, p99 {top.latency_ms(0.99):.0f} ms, "
-        f"lost {found.lost}, duplicates applied {found.duplicates_applied}"
+        f"webhooks: intake {top.ok_per_second:.0f}/s, p99 {top.latency_ms(0.99):.0f} ms, "
+        f"non-200 {top.failed}, applied {top_applied.per_second:.0f}/s, "
+        f"lag p99 {top_applied.lag_p99_ms:.0f} ms, lost {found.lost}, "
+        f"duplicates applied {found.duplicates_applied}"
+    )
+    cpu_line = ", ".join(f"{k} {v}" for k, v in outcome["cpu_us_per_message"].items())
+    rss_line = ", ".join(
+        f"{name} {' / '.join(f'{mb:.0f}' for mb in values)} MB"
+        for name, values in outcome["peak_rss_mb"].items()
     )
     raw = RESULTS / f"webhooks-{stamp}.json"
     report = {
@@ -429,7 +553,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "sent_twice": traffic.duplicates,
                 "out_of_order_orders": traffic.out_of_order,
                 "seconds": round(result.seconds, 2),
-                "committed_per_second": round(result.ok_per_second, 1),
+                "intake_per_second": round(result.ok_per_second, 1),
+                "applied": asdict(applied),
                 "p50_ms": round(result.latency_ms(0.50), 1),
                 "p99_ms": round(result.latency_ms(0.99), 1),
                 "max_ms": round(result.latency_ms(1.0), 1),
@@ -437,8 +562,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "client_cpu_pct": round(result.client_cpu_pct, 1),
                 "cpu_cores": {name: round(v, 2) for name, v in asdict(usage).items()},
             }
-            for traffic, result, usage in rows
+            for traffic, result, usage, applied in rows
         ],
+        "left_unapplied": outcome["left_unapplied"],
+        "cpu_us_per_message": outcome["cpu_us_per_message"],
+        "peak_rss_mb": outcome["peak_rss_mb"],
         "saturated": outcome["why"],
         "levels_not_run": outcome["skipped"],
         "audit": {
@@ -457,6 +585,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(line)
     for line in notes(rows, outcome["skipped"], outcome["why"], found):
         log(line)
+    if outcome["left_unapplied"]:
+        log(f"not applied within {DRAIN_TIMEOUT_SECONDS:g} s: {outcome['left_unapplied']}")
+    log(f"cpu per stored message (µs): {cpu_line}")
+    log(f"peak RSS per process: {rss_line}")
     log(f"load average after: {os.getloadavg()[0]:.2f}; raw results: {raw}")
     log(summary)
     return 1 if found.lost or found.duplicates_applied or found.inconsistencies else 0
