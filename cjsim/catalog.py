@@ -343,6 +343,12 @@ def carrier_for(logistic_name: str | None) -> str:
     return "CJPacket"
 
 
+def last_mile_number(track_number: str) -> str:
+    """The local carrier's own number for a parcel (CJ's sample: CJPKL… → 9261…)."""
+    digits = str(int(hashlib.sha256(track_number.encode()).hexdigest(), 16))
+    return "9261" + digits[:18]
+
+
 def make_track_number(logistic_name: str | None, seq: int) -> str:
     """A carrier-looking, deterministic tracking number."""
     carrier = carrier_for(logistic_name)

@@ -195,15 +195,64 @@ async def list_orders(request: Request) -> Response:
 
 async def _notify(state: SimState, order: Order) -> list[dict[str, Any]]:
     """Send the webhooks for the order's current state to the account's callbacks."""
+    return await _send(state, order, webhooks.messages_for(order, state.utcnow()))
+
+
+async def _send(
+    state: SimState, order: Order, messages: list[tuple[str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
     callbacks = state.account(order.api_key).callbacks
     deliveries = [
-        (url, message)
-        for topic, message in webhooks.messages_for(order, state.utcnow())
-        for url in callbacks.get(topic, [])
+        (topic, url, message) for topic, message in messages for url in callbacks.get(topic, [])
     ]
-    results = await webhooks.deliver(deliveries, order.open_id, state.config.sign_webhooks)
+    return await _deliver(state, order.api_key, order.open_id, deliveries, retries=0)
+
+
+async def _deliver(
+    state: SimState,
+    api_key: str,
+    open_id: int,
+    deliveries: list[tuple[str, str, dict[str, Any]]],
+    *,
+    retries: int,
+) -> list[dict[str, Any]]:
+    """Deliver, then keep CJ's books: a failure is retried later, a topic below 80 %
+    success in each of the two previous full hours is switched off."""
+    results = await webhooks.deliver(
+        [(url, message) for _, url, message in deliveries], open_id, state.config.sign_webhooks
+    )
+    now = state.now()
+    account = state.account(api_key)
+    for (topic, url, message), report in zip(deliveries, results, strict=True):
+        ok = report.get("status_code") == 200
+        state.deliveries.record(now, api_key, topic, url, message, ok=ok, retries=retries)
+        if (
+            not ok
+            and account.callbacks.get(topic)
+            and state.deliveries.should_close(now, api_key, topic)
+        ):
+            account.callbacks.pop(topic, None)
+            state.deliveries.closed.append({"topic": topic, "at": now, "url": url})
     state.stats.webhooks_sent += len(results)
     state.webhook_log.extend(results)
+    return results
+
+
+async def retry_due(state: SimState) -> list[dict[str, Any]]:
+    """Send the failed deliveries whose 5 minutes are up (to the topic's URL as it is now:
+    none once the topic is closed)."""
+    results: list[dict[str, Any]] = []
+    for retry in state.deliveries.take_due(state.now()):
+        account = state.account(retry.api_key)
+        if retry.url not in account.callbacks.get(retry.topic, []):
+            continue
+        results += await _deliver(
+            state,
+            retry.api_key,
+            account.open_id,
+            [(retry.topic, retry.url, retry.message)],
+            retries=retry.retries,
+        )
     return results
 
 
@@ -223,6 +272,60 @@ async def advance_order(order_id: str, move: AdvanceIn, request: Request) -> Res
     # Delivered outside the lock: a receiver may call back into the simulator.
     results = await _notify(state, order)
     return json_response({"order": order.detail(), "webhooks": results})
+
+
+class ProblemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tracking_status: Literal[13, 14]
+    parcel: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class SplitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parts: int = Field(default=2, ge=2, le=10)
+
+
+@router.post("/orders/{order_id}/tracking-problem")
+async def tracking_problem(order_id: str, body: ProblemIn, request: Request) -> Response:
+    """A LOGISTIC webhook with trackingStatus 13 (exception) or 14 (returned) for a tracked
+    order (or one of its split parcels); CJ's order status does not change."""
+    state = sim(request)
+    order = state.find_order(order_id)
+    if order is None:
+        raise HTTPException(404, f"order {order_id} not found")
+    if not order.track_number:
+        raise HTTPException(409, "the order has no tracking number yet")
+    message = webhooks.problem_message(order, body.tracking_status, body.parcel)
+    results = await _send(state, order, [(webhooks.LOGISTICS_TOPIC, message)])
+    return json_response({"order": order.detail(), "webhooks": results})
+
+
+@router.post("/orders/{order_id}/split")
+async def split_order(order_id: str, body: SplitIn, request: Request) -> Response:
+    """CJ splits the order into `parts` parcels: an ORDERSPLIT webhook (order topic)."""
+    state = sim(request)
+    order = state.find_order(order_id)
+    if order is None:
+        raise HTTPException(404, f"order {order_id} not found")
+    codes = [f"{order.cj_id}{n:02d}" for n in range(1, body.parts + 1)]
+    message = webhooks.split_message(order, codes, state.utcnow())
+    results = await _send(state, order, [(webhooks.ORDER_TOPIC, message)])
+    return json_response({"parcels": codes, "webhooks": results})
+
+
+@router.post("/webhooks/retry")
+async def retry_webhooks(request: Request) -> Response:
+    """Deliver the failed webhooks whose retry is due (CJ: 5 minutes, up to 3 times)."""
+    results = await retry_due(sim(request))
+    return json_response({"webhooks": results})
+
+
+@router.get("/webhooks/closed")
+async def closed_topics(request: Request) -> Response:
+    """Topics CJ switched off (below 80 % success in each of the two previous hours)."""
+    return json_response({"closed": sim(request).deliveries.closed})
 
 
 @router.post("/disputes/{dispute_id}/resolve")

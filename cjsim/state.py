@@ -26,6 +26,7 @@ from typing import Any
 
 from cjsim import products
 from cjsim.catalog import Variant
+from cjsim.delivery_policy import DeliveryBook
 from cjsim.models import Dispute, Order
 
 DAY = 86_400
@@ -193,6 +194,7 @@ class SimState:
         self.webhook_log: deque[dict[str, Any]] = deque(maxlen=WEBHOOK_LOG_SIZE)
         self.seq = Sequences()
         self.catalogue = Catalogue()
+        self.deliveries = DeliveryBook()
 
     def now(self) -> float:
         return self.clock()

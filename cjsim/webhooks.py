@@ -118,6 +118,54 @@ def logistic_message(order: Order) -> dict[str, Any]:
     }
 
 
+def problem_message(
+    order: Order, tracking_status: int, order_id: str | None = None
+) -> dict[str, Any]:
+    """LOGISTIC with trackingStatus 13 (exception) or 14 (returned), and its scan; `order_id`
+    names a split parcel instead of the order."""
+    message = logistic_message(order)
+    activity = "Exception: delivery failed" if tracking_status == 13 else "Returned to sender"
+    events = [*track_events(order), _event(tracking_status, activity, "", order.updated_at)]
+    message["params"] |= {
+        "trackingStatus": tracking_status,
+        "logisticsTrackEvents": json.dumps(events, ensure_ascii=False),
+    }
+    if order_id is not None:
+        message["params"]["orderId"] = order_id
+    return message
+
+
+def split_message(order: Order, codes: list[str], now: datetime) -> dict[str, Any]:
+    """ORDERSPLIT as CJ documents it (API_FACTS §3.6): the original order and its parts."""
+    millis = int(now.timestamp() * 1000)
+    return {
+        "messageId": _message_id(),
+        "type": "ORDERSPLIT",
+        "messageType": "UPDATE",
+        "params": {
+            "originalOrderId": int(order.cj_id),
+            "orderSplitTime": millis,
+            "splitOrderList": [
+                {
+                    "orderCode": code,
+                    "createAt": millis,
+                    "orderStatus": 300,
+                    "productList": [
+                        {
+                            "sku": item.vid,
+                            "vid": item.vid,
+                            "quantity": item.quantity,
+                            "productCode": item.vid,
+                        }
+                        for item in order.items[i :: len(codes)]
+                    ],
+                }
+                for i, code in enumerate(codes)
+            ],
+        },
+    }
+
+
 def messages_for(order: Order, now: datetime) -> list[tuple[str, dict[str, Any]]]:
     """(topic, message) pairs an order change produces: ORDER always, LOGISTIC once the
     order has a track number."""
@@ -130,7 +178,8 @@ def messages_for(order: Order, now: datetime) -> list[tuple[str, dict[str, Any]]
 async def deliver(
     deliveries: list[tuple[str, dict[str, Any]]], open_id: int, signed: bool
 ) -> list[dict[str, Any]]:
-    """POST each (url, message); report `{"url","type","messageId","status_code"|"error"}`."""
+    """POST each (url, message); report `{"url","type","messageId","status_code"|"error"}`
+    (a message is sent as the same bytes on every retry: the same messageId)."""
     results: list[dict[str, Any]] = []
     if not deliveries:
         return results

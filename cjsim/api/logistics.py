@@ -71,7 +71,7 @@ def _track_entry(order: Order, track_number: str) -> dict[str, Any]:
         "deliveryTime": cj_time(last_event),
         "trackingStatus": "Delivered" if delivered else "In transit",
         "lastMileCarrier": carrier,
-        "lastTrackNumber": track_number,
+        "lastTrackNumber": catalog.last_mile_number(track_number),
     }
 
 

@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tests.cjsim.support import CJ
+from tests.cjsim.support import CJ, FakeClock
 
 
 @dataclass
@@ -209,3 +209,64 @@ async def test_advance_rules(cj: CJ) -> None:
     assert missing.status_code == 404
     listed = (await cj.client.get("/_sim/orders")).json()["orders"]
     assert [o["orderId"] for o in listed] == [order_id]
+
+
+async def subscribe_broken(cj: CJ, receiver: Receiver) -> None:
+    body = {"order": {"type": "ENABLE", "callbackUrls": [f"{receiver.base_url}/hooks/broken"]}}
+    assert (await cj.post("/webhook/set", body))["data"] is True
+
+
+async def test_a_failed_delivery_is_retried_after_5_minutes_3_times_with_its_message_id(
+    cj: CJ, receiver: Receiver, clock: FakeClock
+) -> None:
+    receiver.deliveries.clear()
+    await subscribe_broken(cj, receiver)
+    order_id = (await cj.create_ok())["orderId"]
+    await advance(cj, order_id, status="IN_CART")
+    for _ in range(4):
+        clock.advance(299)
+        assert (await cj.client.post("/_sim/webhooks/retry")).json()["webhooks"] == []
+        clock.advance(1)
+        await cj.client.post("/_sim/webhooks/retry")
+    ids = [json.loads(d.raw)["messageId"] for d in receiver.deliveries]
+    assert len(ids) == 4  # the delivery and 3 retries, then dropped
+    assert len(set(ids)) == 1
+
+
+async def test_a_topic_below_80_percent_in_two_full_hours_is_switched_off(
+    cj: CJ, receiver: Receiver, clock: FakeClock
+) -> None:
+    await subscribe_broken(cj, receiver)
+    order_id = (await cj.create_ok())["orderId"]
+    clock.advance(3600 - clock() % 3600)  # the start of a full hour
+    await advance(cj, order_id, status="IN_CART")
+    clock.advance(3600)
+    await advance(cj, order_id, status="IN_CART")
+    assert (await cj.client.get("/_sim/webhooks/closed")).json()["closed"] == []
+    clock.advance(3600)
+    await advance(cj, order_id, status="IN_CART")  # both previous hours: 0 % success
+    [closed] = (await cj.client.get("/_sim/webhooks/closed")).json()["closed"]
+    assert closed["topic"] == "order"
+    settings = await cj.get("/setting/get")
+    assert settings["data"]["callback"]["order"]["type"] == "CANCEL"
+
+
+async def test_tracking_problems_and_splits_are_sent_as_cj_documents_them(
+    cj: CJ, subscribed: Receiver
+) -> None:
+    order_id = (await cj.create_ok(payType=2))["orderId"]
+    await advance(cj, order_id, status="SHIPPED")
+    subscribed.deliveries.clear()
+    for status in (13, 14):
+        response = await cj.client.post(
+            f"/_sim/orders/{order_id}/tracking-problem", json={"tracking_status": status}
+        )
+        assert response.status_code == 200, response.text
+    statuses = [json.loads(d.raw)["params"]["trackingStatus"] for d in subscribed.deliveries]
+    assert statuses == [13, 14]
+    split = await cj.client.post(f"/_sim/orders/{order_id}/split", json={"parts": 2})
+    parcels = split.json()["parcels"]
+    message = json.loads(subscribed.deliveries[-1].raw)
+    assert (message["type"], subscribed.deliveries[-1].path) == ("ORDERSPLIT", "/hooks/order")
+    assert message["params"]["originalOrderId"] == int(order_id)
+    assert [o["orderCode"] for o in message["params"]["splitOrderList"]] == parcels
