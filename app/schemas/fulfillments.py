@@ -180,8 +180,16 @@ class FulfillmentCreate(StrictInput):
 
 class TrackingRead(BaseModel):
     number: str | None = None
-    carrier: str | None = None
+    carrier: str | None = Field(
+        default=None, description="the carrier; CJ's last-mile carrier (trackInfo) when known"
+    )
     url: str | None = None
+    last_mile_number: str | None = Field(
+        default=None, description="the last-mile carrier's own number (CJ's lastTrackNumber)"
+    )
+    problem: str | None = Field(
+        default=None, description="`exception` or `returned` when CJ reported one"
+    )
 
 
 class FulfillmentRead(BaseModel):

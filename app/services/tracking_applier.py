@@ -10,12 +10,12 @@ is added once, CJ's ids stay strings, and what is stored per fulfillment is boun
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import structlog
 
-from app.cj.models import OrderDetail
+from app.cj.models import OrderDetail, TrackInfo
 from app.cj.webhooks import (
     DELIVERED_TRACKING_STATUS,
     EXCEPTION_TRACKING_STATUS,
@@ -56,6 +56,16 @@ class TrackingNumber:
     number: str
     carrier: str | None = None
     url: str | None = None
+    last_mile_number: str | None = None  # trackInfo's lastTrackNumber, the local carrier's
+
+    def with_last_mile(self, info: TrackInfo) -> TrackingNumber:
+        """trackInfo's last-mile carrier fills in an unknown carrier (what the store shows)."""
+        last = (info.last_track_number or "").strip() or None
+        return replace(
+            self,
+            carrier=self.carrier or (info.last_mile_carrier or "").strip()[:128] or None,
+            last_mile_number=self.last_mile_number or (last[:128] if last else None),
+        )
 
 
 @dataclass(frozen=True)
@@ -251,6 +261,8 @@ def _merge_tracking(
             before = dict(entry)
             entry["carrier"] = entry.get("carrier") or tracking.carrier
             entry["url"] = entry.get("url") or tracking.url
+            if tracking.last_mile_number and not entry.get("last_mile_number"):
+                entry["last_mile_number"] = tracking.last_mile_number
             if entry == before:
                 return None
             fulfillment.tracking = known  # a new list: SQLAlchemy sees the change
@@ -258,7 +270,10 @@ def _merge_tracking(
     if len(known) >= MAX_TRACKING_NUMBERS:
         log.warning("tracking_numbers_capped", fulfillment_id=fulfillment.id)
         return None
-    known.append({"number": tracking.number, "carrier": tracking.carrier, "url": tracking.url})
+    entry = {"number": tracking.number, "carrier": tracking.carrier, "url": tracking.url}
+    if tracking.last_mile_number:
+        entry["last_mile_number"] = tracking.last_mile_number
+    known.append(entry)
     fulfillment.tracking = known
     return "added"
 

@@ -36,7 +36,7 @@ from app.cj.webhooks import (
 )
 from app.core.clock import utcnow
 from app.core.metrics import WEBHOOK_INBOX_LAG, WEBHOOKS
-from app.db.models import WebhookInboxMessage
+from app.db.models import Fulfillment, WebhookInboxMessage
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.repositories.webhook_inbox import WebhookInboxRepository
 from app.db.session import transaction
@@ -150,6 +150,7 @@ class TrackingReadback:
             )
             key = (target.cj_order_id or target.cj_order_number) if target else None
             target_id = target.id if target else None
+            with_carrier = _with_carrier(target) if target else frozenset()
         if key is None or target_id is None:
             await self._settle(message_id, "ignored", "no fulfillment of ours matches it")
             return 1
@@ -160,7 +161,8 @@ class TrackingReadback:
             return 1
         except CJError as exc:
             return await self._retry_or_dead(message_id, attempts, f"{type(exc).__name__}: {exc}")
-        report = _confirmed_report(CJReport.of_detail(detail), envelope)
+        confirmed = await self._with_last_mile(CJReport.of_detail(detail), with_carrier)
+        report = _confirmed_report(confirmed, envelope)
         async with transaction(self._sessionmaker) as session:
             repository = FulfillmentRepository(session)
             fulfillment = await repository.get_for_update(target_id)
@@ -217,18 +219,19 @@ class TrackingReadback:
             quiet = await FulfillmentRepository(session).claim_quiet(
                 statuses=POLLED_STATUSES, quiet_since=now - self._quiet, now=now, limit=limit
             )
-            targets = [(f.id, f.cj_order_id or f.cj_order_number) for f in quiet]
+            targets = [(f.id, f.cj_order_id or f.cj_order_number, _with_carrier(f)) for f in quiet]
         changed = 0
-        for fulfillment_id, key in targets:
+        for fulfillment_id, key, with_carrier in targets:
             if stop is not None and stop.is_set():
                 break
             await self._pacer.wait(stop)
-            changed += await self._poll(fulfillment_id, key)
+            changed += await self._poll(fulfillment_id, key, with_carrier)
         return changed
 
-    async def _poll(self, fulfillment_id: str, key: str) -> int:
+    async def _poll(self, fulfillment_id: str, key: str, with_carrier: frozenset[str]) -> int:
         try:
             detail = await self._read(key)
+            report = await self._with_last_mile(CJReport.of_detail(detail), with_carrier)
         except CJRejected as exc:
             log.warning("tracking_poll_refused", fulfillment_id=fulfillment_id, error=str(exc))
             return 0
@@ -240,10 +243,24 @@ class TrackingReadback:
             fulfillment = await repository.get_for_update(fulfillment_id)
             if fulfillment is None:
                 return 0
-            changes = await self._tracking.record(
-                repository, fulfillment, CJReport.of_detail(detail), source="poller"
-            )
+            changes = await self._tracking.record(repository, fulfillment, report, source="poller")
         return 1 if changes else 0
+
+    async def _with_last_mile(self, report: CJReport, with_carrier: frozenset[str]) -> CJReport:
+        """Ask trackInfo for the last-mile carrier of a number whose carrier we do not
+        know (a new number, or one stored without it); CJ down: the report as it is."""
+        tracking = report.tracking
+        if tracking is None or tracking.carrier or tracking.number in with_carrier:
+            return report
+        try:
+            infos = await self._cj.track_info(
+                [tracking.number], deadline=time.monotonic() + self._timeout
+            )
+        except CJError as exc:
+            log.info("tracking_last_mile_deferred", error=str(exc))
+            return report
+        info = next((i for i in infos if i.tracking_number == tracking.number), None)
+        return replace(report, tracking=tracking.with_last_mile(info)) if info else report
 
     async def _read(self, key: str) -> OrderDetail:
         return await self._cj.get_order_detail(
@@ -259,6 +276,13 @@ def _confirmed_report(confirmed: CJReport, envelope: WebhookEnvelope) -> CJRepor
     if message.tracking_number != confirmed.tracking.number:
         return confirmed
     return replace(confirmed, events=message.events)
+
+
+def _with_carrier(fulfillment: Fulfillment) -> frozenset[str]:
+    """The fulfillment's tracking numbers whose carrier is known."""
+    return frozenset(
+        str(entry.get("number")) for entry in fulfillment.tracking or [] if entry.get("carrier")
+    )
 
 
 def pace_interval(cj_qps: Decimal, share: Decimal) -> float:

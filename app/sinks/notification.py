@@ -39,6 +39,9 @@ class TrackingLabel(BaseModel):
     number: str = Field(min_length=1)
     carrier: str | None = None
     url: str | None = None
+    last_mile_number: str | None = Field(
+        default=None, description="the last-mile carrier's own number (CJ's lastTrackNumber)"
+    )
     problem: str | None = Field(
         default=None, description="`exception` or `returned` when CJ reported one"
     )

@@ -76,6 +76,14 @@ class TestInProcess:
         assert [t["number"] for t in shown["tracking"]] == [moved["order"]["trackNumber"]]
         history = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
         assert history["events"][-1]["source"] == "poller"
+        # getOrderDetail has no carrier: trackInfo's last-mile carrier and number fill it in.
+        number = moved["order"]["trackNumber"]
+        info = await container(app).cj.track_info([number])
+        assert info[0].last_track_number != number
+        assert (shown["tracking"][0]["carrier"], shown["tracking"][0]["last_mile_number"]) == (
+            info[0].last_mile_carrier,
+            info[0].last_track_number,
+        )
 
     async def test_an_unsigned_claim_is_confirmed_with_cj_before_it_counts(
         self, app: FastAPI, client: httpx.AsyncClient, sim: httpx.AsyncClient
