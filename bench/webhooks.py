@@ -86,7 +86,10 @@ PATH_TOKEN = "bench-path-token"
 DRAIN_TIMEOUT_SECONDS = 120.0
 DATABASE = os.environ.get("WEBHOOKS_BENCH_DATABASE", "cj_fulfillment_whbench")
 DATABASE_URL = f"postgresql+asyncpg://postgres@{HOST}:5432/{DATABASE}"
-REDIS_URL = f"redis://{HOST}:6379/{int(os.environ.get('WEBHOOKS_BENCH_REDIS_DB', '8'))}"
+REDIS_URL = os.environ.get(
+    "WEBHOOKS_BENCH_REDIS_URL",
+    f"redis://{HOST}:6379/{int(os.environ.get('WEBHOOKS_BENCH_REDIS_DB', '8'))}",
+)
 RESULTS = ROOT / "bench" / "results"
 UVICORN = (sys.executable, "-m", "uvicorn", "--host", HOST, "--workers", "2")
 QUIET = ("--no-access-log", "--log-level", "warning")
