@@ -120,6 +120,30 @@ def logistic_message(cj_order_id: int, tracking_status: int, number: str) -> byt
     return json.dumps(message).encode()
 
 
+def split_message(original: int, *codes: str) -> bytes:
+    """CJ's ORDERSPLIT (API_FACTS §3.6): the original order and the orders it became."""
+    parts = [
+        {
+            "orderCode": code,
+            "createAt": 1700000000000,
+            "orderStatus": 300,
+            "productList": [{"sku": "S", "vid": "V", "quantity": 1, "productCode": "P"}],
+        }
+        for code in codes
+    ]
+    message = {
+        "messageId": uuid.uuid4().hex,
+        "type": "ORDERSPLIT",
+        "messageType": "UPDATE",
+        "params": {
+            "originalOrderId": original,
+            "orderSplitTime": 1700000000000,
+            "splitOrderList": parts,
+        },
+    }
+    return json.dumps(message).encode()
+
+
 @pytest.fixture
 async def fulfillment(clean_db: AsyncEngine) -> Fulfillment:
     """A fulfillment CJ has accepted (status created, CJ's order id known), as the
@@ -163,6 +187,12 @@ async def events(engine: AsyncEngine, fulfillment_id: str) -> list[tuple[str, st
             .order_by(FulfillmentEvent.id)
         )
         return [(e.source, e.from_status, e.to_status) for e in rows]
+
+
+async def queued_for_the_store(engine: AsyncEngine) -> list[str]:
+    async with async_sessionmaker(engine)() as session:
+        rows = await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        return [row.event_type for row in rows]
 
 
 async def post(
@@ -459,10 +489,12 @@ FORGED = [
         ),
     ),
     ("logistic", lambda _n: logistic_message(CJ_ORDER_ID, 12, "EVIL2")),
+    ("returned", lambda _n: logistic_message(CJ_ORDER_ID, 14, "EVIL3")),
 ]
+NOTIFYING = {"notify_url": "http://127.0.0.1:9/never-called", "notify_secret": "a-shared-secret"}
 
 
-@pytest.mark.settings(cj_webhook_path_token=None)
+@pytest.mark.settings(cj_webhook_path_token=None, **NOTIFYING)
 @pytest.mark.parametrize("forged", [f for _, f in FORGED], ids=[name for name, _ in FORGED])
 async def test_a_signed_message_without_the_path_token_changes_nothing_before_cj_confirms(
     app: FastAPI,
@@ -480,9 +512,23 @@ async def test_a_signed_message_without_the_path_token_changes_nothing_before_cj
         [],
     )
     assert stored.tracking_events == []
+    assert await events(clean_db, fulfillment.id) == []
+    assert await queued_for_the_store(clean_db) == []
     [row] = await inbox(clean_db)
     assert (row.signature_valid, row.path_token_valid) == (True, False)
     assert row.status == "awaiting_confirmation"
+
+
+@pytest.mark.settings(cj_webhook_path_token=None)
+async def test_a_split_without_the_path_token_maps_no_parcel(
+    app: FastAPI, client: httpx.AsyncClient, clean_db: AsyncEngine, fulfillment: Fulfillment
+) -> None:
+    """A mapped parcel's tracking would reach the fulfillment: only CJ's own word maps one."""
+    await deliver(app, client, split_message(CJ_ORDER_ID, "EVIL-P1"), path="/webhooks/cj")
+    async with async_sessionmaker(clean_db)() as session:
+        assert list(await session.scalars(select(FulfillmentParcel))) == []
+    [row] = await inbox(clean_db)
+    assert (row.signature_valid, row.status) == (True, "ignored")
 
 
 @pytest.mark.settings(cj_webhook_verify="log", cj_webhook_path_token=None)
@@ -591,30 +637,7 @@ async def test_an_order_split_maps_its_parcels_to_the_fulfillment(
     app: FastAPI, client: httpx.AsyncClient, clean_db: AsyncEngine, fulfillment: Fulfillment
 ) -> None:
     """CJ's ORDERSPLIT sample shape (API_FACTS §3.6); a parcel's LOGISTIC then finds us."""
-    split = {
-        "messageId": uuid.uuid4().hex,
-        "type": "ORDERSPLIT",
-        "messageType": "UPDATE",
-        "params": {
-            "originalOrderId": CJ_ORDER_ID,
-            "orderSplitTime": 1700000000000,
-            "splitOrderList": [
-                {
-                    "orderCode": "SP1",
-                    "createAt": 1700000000000,
-                    "orderStatus": 300,
-                    "productList": [{"sku": "S", "vid": "V", "quantity": 1, "productCode": "P"}],
-                },
-                {
-                    "orderCode": "SP2",
-                    "createAt": 1700000000000,
-                    "orderStatus": 300,
-                    "productList": [],
-                },
-            ],
-        },
-    }
-    await deliver(app, client, json.dumps(split).encode())
+    await deliver(app, client, split_message(CJ_ORDER_ID, "SP1", "SP2"))
     message = json.loads(logistic_message(CJ_ORDER_ID, 5, "PARCEL2"))
     message["params"]["orderId"] = "SP2"
     await deliver(app, client, json.dumps(message).encode())

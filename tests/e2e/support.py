@@ -187,10 +187,11 @@ class Workers:
 
 
 class ServiceProcess:
-    """`uvicorn app.main:app` on a free port, with `env` as its settings."""
+    """`uvicorn app.main:app` on a free port (or `port`, where a stopped one ran), with
+    `env` as its settings."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], log_path: Path, *, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._log: IO[bytes] = log_path.open("wb")
         self.proc = subprocess.Popen(

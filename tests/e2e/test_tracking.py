@@ -17,9 +17,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from app.container import Container
+from app.db.models import Fulfillment, FulfillmentParcel
 from tests.e2e.fulfillments import SIM_QPS, app_for, body, fulfillment_settings, key, running
 from tests.e2e.support import ServiceProcess
 from tests.fixtures.receiver import ReceivedRequest, Receiver, running_receiver
@@ -44,6 +47,29 @@ async def advance(sim: httpx.AsyncClient, cj_order_id: str, status: str) -> dict
     assert response.status_code == 200, response.text
     moved: dict[str, Any] = response.json()
     return moved
+
+
+async def post_signed(
+    client: httpx.AsyncClient, open_id: str, topic: str, kind: str, params: dict[str, Any]
+) -> None:
+    """A message signed as CJ signs (anyone who saw a delivery knows the openId), posted
+    without the path token."""
+    message = {
+        "messageId": uuid.uuid4().hex,
+        "type": topic,
+        "messageType": kind,
+        "openId": int(open_id),
+        "params": params,
+    }
+    content = json.dumps(message).encode()
+    mac = hmac.new(open_id.encode(), content, hashlib.sha256).digest()
+    headers = {"Content-Type": "application/json", "sign": base64.b64encode(mac).decode()}
+    assert (await client.post("/webhooks/cj", content=content, headers=headers)).status_code == 200
+
+
+async def orders_at_cj(sim: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
+    """cjsim's orders by our orderNumber."""
+    return {o["orderNumber"]: o for o in (await sim.get("/_sim/orders")).json()["orders"]}
 
 
 class TestInProcess:
@@ -178,19 +204,7 @@ class TestInProcess:
             ),
         ]
         for topic, kind, params in forged:
-            message = {
-                "messageId": uuid.uuid4().hex,
-                "type": topic,
-                "messageType": kind,
-                "openId": int(open_id),
-                "params": params,
-            }
-            body = json.dumps(message).encode()
-            mac = hmac.new(open_id.encode(), body, hashlib.sha256).digest()
-            headers = {"Content-Type": "application/json", "sign": base64.b64encode(mac).decode()}
-            assert (
-                await client.post("/webhooks/cj", content=body, headers=headers)
-            ).status_code == 200
+            await post_signed(client, open_id, topic, kind, params)
         assert await container(app).webhook_applier.apply_due() == 4
         assert await container(app).tracking_readback.confirm_due() == 4  # CJ: still CREATED
 
@@ -206,6 +220,74 @@ class TestInProcess:
             o["orderId"]: o["orderStatus"] for o in (await sim.get("/_sim/orders")).json()["orders"]
         }
         assert at_cj == {ours["cj_order_id"]: "CANCELLED", other["cj_order_id"]: "CREATED"}
+
+    async def test_an_order_placed_without_an_id_gets_cjs_own_not_a_forged_one(
+        self, app: FastAPI, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ) -> None:
+        """CJ returns no orderId for non-CJ SKUs (seed 004 §1.1). A signed ORDER_CONNNECTED
+        naming another order's id, without the path token, must not point ours at it: the
+        worker asks CJ by our orderNumber, and the cancel deletes only our own order."""
+        [poster] = (await sim.get("/_sim/catalog")).json()["non_cj_variants"]
+        items = [{"line_item_id": "li_1", "vid": poster["vid"], "quantity": 1}]
+        response = await client.post("/v1/fulfillments", json=body(items=items), headers=key())
+        assert response.status_code == 201, response.text
+        ours, other = response.json(), await create(client)
+        assert ours["cj_order_id"] is None
+        open_id = await container(app).cj.tokens.open_id()
+        assert open_id is not None
+        params = {
+            "orderNumber": ours["cj_order_number"],
+            "cjOrderId": int(other["cj_order_id"]),
+            "orderStatus": "CREATED",
+        }
+        await post_signed(client, open_id, "ORDER", "ORDER_CONNNECTED", params)
+
+        assert await container(app).webhook_applier.apply_due() == 1
+        shown = (await client.get(f"/v1/fulfillments/{ours['id']}")).json()
+        assert shown["cj_order_id"] is None  # nothing before CJ answers
+        assert await container(app).tracking_readback.confirm_due() == 1
+        own_id = (await orders_at_cj(sim))[ours["cj_order_number"]]["orderId"]
+        shown = (await client.get(f"/v1/fulfillments/{ours['id']}")).json()
+        assert shown["cj_order_id"] == own_id != other["cj_order_id"]
+
+        response = await client.post(f"/v1/fulfillments/{ours['id']}/cancel")
+        assert response.json()["status"] == "cancelled", response.text
+        at_cj = await orders_at_cj(sim)
+        assert at_cj[ours["cj_order_number"]]["orderStatus"] == "CANCELLED"
+        assert at_cj[other["cj_order_number"]]["orderStatus"] == "CREATED"
+
+    async def test_a_true_logistic_claim_counts_once_cj_confirms_its_number(
+        self, app: FastAPI, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ) -> None:
+        """A LOGISTIC message without the path token claiming delivered, for the number CJ
+        really shipped: what counts is CJ's word (shipped, not delivered); its scans are
+        kept because CJ confirms the number, and trackInfo names the last-mile carrier."""
+        created = await create(client)
+        moved = await advance(sim, created["cj_order_id"], "SHIPPED")
+        number = moved["order"]["trackNumber"]
+        open_id = await container(app).cj.tokens.open_id()
+        assert open_id is not None
+        scan = {"status": 12, "activity": "Delivered", "eventTime": "2026-12-01 10:00:00"}
+        params = {
+            "orderId": int(created["cj_order_id"]),
+            "trackingNumber": number,
+            "trackingStatus": 12,
+            "logisticsTrackEvents": json.dumps([scan]),
+        }
+        await post_signed(client, open_id, "LOGISTIC", "UPDATE", params)
+
+        assert await container(app).webhook_applier.apply_due() == 1
+        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert (shown["status"], shown["tracking"]) == ("created", [])
+        assert await container(app).tracking_readback.confirm_due() == 1
+        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert shown["status"] == "shipped"
+        [info] = await container(app).cj.track_info([number])
+        [label] = shown["tracking"]
+        assert (label["number"], label["carrier"]) == (number, info.last_mile_carrier)
+        async with container(app).sessionmaker() as session:
+            stored = await session.get_one(Fulfillment, created["id"])
+        assert [e["activity"] for e in stored.tracking_events] == ["Delivered"]
 
 
 PATH_TOKEN = "e2e-path-token"
@@ -239,6 +321,17 @@ async def register_callbacks(service_env: dict[str, str], url: str) -> None:
         await built.close()
 
 
+async def status_becomes(
+    client: httpx.AsyncClient, fulfillment_id: str, status: str
+) -> dict[str, Any]:
+    for _ in range(200):
+        shown: dict[str, Any] = (await client.get(f"/v1/fulfillments/{fulfillment_id}")).json()
+        if shown["status"] == status:
+            return shown
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the worker never applied {status}")
+
+
 async def test_cj_signed_webhooks_move_a_fulfillment_to_delivered(
     sim: httpx.AsyncClient, service: ServiceProcess, service_env: dict[str, str]
 ) -> None:
@@ -248,30 +341,134 @@ async def test_cj_signed_webhooks_move_a_fulfillment_to_delivered(
         created = await create(client)  # buys the token: the openId is known from now on
         await register_callbacks(service_env, f"{service.base_url}/webhooks/cj/{PATH_TOKEN}")
 
-        async def status_becomes(status: str) -> dict[str, Any]:
-            for _ in range(200):
-                shown: dict[str, Any] = (
-                    await client.get(f"/v1/fulfillments/{created['id']}")
-                ).json()
-                if shown["status"] == status:
-                    return shown
-                await asyncio.sleep(0.05)
-            raise AssertionError(f"the worker never applied {status}")
-
         shipped = await advance(sim, created["cj_order_id"], "SHIPPED")
         assert [w["status_code"] for w in shipped["webhooks"]] == [200, 200]  # ORDER, LOGISTIC
-        shown = await status_becomes("shipped")
+        shown = await status_becomes(client, created["id"], "shipped")
         assert shown["tracking"][0]["number"] == shipped["order"]["trackNumber"]
 
         delivered = await advance(sim, created["cj_order_id"], "DELIVERED")
         assert [w["status_code"] for w in delivered["webhooks"]] == [200, 200]
-        shown = await status_becomes("delivered")
+        shown = await status_becomes(client, created["id"], "delivered")
         assert len(shown["tracking"]) == 1
         history = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
         assert [(e["source"], e["to"]) for e in history["events"][-2:]] == [
             ("webhook", "shipped"),
             ("webhook", "delivered"),
         ]
+
+
+async def test_cjs_problem_and_split_webhooks_reach_the_fulfillment(
+    sim: httpx.AsyncClient,
+    service: ServiceProcess,
+    service_env: dict[str, str],
+    clean_db: AsyncEngine,
+) -> None:
+    """What cjsim sends as CJ documents it (ORDERSPLIT, LOGISTIC trackingStatus 13 and 14,
+    one of them about a split parcel) on the path token, applied by the service's worker."""
+    await sim.post("/_sim/config", json={"qps": SIM_QPS})
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=service.base_url, headers=headers, timeout=20) as client:
+        created = await create(client)
+        await register_callbacks(service_env, f"{service.base_url}/webhooks/cj/{PATH_TOKEN}")
+        await advance(sim, created["cj_order_id"], "SHIPPED")
+        await status_becomes(client, created["id"], "shipped")
+
+        split = await sim.post(f"/_sim/orders/{created['cj_order_id']}/split", json={"parts": 2})
+        parcels = split.json()["parcels"]
+        assert [w["status_code"] for w in split.json()["webhooks"]] == [200]
+        for tracking_status, parcel in ((13, None), (14, parcels[1])):
+            problem = await sim.post(
+                f"/_sim/orders/{created['cj_order_id']}/tracking-problem",
+                json={"tracking_status": tracking_status, "parcel": parcel},
+            )
+            assert [w["status_code"] for w in problem.json()["webhooks"]] == [200]
+
+        async def problems() -> list[Any]:
+            history = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
+            return [
+                e["detail"]["problem"]
+                for e in history["events"]
+                if "problem" in (e["detail"] or {})
+            ]
+
+        for _ in range(200):
+            if len(await problems()) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert await problems() == ["exception", "returned"]
+        shown = (await client.get(f"/v1/fulfillments/{created['id']}")).json()
+        assert shown["status"] == "shipped"  # CJ's order status did not change
+        assert [t["problem"] for t in shown["tracking"]] == ["returned"]
+    async with async_sessionmaker(clean_db)() as session:
+        mapped = await session.scalars(
+            select(FulfillmentParcel.cj_order_id).where(
+                FulfillmentParcel.fulfillment_id == created["id"]
+            )
+        )
+        assert sorted(mapped) == sorted(parcels)
+
+
+async def test_the_path_token_rotates_without_losing_a_delivery(
+    sim: httpx.AsyncClient, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    """README's rotation: restart with the new token and the old one as previous (CJ
+    still calls the old one), register the new one, then drop the old one."""
+    old, new = "e2e-old-path-token", "e2e-new-path-token"
+    env = {
+        **service_env,
+        "SERVICE_API_KEYS": API_KEY,
+        "CJ_QPS": str(SIM_QPS),
+        "CJ_WEBHOOK_VERIFY": "enforce",
+        "RUN_WORKER_IN_PROCESS": "true",
+        "WEBHOOK_APPLY_POLL_SECONDS": "0.05",
+    }
+    await sim.post("/_sim/config", json={"qps": SIM_QPS})
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    service = ServiceProcess({**env, "CJ_WEBHOOK_PATH_TOKEN": old}, tmp_path / "old.log")
+    port = service.port
+    base = service.base_url
+    try:
+        service.wait_until_up()
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=20) as client:
+            created = await create(client)
+            await register_callbacks(service_env, f"{base}/webhooks/cj/{old}")
+            moved = await advance(sim, created["cj_order_id"], "UNSHIPPED")
+            assert [w["status_code"] for w in moved["webhooks"]] == [200]
+            await status_becomes(client, created["id"], "unshipped")
+        service.stop()
+
+        rotating = {**env, "CJ_WEBHOOK_PATH_TOKEN": new, "CJ_WEBHOOK_PATH_TOKENS_PREVIOUS": old}
+        service = ServiceProcess(rotating, tmp_path / "rotating.log", port=port)
+        service.wait_until_up()
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=20) as client:
+            moved = await advance(sim, created["cj_order_id"], "SHIPPED")  # CJ: the old URL
+            assert {w["url"] for w in moved["webhooks"]} == {f"{base}/webhooks/cj/{old}"}
+            assert [w["status_code"] for w in moved["webhooks"]] == [200, 200]
+            await status_becomes(client, created["id"], "shipped")
+            await register_callbacks(service_env, f"{base}/webhooks/cj/{new}")
+            moved = await advance(sim, created["cj_order_id"], "DELIVERED")
+            assert {w["url"] for w in moved["webhooks"]} == {f"{base}/webhooks/cj/{new}"}
+            assert [w["status_code"] for w in moved["webhooks"]] == [200, 200]
+            await status_becomes(client, created["id"], "delivered")
+            history = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
+        service.stop()
+        assert [(e["source"], e["to"]) for e in history["events"][-3:]] == [
+            ("webhook", "unshipped"),
+            ("webhook", "shipped"),
+            ("webhook", "delivered"),
+        ]
+
+        service = ServiceProcess(
+            {**env, "CJ_WEBHOOK_PATH_TOKEN": new}, tmp_path / "new.log", port=port
+        )
+        service.wait_until_up()
+        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+            late = await client.post(
+                f"/webhooks/cj/{old}", json={"messageId": "m", "type": "ORDER"}
+            )
+            assert late.status_code == 404  # the previous token, once dropped, is refused
+    finally:
+        service.stop()
 
 
 NOTIFY_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
