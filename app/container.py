@@ -24,6 +24,7 @@ from app.core.redis import create_redis
 from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.cancellation import CancellationService
+from app.services.disputes import DisputeFollower
 from app.services.fulfillments import FulfillmentService
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
 from app.services.options import OptionsCatalog
@@ -125,6 +126,7 @@ class Container:
     cancellations: CancellationService
     tracking: TrackingApplier
     tracking_readback: TrackingReadback
+    disputes: DisputeFollower
     webhooks: WebhookIntake
     webhook_applier: WebhookApplier
     outbox: OutboxWriter
@@ -177,6 +179,7 @@ class Container:
                 quiet_seconds=settings.tracking_poll_quiet_seconds,
                 call_timeout_seconds=settings.cj_timeout_seconds,
             ),
+            disputes=DisputeFollower(sessionmaker, cj, changes=changes),
             webhooks=WebhookIntake(verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id),
             webhook_applier=WebhookApplier(sessionmaker, tracking),
             outbox=outbox,

@@ -21,6 +21,7 @@ SYSTEM_BUSY = 1600000
 # createOrderV2's documented refusal of its body (seed 004 §1.1: "Param error").
 ORDER_PARAM_ERROR = 1600100
 PARAM_ERROR = 1600300
+PARAM_INVALID = 1600100  # "Param error", as the endpoint docs' error samples show it
 BODY_MISSING = 16900204
 BODY_NOT_JSON = 16900205
 PARAM_EMPTY = 16900403
@@ -62,6 +63,7 @@ MESSAGES: dict[int, str] = {
     SYSTEM_BUSY: "System busy, please try again later",
     ORDER_PARAM_ERROR: "Param error",
     PARAM_ERROR: "Param error",
+    PARAM_INVALID: "Param error",
     BODY_MISSING: "Request body is missing",
     BODY_NOT_JSON: "Request body is not valid JSON",
     PARAM_EMPTY: "param can not be empty",

@@ -35,13 +35,17 @@ from app.cj.models import (
     AccessToken,
     AccountSettings,
     Balance,
+    CartAdded,
+    CartConfirmed,
     CreatedOrder,
     CreateOrderRequest,
     DisputeConfirmInfo,
     DisputeProduct,
+    DisputeRecord,
     FreightQuote,
     FreightRequest,
     OrderDetail,
+    ParentOrder,
     Priority,
     TrackInfo,
 )
@@ -52,6 +56,8 @@ from app.cj.transport import CJTransport
 RETRY_ATTEMPTS = 3
 _TRACKS = TypeAdapter(list[TrackInfo])
 _DISPUTE_PRODUCTS = TypeAdapter(list[DisputeProduct])
+_DISPUTES = TypeAdapter(list[DisputeRecord])
+DISPUTE_PAGE_SIZE = 50
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -188,9 +194,13 @@ class CJClient:
         data = await self._call("GET", "setting/get", priority=Priority.orders, idempotent=True)
         return AccountSettings.model_validate(data or {})
 
-    async def get_balance(self) -> Balance:
+    async def get_balance(self, *, deadline: float | None = None) -> Balance:
         data = await self._call(
-            "GET", "shopping/pay/getBalance", priority=Priority.orders, idempotent=True
+            "GET",
+            "shopping/pay/getBalance",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=True,
         )
         return Balance.model_validate(data or {})
 
@@ -287,38 +297,62 @@ class CJClient:
         )
         return str(data) if data is not None else order_id
 
-    async def confirm_order(self, order_id: str, *, deadline: float | None = None) -> str:
-        data = await self._call(
-            "PATCH",
-            "shopping/order/confirmOrder",
-            priority=Priority.orders,
-            deadline=deadline,
-            idempotent=False,
-            json={"orderId": order_id},
-        )
-        return str(data) if data is not None else order_id
-
-    async def pay_balance(self, order_id: str, *, deadline: float | None = None) -> bool:
+    async def add_cart(
+        self, order_ids: Sequence[str], *, deadline: float | None = None
+    ) -> CartAdded:
+        """Balance payment, step 1 (seed 004 §1.3): CREATED orders into the cart."""
         data = await self._call(
             "POST",
-            "shopping/pay/payBalance",
+            "shopping/order/addCart",
             priority=Priority.orders,
             deadline=deadline,
             idempotent=False,
-            json={"orderId": order_id},
+            json={"cjOrderIdList": list(order_ids)},
         )
-        return data is not False
+        return CartAdded.model_validate(data or {})
+
+    async def add_cart_confirm(
+        self, order_ids: Sequence[str], *, deadline: float | None = None
+    ) -> CartConfirmed:
+        """Step 2 (§1.4): confirm the cart (the orders become UNPAID); `shipmentsId` is the
+        parent order to pay."""
+        data = await self._call(
+            "POST",
+            "shopping/order/addCartConfirm",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=False,
+            json={"cjOrderIdList": list(order_ids)},
+        )
+        return CartConfirmed.model_validate(data or {})
+
+    async def save_generate_parent_order(
+        self, shipment_order_id: str, *, deadline: float | None = None
+    ) -> ParentOrder:
+        """Step 3 (§1.5): the parent order's `payId` and the amount to pay."""
+        data = await self._call(
+            "POST",
+            "shopping/order/saveGenerateParentOrder",
+            priority=Priority.orders,
+            deadline=deadline,
+            idempotent=False,
+            json={"shipmentOrderId": shipment_order_id},
+        )
+        return ParentOrder.model_validate(data or {})
 
     async def pay_balance_v2(
-        self, shipment_order_id: str, pay_id: str, *, deadline: float | None = None
+        self, shipment_order_id: str, pay_id: str | None, *, deadline: float | None = None
     ) -> bool:
+        """Step 4 (§2.3): pay the parent order from the balance (`payId` optional)."""
         data = await self._call(
             "POST",
             "shopping/pay/payBalanceV2",
             priority=Priority.orders,
             deadline=deadline,
             idempotent=False,
-            json={"shipmentOrderId": shipment_order_id, "payId": pay_id},
+            json={"shipmentOrderId": shipment_order_id, "payId": pay_id}
+            if pay_id
+            else {"shipmentOrderId": shipment_order_id},
         )
         return data is not False
 
@@ -373,8 +407,9 @@ class CJClient:
         products: Sequence[DisputeProduct],
         message: str,
         refund_to_balance: bool = True,
-    ) -> str:
-        """Open a refund dispute (expectType 1); returns CJ's dispute id."""
+    ) -> str | None:
+        """Open a refund dispute (expectType 1). CJ's dispute id, or None when CJ answers
+        only `true` (as its public docs do): then find it with `dispute_list`."""
         data = await self._call(
             "POST",
             "disputes/create",
@@ -391,8 +426,26 @@ class CJClient:
             },
         )
         if isinstance(data, dict):
-            return str(data.get("disputeId") or data.get("id") or business_dispute_id)
-        return str(data) if data not in (None, True) else business_dispute_id
+            found = data.get("disputeId") or data.get("id")
+            return str(found) if found else None
+        if isinstance(data, str | int) and not isinstance(data, bool):
+            return str(data)
+        return None
+
+    async def dispute_list(
+        self, order_id: str, *, priority: Priority = Priority.orders
+    ) -> list[DisputeRecord]:
+        """The order's disputes (first page of 50: an order has few), newest first."""
+        data = await self._call(
+            "GET",
+            "disputes/getDisputeList",
+            priority=priority,
+            idempotent=True,
+            params={"orderId": order_id, "pageNum": 1, "pageSize": DISPUTE_PAGE_SIZE},
+        )
+        if isinstance(data, dict):
+            data = data.get("list") or []
+        return _DISPUTES.validate_python(data or [])
 
 
 def _dispute_lines(products: Sequence[DisputeProduct]) -> list[dict[str, Any]]:

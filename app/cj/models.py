@@ -163,6 +163,7 @@ class OrderDetail(CJModel):
     tracking_url: str | None = Field(default=None, alias="trackingUrl")
     dispute_id: CJId | None = Field(default=None, alias="disputeId")
     order_amount: Money | None = Field(default=None, alias="orderAmount")
+    shipment_order_id: CJId | None = Field(default=None, alias="shipmentOrderId")
     product_list: list[dict[str, Any]] = Field(default_factory=list, alias="productList")
 
     @property
@@ -175,6 +176,32 @@ class Balance(CJModel):
     amount: Money | None = None
     no_withdrawal_amount: Money | None = Field(default=None, alias="noWithdrawalAmount")
     freeze_amount: Money | None = Field(default=None, alias="freezeAmount")
+
+
+class CartAdded(CJModel):
+    """addCart: the orders it took (`addSuccessOrders`) and those it stopped."""
+
+    success_count: int = Field(default=0, alias="successCount")
+    added: list[CJId] = Field(default_factory=list, alias="addSuccessOrders")
+    intercepted: list[Any] = Field(default_factory=list, alias="interceptOrders")
+
+
+class CartConfirmed(CJModel):
+    """addCartConfirm: `shipmentsId` is the parent (shipment) order to pay."""
+
+    success_count: int = Field(default=0, alias="successCount")
+    submit_success: bool | None = Field(default=None, alias="submitSuccess")
+    shipments_id: CJId | None = Field(default=None, alias="shipmentsId")
+    intercepted: list[Any] = Field(default_factory=list, alias="interceptOrders")
+
+
+class ParentOrder(CJModel):
+    """saveGenerateParentOrder: what payBalanceV2 needs and how much it will take."""
+
+    pay_id: CJId | None = Field(default=None, alias="payId")
+    order_money: Money | None = Field(default=None, alias="orderMoney")
+    submit_success: bool | None = Field(default=None, alias="submitSuccess")
+    intercepted: list[Any] = Field(default_factory=list, alias="interceptOrders")
 
 
 class TrackInfo(CJModel):
@@ -221,6 +248,23 @@ class DisputeConfirmInfo(CJModel):
     dispute_reason_list: list[DisputeReason] = Field(
         default_factory=list, alias="disputeReasonList"
     )
+
+
+class DisputeRecord(CJModel):
+    """One entry of getDisputeList. `finallyDeal`: 1 refund, 2 reissue, 3 reject (None
+    while CJ has not decided)."""
+
+    dispute_id: CJId | None = Field(default=None, alias="disputeId")
+    id: CJId | None = None
+    business_dispute_id: str | None = Field(default=None, alias="businessDisputeId")
+    order_id: CJId | None = Field(default=None, alias="orderId")
+    status: str | None = None
+    finally_deal: int | None = Field(default=None, alias="finallyDeal")
+    money: Money | None = None
+
+    @property
+    def cj_id(self) -> str | None:
+        return self.dispute_id or self.id
 
 
 class WebhookTopic(CJModel):

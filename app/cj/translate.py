@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
@@ -107,6 +108,9 @@ class CJOrder:
     tracking_url: str | None = None
     # Why CJ holds the order back (interceptOrderReasons, logisticsMiss), in words.
     interception: str | None = None
+    # What paying it from the balance needs: its amount and its parent (shipment) order.
+    order_amount: Decimal | None = None
+    shipment_order_id: str | None = None
 
 
 def create_order_request(
@@ -200,6 +204,8 @@ def placed_from_created(created: CreatedOrder, logistic: str) -> CJOrder:
         cj_status=created.order_status or None,
         logistic_name=logistic,
         interception=interception_of(created),
+        order_amount=created.order_amount,
+        shipment_order_id=created.shipment_order_id or None,
     )
 
 
@@ -211,4 +217,6 @@ def placed_from_detail(detail: OrderDetail) -> CJOrder:
         logistic_name=detail.logistic_name,
         track_number=detail.track_number,
         tracking_url=detail.tracking_url,
+        order_amount=detail.order_amount,
+        shipment_order_id=detail.shipment_order_id or None,
     )

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     tracking_poll_qps_share: Decimal = Field(
         default=Decimal("0.25"), gt=0, le=1, description="share of CJ_QPS the poller may use"
     )
+    dispute_poll_seconds: float = Field(
+        default=600, gt=0, description="how often CJ is asked about undecided refund disputes"
+    )
 
     webhook_inbox_retention_days: float = Field(
         default=30, ge=1, description="days a settled CJ webhook is kept (dedupes redeliveries)"

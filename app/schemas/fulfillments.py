@@ -211,6 +211,14 @@ class FulfillmentRead(BaseModel):
     dispute_id: str | None = Field(
         default=None, description="The CJ refund dispute opened to cancel a paid order."
     )
+    dispute_status: str | None = Field(
+        default=None,
+        description=(
+            "Where that dispute stands: `requested` (CJ has it, its id is not known yet), "
+            "`open`, `refunded` (the fulfillment is cancelled), `rejected` or `reissued` "
+            "(not cancelled: the order ships)."
+        ),
+    )
     tracking: list[TrackingRead]
     created_at: datetime
     updated_at: datetime
@@ -227,6 +235,7 @@ class FulfillmentRead(BaseModel):
             cj_order_id=fulfillment.cj_order_id,
             cj_order_number=fulfillment.cj_order_number,
             dispute_id=fulfillment.dispute_id,
+            dispute_status=fulfillment.dispute_status,
             tracking=[TrackingRead.model_validate(t) for t in fulfillment.tracking or []],
             created_at=fulfillment.created_at,
             updated_at=fulfillment.updated_at,

@@ -10,8 +10,10 @@
   (seed 004 §1.8); a refusal is a 409 that says so, never "retry".
 - Confirmed but unpaid (unpaid): 409, the merchant cancels it in MyCJ.
 - Paid (unshipped): 409 saying why, unless CANCEL_AFTER_PAYMENT=dispute, which opens a
-  refund dispute ("Unfulfilled Order Cancellation", reason id looked up) and records it;
-  the order becomes `cancelled` when CJ refunds it.
+  refund dispute ("Unfulfilled Order Cancellation", reason id looked up) and records it
+  (`dispute_status` requested or open; its id found in CJ's dispute list when CJ answers
+  only `true`); the worker follows it: refunded → `cancelled`, rejected → the store is
+  told and the order ships, and a cancel asked again after that is a 409.
 - Shipped or delivered: 409. Already cancelled: answered as is.
 
 CJ is asked for the order's current status first: ours may lag behind CJ's.
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.client import CJClient
 from app.cj.errors import CJAmbiguous, CJError, CJNotFound, CJRejected, CJUnavailable
+from app.cj.models import DisputeRecord
 from app.core.clock import utcnow
 from app.core.config import CancelAfterPayment, Settings
 from app.core.errors import Conflict, UpstreamUnavailable
@@ -35,6 +38,7 @@ from app.core.metrics import FULFILLMENT_CANCELS
 from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
+from app.services.disputes import FOLLOWED, DisputeStatus, business_dispute_id, find
 from app.services.errors import FulfillmentNotFound
 from app.services.statuses import (
     CONFIRMED_UNPAID,
@@ -221,6 +225,7 @@ class CancellationService:
             await self._adopt(repository, locked, detail.cj_id, detail.order_status)
             if detail.dispute_id and not locked.dispute_id:
                 locked.dispute_id = detail.dispute_id
+                locked.dispute_status = locked.dispute_status or DisputeStatus.open.value
         return locked
 
     async def _cancel_at_cj(self, fulfillment_id: str) -> CancelResult:
@@ -290,9 +295,12 @@ class CancellationService:
         return CancelResult(locked)
 
     async def _dispute(self, row: Fulfillment) -> CancelResult:
-        """Open (once) a refund dispute for the whole paid order."""
-        if row.dispute_id:
+        """Open (once) a refund dispute for the whole paid order and record it; the
+        worker follows it to CJ's decision (services.disputes)."""
+        if row.dispute_status in FOLLOWED or (row.dispute_id and row.dispute_status is None):
             return CancelResult(row, dispute_requested=True)
+        if row.dispute_status is not None:  # CJ decided against a refund: the order ships
+            raise _refuse(f"{row.status_reason}. Ask CJ about it in MyCJ.", row)
         cj_id = row.cj_order_id
         assert cj_id is not None
         try:
@@ -314,24 +322,39 @@ class CancellationService:
                 )
             dispute_id = await self._cj.create_dispute(
                 order_id=cj_id,
-                business_dispute_id=f"{row.id}-cancel",
+                business_dispute_id=business_dispute_id(row.id),
                 reason_id=reason.dispute_reason_id,
                 products=products,
                 message="The store cancelled this order before it shipped; please refund it.",
             )
         except CJAmbiguous:
-            refreshed = await self._refresh(row.id)  # getOrderDetail carries the disputeId
-            if refreshed.dispute_id:
-                return CancelResult(refreshed, dispute_requested=True)
-            raise _unavailable(CJAmbiguous("opening the dispute had no clear answer")) from None
+            found = await self._find_dispute(row)
+            if found is None:
+                raise _unavailable(CJAmbiguous("opening the dispute had no clear answer")) from None
+            dispute_id = found.cj_id
         except CJUnavailable as exc:
             raise _unavailable(exc) from exc
         except CJRejected as exc:
             raise _refuse(f"CJ refused to open a refund dispute: {exc}", row) from exc
+        if dispute_id is None:  # CJ answered `true`: its id is in its dispute list
+            found = await self._find_dispute(row)
+            dispute_id = found.cj_id if found is not None else None
         async with transaction(self._sessionmaker) as session:
             locked = await FulfillmentRepository(session).get_for_update(row.id)
             assert locked is not None
             locked.dispute_id = dispute_id
+            locked.dispute_status = (
+                DisputeStatus.open.value if dispute_id else DisputeStatus.requested.value
+            )
         FULFILLMENT_CANCELS.labels(outcome="dispute_opened").inc()
         log.info("cj_refund_dispute_opened", fulfillment_id=row.id, dispute_id=dispute_id)
         return CancelResult(locked, dispute_requested=True)
+
+    async def _find_dispute(self, row: Fulfillment) -> DisputeRecord | None:
+        """Our dispute in CJ's list for the order (None when CJ cannot be asked now)."""
+        assert row.cj_order_id is not None
+        try:
+            return find(await self._cj.dispute_list(row.cj_order_id), row)
+        except CJError as exc:
+            log.info("cj_dispute_list_unavailable", fulfillment_id=row.id, error=str(exc))
+            return None

@@ -10,7 +10,8 @@ The guarantees come from three rules:
   failure of this one), the order is looked up by its orderNumber before anything else.
 
 A submission ends in one of: the order is at CJ (created now, or adopted; an order CJ
-intercepts says why in `status_reason` and tells the store), it stays pending (CJ
+intercepts says why in `status_reason` and tells the store; in balance mode it is then
+paid, or says why it cannot be), it stays pending (CJ
 unavailable; retried with backoff, until SUBMIT_GIVE_UP_SECONDS after the fulfillment was
 accepted), or it is `failed` with the reason: CJ refused it for good, a field is longer
 than CJ accepts, or CJ could not take it in time.
@@ -18,6 +19,7 @@ than CJ accepts, or CJ could not take it in time.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -58,6 +60,7 @@ from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
 from app.services.backoff import retry_delay
+from app.services.balance_payment import PAYABLE, BalancePayer, PaymentResult
 from app.services.options import OptionsCatalog
 from app.services.statuses import Status, from_cj
 from app.services.transitions import StatusChanges
@@ -65,7 +68,12 @@ from app.sinks.notification import NotificationEvent
 
 log = structlog.get_logger(__name__)
 
-PAY_TYPES = {PayType.create_only: 3, PayType.balance: 2}
+# Both create only: in balance mode this service pays (services.balance_payment), so it
+# reads the balance first and says when it cannot pay, before CJ does.
+PAY_TYPES = {PayType.create_only: 3, PayType.balance: 3}
+# How many CJ timeouts paying may take after the order is placed (balance, cart, confirm,
+# parent order, payBalanceV2, at the orders priority of the shared limiter).
+PAYMENT_BUDGET_TIMEOUTS = 4
 # How long the lease outlives the submitter's deadline (database round trips, clock skew).
 LEASE_MARGIN_SECONDS = 10.0
 
@@ -82,6 +90,7 @@ NO_ORDER_ID_YET = (
     "CJ has the order under its orderNumber but gave no CJ order id yet (non-CJ SKUs: "
     "the id comes with CJ's ORDER webhook)."
 )
+NOT_PAID_WITHOUT_ID = "It is not paid from the balance without a CJ order id: pay it in MyCJ."
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,8 @@ class PlacedOrder:
     order: CJOrder
     adopted: bool
     payment_note: str | None = None
+    # The balance cannot pay it: the store hears `payment_failed` with the placement.
+    balance_short: bool = False
 
     @property
     def cj_order_id(self) -> str | None:
@@ -175,6 +186,7 @@ class Submitter:
         self._options = options
         self._settings = settings
         self._changes = changes
+        self._payer = BalancePayer(cj)
 
     @property
     def worker_budget_seconds(self) -> float:
@@ -183,7 +195,10 @@ class Submitter:
 
     @property
     def lease(self) -> timedelta:
-        return timedelta(seconds=self.worker_budget_seconds + LEASE_MARGIN_SECONDS)
+        """Outlives the submission and, in balance mode, the payment's own budget."""
+        paying = self._settings.cj_pay_type is PayType.balance
+        payment = self._settings.cj_timeout_seconds * PAYMENT_BUDGET_TIMEOUTS if paying else 0
+        return timedelta(seconds=self.worker_budget_seconds + payment + LEASE_MARGIN_SECONDS)
 
     async def claim(self, fulfillment_id: str) -> bool | None:
         """Take the row's lease (committed); whether an earlier attempt may have reached
@@ -235,7 +250,7 @@ class Submitter:
         if attempt.maybe_at_cj:
             found = await self._lookup(number, deadline, attempt)
             if found is not None:
-                return await self._settle_payment(found, number, deadline)
+                return await self._settle_payment(found, deadline)
         refusals: list[str] = []
         for logistic in self._logistics(fulfillment):
             request = self._order_request(fulfillment, logistic)
@@ -250,7 +265,7 @@ class Submitter:
                 if found is None:
                     attempt.maybe_at_cj = True
                     raise CJUpstreamError("CJ says the order exists but cannot find it") from None
-                return await self._settle_payment(found, number, deadline)
+                return await self._settle_payment(found, deadline)
             except (CJAmbiguous, CJTimeout) as exc:
                 if not may_have_reached_cj(exc):
                     raise
@@ -261,7 +276,7 @@ class Submitter:
                     # (a retry that meets it gets 1603003 and adopts it; a cancel asks CJ).
                     attempt.maybe_at_cj = True
                     raise
-                return await self._settle_payment(found, number, deadline)
+                return await self._settle_payment(found, deadline)
             except CJLogisticInvalid as exc:
                 # Nothing was stored at CJ; the option's next logistic may serve the route.
                 refusals.append(reason_for(exc, request))
@@ -271,7 +286,7 @@ class Submitter:
                     raise
                 raise Rejected(reason_for(exc, request)) from exc
             placed = PlacedOrder(placed_from_created(created, logistic), adopted=False)
-            return await self._settle_payment(placed, number, deadline)
+            return await self._settle_payment(placed, deadline)
         raise Rejected("; ".join(refusals))
 
     async def _lookup(
@@ -284,30 +299,27 @@ class Submitter:
             return None
         return PlacedOrder(placed_from_detail(detail), adopted=True)
 
-    async def _settle_payment(
-        self, placed: PlacedOrder, order_number: str, deadline: float
-    ) -> PlacedOrder:
-        """In balance mode CJ pays at creation (payType 2); an order found unpaid (adopted,
-        or CJ skipped the payment) is confirmed and paid here. A payment that fails leaves
-        the order at CJ, unpaid, with a note; it is never a reason to create another. An
+    async def _settle_payment(self, placed: PlacedOrder, deadline: float) -> PlacedOrder:
+        """In balance mode, pay the order now (services.balance_payment), within a budget
+        of its own that starts when the order is placed (the lease covers it). An
         intercepted order is not paid: the merchant resolves it in MyCJ first."""
-        if self._settings.cj_pay_type is not PayType.balance or placed.order.interception:
+        if (
+            self._settings.cj_pay_type is not PayType.balance
+            or placed.order.interception
+            or placed.status not in PAYABLE
+        ):
             return placed
-        status = placed.status
-        if status not in (Status.created, Status.in_cart, Status.unpaid):
-            return placed
-        # CJ finds an order by its id or by our orderNumber.
-        key = placed.cj_order_id or order_number
-        try:
-            if status is not Status.unpaid:
-                await self._cj.confirm_order(key, deadline=deadline)
-                status = Status.unpaid
-            await self._cj.pay_balance(key, deadline=deadline)
-            status = Status.unshipped
-        except CJError as exc:
-            log.warning("cj_payment_failed", cj_order_id=placed.cj_order_id, error=str(exc))
-            return _with(placed, status, f"Placed at CJ but not paid from the balance: {exc}")
-        return _with(placed, status, None)
+        if placed.cj_order_id is None:  # CJ's cart takes CJ ids; this order has none yet
+            return replace(placed, payment_note=NOT_PAID_WITHOUT_ID)
+        budget = self._settings.cj_timeout_seconds * PAYMENT_BUDGET_TIMEOUTS
+        paid = await self._payer.pay(
+            placed.cj_order_id,
+            placed.status,
+            order_amount=placed.order.order_amount,
+            shipment_order_id=placed.order.shipment_order_id,
+            deadline=max(deadline, time.monotonic() + budget),
+        )
+        return _with(placed, paid)
 
     def _logistics(self, fulfillment: Fulfillment) -> list[str]:
         option = self._options.get(fulfillment.option_id)
@@ -362,11 +374,15 @@ class Submitter:
             }
             if order.interception:
                 detail["intercepted"] = order.interception
+            if placed.payment_note:
+                detail["payment"] = placed.payment_note
             moved = await self._changes.move(
                 repository, row, placed.status, source=source, reason=placed.reason, detail=detail
             )
             if moved and order.interception:
                 await self._changes.notify(repository, row, NotificationEvent.intercepted)
+            if moved and placed.balance_short:
+                await self._changes.notify(repository, row, NotificationEvent.payment_failed)
             result = SubmissionResult(outcome, row)
         if orphan:
             await self._delete_orphan(fulfillment_id, placed, row.cj_order_number)
@@ -445,11 +461,18 @@ def _release(row: Fulfillment) -> None:
     row.next_attempt_at = None
 
 
-def _with(placed: PlacedOrder, status: Status, note: str | None) -> PlacedOrder:
-    cj_status = {Status.unpaid: "UNPAID", Status.unshipped: "UNSHIPPED"}.get(
-        status, placed.cj_status
+def _with(placed: PlacedOrder, paid: PaymentResult) -> PlacedOrder:
+    cj_status = {
+        Status.in_cart: "IN_CART",
+        Status.unpaid: "UNPAID",
+        Status.unshipped: "UNSHIPPED",
+    }.get(paid.status, placed.cj_status)
+    return replace(
+        placed,
+        order=replace(placed.order, cj_status=cj_status),
+        payment_note=paid.reason,
+        balance_short=paid.insufficient,
     )
-    return replace(placed, order=replace(placed.order, cj_status=cj_status), payment_note=note)
 
 
 def _aware(moment: datetime) -> datetime:

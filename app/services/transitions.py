@@ -83,3 +83,39 @@ class StatusChanges:
     ) -> None:
         """Queue `event` about the (held) fulfillment, in the caller's transaction."""
         await self._outbox.enqueue(repository.session, fulfillment, event)
+
+    async def annotate(
+        self,
+        repository: FulfillmentRepository,
+        fulfillment: Fulfillment,
+        *,
+        source: str,
+        reason: str,
+        detail: dict[str, Any] | None,
+        event: NotificationEvent,
+    ) -> None:
+        """Something the store must hear about that does not change the status (CJ refused
+        a refund dispute, the balance cannot pay): `status_reason` says it, one event
+        records it (from and to the same status) and `event` is queued, in the caller's
+        transaction."""
+        now = utcnow()
+        fulfillment.status_reason = reason
+        fulfillment.updated_at = now
+        await repository.add_event(
+            FulfillmentEvent(
+                fulfillment_id=fulfillment.id,
+                source=source,
+                from_status=fulfillment.status,
+                to_status=fulfillment.status,
+                detail={**(detail or {}), "reason": reason},
+                created_at=now,
+            )
+        )
+        await self.notify(repository, fulfillment, event)
+        log.info(
+            "fulfillment_annotated",
+            fulfillment_id=fulfillment.id,
+            status=fulfillment.status,
+            source=source,
+            notification=event.value,
+        )

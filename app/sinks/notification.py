@@ -25,6 +25,8 @@ class NotificationEvent(StrEnum):
     cancelled = "cancelled"
     failed = "failed"
     intercepted = "intercepted"
+    dispute_rejected = "dispute_rejected"
+    payment_failed = "payment_failed"
 
     @property
     def webhook_type(self) -> str:

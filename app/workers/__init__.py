@@ -1,8 +1,9 @@
 """Background loops (`python -m app.workers`, or in the web process with
 RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, applying the CJ webhooks
 the intake stored, keeping tracking current (confirming webhooks that are not CJ's own
-word, polling quiet orders), delivering the store's notifications (the outbox), and
-pruning what is kept past its use; plus the heartbeat, the ops gauges and the ops alerts."""
+word, polling quiet orders), following refund disputes to CJ's decision, delivering the
+store's notifications (the outbox), and pruning what is kept past its use; plus the
+heartbeat, the ops gauges and the ops alerts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.container import Container
 from app.core.chat_targets import OPS_SINK_PREFIX
 from app.services.operations import OpsReader
 from app.services.ops_alerts import OpsAlerter, default_rules
+from app.workers.dispute_loop import DisputeWorker
 from app.workers.heartbeat import Heartbeat
 from app.workers.operations import OperationsWorker
 from app.workers.outbox_loop import OutboxWorker
@@ -53,6 +55,7 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
         OpsReader(container.sessionmaker, container.cj, container.redis),
         alerter if chat_sinks else None,
     )
+    disputes = DisputeWorker(container.disputes, interval_seconds=settings.dispute_poll_seconds)
     await asyncio.gather(
         submissions.run(stop),
         webhooks.run(stop),
@@ -61,4 +64,5 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
         retention.run(stop),
         heartbeat.run(stop),
         operations.run(stop),
+        disputes.run(stop),
     )

@@ -1,8 +1,9 @@
 """Disputes: the refund path once an order is paid (CJ has no cancel endpoint after payment).
 
 Failures use the dispute codes: 1607006 (products), 1607007 (confirm), 1607008 (create),
-1607009 (cancel). A dispute can be opened only for a paid order that has not shipped
-(UNSHIPPED); `businessDisputeId` is unique per account.
+1607009 (cancel). `create` answers a bare `data: true`, as the public docs show. A dispute
+can be opened only for a paid order that has not shipped (UNSHIPPED); `businessDisputeId`
+is unique per account.
 """
 
 from __future__ import annotations
@@ -169,7 +170,9 @@ async def create_dispute(request: Request) -> Response:
         )
         state.disputes[dispute.dispute_id] = dispute
         order.dispute_id = dispute.dispute_id
-    return envelope.ok(dispute.dispute_id)
+    # As CJ's public documentation answers: `data: true`, no id. The id is found with
+    # getDisputeList (by orderId, matching businessDisputeId) or in getOrderDetail.
+    return envelope.ok(True)
 
 
 @router.post("/cancel")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,7 @@ from cjsim.models import (
     UNPAID,
     Order,
     OrderItem,
+    cj_time,
 )
 
 router = APIRouter(prefix=f"{PREFIX}/shopping/order")
@@ -365,17 +367,37 @@ async def save_generate_parent_order(request: Request) -> Response:
     orders = [o for o in state.find_by_shipment(shipment_id) if o.api_key == acc.api_key]
     if not orders:
         raise CJError(envelope.ORDER_NOT_FOUND)
+    if any(o.status != UNPAID for o in orders):  # only confirmed (addCartConfirm) orders
+        raise CJError(envelope.ORDER_CONFIRM_FAILED)
     pay_id = f"PAY{shipment_id}"
     for order in orders:
         order.pay_id = pay_id
     total = envelope.money(sum((o.order_amount for o in orders), start=Decimal(0)))
+    products = envelope.money(sum((o.product_amount for o in orders), start=Decimal(0)))
+    postage = envelope.money(sum((o.postage_amount for o in orders), start=Decimal(0)))
+    zero = Decimal("0.00")
     return envelope.ok(
         {
             "orderMoney": total,
+            "payExpireTime": cj_time(state.utcnow() + timedelta(days=1)),
             "payId": pay_id,
             "result": 0,
             "submitSuccess": True,
+            "unMatchOrderCodes": [],
             "successOrders": [o.cj_id for o in orders],
+            "unMatchProductCodes": [],
+            "paymentInformation": {
+                "actualPayment": total,
+                "balanceDeduction": zero,
+                "canDeduct": True,
+                "commodityTotalAmount": products,
+                "freight": postage,
+                "orderOriginalAmount": total,
+                "orderProductAmount": products,
+                "payableAmount": total,
+                "postageDiscount": zero,
+                "serviceFee": zero,
+            },
             "interceptOrders": [],
         }
     )

@@ -53,6 +53,33 @@ PRODUCT = DisputeProduct.model_validate({"lineItemId": "L1", "quantity": 1})
 
 Call = Callable[[CJClient], Awaitable[Any]]
 
+# The `data` of CJ's samples (seed 004 §1.3, §1.4, §1.5).
+ADD_CART = {
+    "successCount": 1,
+    "addSuccessOrders": ["SD25080109282603297001"],
+    "unInterceptAddressCount": 0,
+    "interceptOrders": [],
+}
+CART_CONFIRM = {
+    "successCount": 1,
+    "submitSuccess": True,
+    "shipmentsId": "",
+    "result": 0,
+    "interceptOrders": [],
+}
+PARENT_ORDER = {
+    "orderMoney": 99.99,
+    "payExpireTime": "2024-12-31 23:59:59",
+    "payId": "PAY123456789",
+    "result": 0,
+    "submitSuccess": True,
+    "unMatchOrderCodes": ["ORDER001", "ORDER002"],
+    "successOrders": ["ORDER003", "ORDER004"],
+    "unMatchProductCodes": ["PROD001", "PROD002"],
+    "paymentInformation": {"actualPayment": 89.99, "payableAmount": 89.99},
+    "interceptOrders": [],
+}
+
 # (name, HTTP method, path, CJ's data, the call)
 ENDPOINTS: list[tuple[str, str, str, Any, Call]] = [
     (
@@ -86,9 +113,29 @@ ENDPOINTS: list[tuple[str, str, str, Any, Call]] = [
         lambda c: c.get_order_detail("ful_01"),
     ),
     ("delete", "DELETE", "/shopping/order/deleteOrder", "2108", lambda c: c.delete_order("2108")),
-    ("confirm", "PATCH", "/shopping/order/confirmOrder", "2108", lambda c: c.confirm_order("2108")),
-    ("pay", "POST", "/shopping/pay/payBalance", None, lambda c: c.pay_balance("2108")),
+    ("add_cart", "POST", "/shopping/order/addCart", ADD_CART, lambda c: c.add_cart(["SD1"])),
+    (
+        "add_cart_confirm",
+        "POST",
+        "/shopping/order/addCartConfirm",
+        CART_CONFIRM,
+        lambda c: c.add_cart_confirm(["SD1"]),
+    ),
+    (
+        "parent_order",
+        "POST",
+        "/shopping/order/saveGenerateParentOrder",
+        PARENT_ORDER,
+        lambda c: c.save_generate_parent_order("SD1"),
+    ),
     ("pay_v2", "POST", "/shopping/pay/payBalanceV2", None, lambda c: c.pay_balance_v2("S1", "P1")),
+    (
+        "dispute_list",
+        "GET",
+        "/disputes/getDisputeList",
+        {"pageNum": 1, "pageSize": 50, "total": 0, "list": []},
+        lambda c: c.dispute_list("2108"),
+    ),
     (
         "webhooks",
         "POST",
@@ -167,6 +214,66 @@ class TestEachEndpoint:
 
 
 class TestRequests:
+    async def test_the_balance_payment_steps_read_cjs_samples(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        cj_api.post("/shopping/order/addCart").respond(json=ok(ADD_CART))
+        cj_api.post("/shopping/order/addCartConfirm").respond(json=ok(CART_CONFIRM))
+        cj_api.post("/shopping/order/saveGenerateParentOrder").respond(json=ok(PARENT_ORDER))
+        pay = cj_api.post("/shopping/pay/payBalanceV2").respond(json=ok(None))
+        added = await client.add_cart(["SD25080109282603297001"])
+        assert added.added == ["SD25080109282603297001"]
+        confirmed = await client.add_cart_confirm(["SD25080109282603297001"])
+        assert confirmed.success_count == 1
+        assert not confirmed.shipments_id  # the sample's empty string: use the order's own
+        parent = await client.save_generate_parent_order("SD1")
+        assert parent.pay_id == "PAY123456789"
+        assert parent.order_money == Decimal("99.99")
+        assert await client.pay_balance_v2("SD1", parent.pay_id) is True
+        assert json.loads(pay.calls.last.request.content) == {
+            "shipmentOrderId": "SD1",
+            "payId": "PAY123456789",
+        }
+        await client.pay_balance_v2("SD1", None)  # payId is optional
+        assert json.loads(pay.calls.last.request.content) == {"shipmentOrderId": "SD1"}
+
+    async def test_a_dispute_created_with_a_bare_true_has_no_id_yet(
+        self, client: CJClient, cj_api: respx.MockRouter
+    ) -> None:
+        cj_api.post("/disputes/create").respond(json=ok(True))
+        listed = cj_api.get("/disputes/getDisputeList").respond(
+            json=ok(
+                {
+                    "pageNum": 1,
+                    "pageSize": 50,
+                    "total": 1,
+                    "list": [
+                        {
+                            "disputeId": 1627572766607937537,
+                            "businessDisputeId": "ful_1-cancel",
+                            "orderId": "2108",
+                            "status": "FINISHED",
+                            "finallyDeal": 3,
+                            "money": 12.3,
+                        }
+                    ],
+                }
+            )
+        )
+        created = await client.create_dispute(
+            order_id="2108",
+            business_dispute_id="ful_1-cancel",
+            reason_id=1,
+            products=[PRODUCT],
+            message="cancel",
+        )
+        assert created is None
+        [record] = await client.dispute_list("2108")
+        assert record.cj_id == "1627572766607937537"
+        assert record.business_dispute_id == "ful_1-cancel"
+        assert record.finally_deal == 3
+        assert listed.calls.last.request.url.params["orderId"] == "2108"
+
     async def test_freight_body_and_quotes(
         self, client: CJClient, cj_api: respx.MockRouter
     ) -> None:

@@ -221,6 +221,25 @@ class TestOrderDetail:
         assert placed.logistic_name == "CJPacket Ordinary"
         assert placed.track_number is None
         assert detail.order_amount == Decimal("4.25")
+        assert placed.order_amount == Decimal("4.25")  # what balance payment compares
+
+
+class TestWhatPayingNeeds:
+    def test_the_amount_and_parent_order_of_a_created_order_are_kept(self) -> None:
+        answer = {
+            **data_of("create_order_v2_response.json"),
+            "orderAmount": 12.5,
+            "shipmentOrderId": "SD25080109282603297001",
+        }
+        placed = placed_from_created(read_created_order(answer), "PostNL")
+        assert placed.order_amount == Decimal("12.5")
+        assert placed.shipment_order_id == "SD25080109282603297001"
+
+    def test_cjs_empty_parent_order_is_none(self) -> None:
+        placed = placed_from_created(
+            read_created_order(data_of("create_order_v2_response.json")), "PostNL"
+        )
+        assert placed.shipment_order_id is None  # "" in CJ's sample
 
 
 class TestQuotes:

@@ -91,10 +91,10 @@ async def test_dispute_flow(cj: CJ) -> None:
         "messageText": "Customer cancelled before shipment",
     }
     created = await cj.post("/disputes/create", request)
-    dispute_id = created["data"]
+    assert created["data"] is True  # as CJ's public docs answer: no id
+    dispute_id = (await cj.detail(order_id))["data"]["disputeId"]
     assert isinstance(dispute_id, str)
     assert dispute_id
-    assert (await cj.detail(order_id))["data"]["disputeId"] == dispute_id
     assert (await cj.post("/disputes/create", request))["code"] == 1607008
     second = await cj.post("/disputes/create", {**request, "businessDisputeId": "other"})
     assert second["code"] == 1607008  # one open dispute per order
@@ -102,6 +102,7 @@ async def test_dispute_flow(cj: CJ) -> None:
     listed = (await cj.get("/disputes/getDisputeList", {"orderId": order_id}))["data"]
     assert listed["total"] == 1
     assert listed["list"][0]["disputeId"] == dispute_id
+    assert listed["list"][0]["businessDisputeId"] == "ful_0001-cancel"
     assert listed["list"][0]["status"] == "PROCESSING"
 
     cancel = {"orderId": order_id, "disputeId": dispute_id}
@@ -113,17 +114,17 @@ async def test_dispute_flow(cj: CJ) -> None:
 
 async def test_dispute_refund_cancels_the_order(cj: CJ) -> None:
     paid = await cj.create_ok(payType=2)
-    dispute_id = (
-        await cj.post(
-            "/disputes/create",
-            {
-                "businessDisputeId": "refund-1",
-                "orderId": paid["orderId"],
-                "disputeReasonId": 1,
-                "expectType": 1,
-            },
-        )
-    )["data"]
+    created = await cj.post(
+        "/disputes/create",
+        {
+            "businessDisputeId": "refund-1",
+            "orderId": paid["orderId"],
+            "disputeReasonId": 1,
+            "expectType": 1,
+        },
+    )
+    assert created["data"] is True
+    dispute_id = (await cj.detail(paid["orderId"]))["data"]["disputeId"]
     response = await cj.client.post(f"/_sim/disputes/{dispute_id}/resolve", json={})
     assert response.status_code == 200
     assert response.json()["dispute"]["finallyDeal"] == 1

@@ -4,12 +4,13 @@ stored, connections reset, HTTP 500s, CJ down or slow. The worker runs in the we
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.core.config import PayType
 from tests.e2e.fulfillments import (
@@ -23,6 +24,7 @@ from tests.e2e.fulfillments import (
     sim_stats,
     wait_until,
 )
+from tests.fixtures.notifications import outbox_rows
 
 AT_CJ = {"created", "in_cart", "unpaid", "unshipped"}
 
@@ -173,25 +175,75 @@ class TestCJUnavailable:
 class TestPayFromBalance:
     @pytest.fixture
     async def settings_overrides(self) -> dict[str, Any]:
-        return {"cj_pay_type": PayType.balance}
+        return {
+            "cj_pay_type": PayType.balance,
+            "notify_url": "http://127.0.0.1:9/never-called",
+            "notify_secret": "a-plain-shared-secret",
+        }
 
-    async def test_paid_at_creation(self, client: httpx.AsyncClient, sim: httpx.AsyncClient):
+    async def test_paid_through_its_parent_order_with_pay_balance_v2(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ):
         response = await client.post("/v1/fulfillments", json=body(), headers=key())
         assert response.status_code == 201, response.text
         assert response.json()["status"] == "unshipped"
+        assert response.json()["status_reason"] is None
         cj_order = (await sim.get("/_sim/orders")).json()["orders"][0]
         assert cj_order["orderStatus"] == "UNSHIPPED"
+        calls = (await sim_stats(sim))["calls"]
+        for step in ("getBalance", "addCart", "addCartConfirm", "saveGenerateParentOrder"):
+            assert calls[step] == 1, step
+        assert calls["payBalanceV2"] == 1
+        assert "payBalance" not in calls
+        assert "confirmOrder" not in calls
 
-    async def test_balance_insufficient_fails_with_the_reason(
-        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    async def test_insufficient_balance_is_said_before_cj_says_it(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
     ):
-        await sim.post("/_sim/config", json={"balance": "0"})
+        await sim.post("/_sim/config", json={"balance": "1.00"})
         response = await client.post("/v1/fulfillments", json=body(), headers=key())
-        assert response.status_code == 422
-        detail = response.json()["detail"]
-        assert detail.startswith("The CJ balance cannot pay this order")
-        assert response.json()["fulfillment"]["status"] == "failed"
-        assert (await sim_stats(sim))["orders_by_number"] == {}
+
+        assert response.status_code == 201, response.text
+        created = response.json()
+        assert created["status"] == "created"
+        assert created["status_reason"].startswith(
+            "Insufficient CJ balance: 1.00 USD cannot pay this order's"
+        )
+        calls = (await sim_stats(sim))["calls"]
+        assert calls["getBalance"] == 1
+        for step in ("addCart", "addCartConfirm", "saveGenerateParentOrder", "payBalanceV2"):
+            assert step not in calls, step
+        events = (await client.get(f"/v1/fulfillments/{created['id']}/events")).json()
+        assert events["events"][-1]["detail"]["payment"] == created["status_reason"]
+        sessions = async_sessionmaker(clean_db, expire_on_commit=False)
+        queued = [r.event_type for r in await outbox_rows(sessions)]
+        assert queued == ["cj_order_created", "payment_failed"]
+        # Still CREATED at CJ, so it can still be cancelled (deleted there).
+        cancelled = await client.post(f"/v1/fulfillments/{created['id']}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+
+    async def test_a_payment_cj_refuses_is_said_once_and_not_retried(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, service_env: dict[str, str]
+    ):
+        await fault(sim, "payBalanceV2", "code", code=1604000)
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+
+        assert response.status_code == 201, response.text
+        placed = response.json()
+        assert placed["status"] == "unpaid"
+        assert placed["status_reason"].startswith("Insufficient CJ balance, says CJ")
+        # A worker running meanwhile does not try again: the fulfillment is not pending.
+        worker = fulfillment_settings(
+            service_env,
+            cj_pay_type=PayType.balance,
+            run_worker_in_process=True,
+            worker_poll_seconds=0.05,
+        )
+        async for worker_client in running(app_for(worker)):
+            await asyncio.sleep(1)
+            got = (await worker_client.get(f"/v1/fulfillments/{placed['id']}")).json()
+            assert got["status"] == "unpaid"
+        assert (await sim_stats(sim))["calls"]["payBalanceV2"] == 1
 
 
 class TestSandbox:
@@ -223,10 +275,11 @@ async def unpaid_order_at_cj(sim: httpx.AsyncClient, service_env: dict[str, str]
     return str(fulfillment_id)
 
 
-async def test_an_unpaid_order_found_in_balance_mode_is_confirmed_and_paid(
+async def test_an_order_found_unpaid_in_balance_mode_is_paid_through_its_parent_order(
     sim: httpx.AsyncClient, service_env: dict[str, str], clean_db: AsyncEngine
 ) -> None:
-    """A balance-mode worker adopts it, confirms it and pays it, and creates nothing."""
+    """A balance-mode worker adopts it, pays it (cart, confirm, parent order,
+    payBalanceV2), and creates nothing."""
     fulfillment_id = await unpaid_order_at_cj(sim, service_env)
     balance = fulfillment_settings(
         service_env, cj_pay_type=PayType.balance, run_worker_in_process=True
@@ -236,12 +289,12 @@ async def test_an_unpaid_order_found_in_balance_mode_is_confirmed_and_paid(
     assert rows[fulfillment_id].status_reason is None
     stats = await sim_stats(sim)
     assert stats["orders_by_number"] == {fulfillment_id: 1}
-    assert stats["calls"]["confirmOrder"] == 1
-    assert stats["calls"]["payBalance"] == 1
+    assert stats["calls"]["addCartConfirm"] == 1
+    assert stats["calls"]["payBalanceV2"] == 1
     assert (await sim.get("/_sim/orders")).json()["orders"][0]["orderStatus"] == "UNSHIPPED"
 
 
-async def test_a_payment_that_fails_leaves_the_order_unpaid_with_the_reason(
+async def test_an_order_found_unpaid_with_too_little_balance_keeps_the_reason(
     sim: httpx.AsyncClient, service_env: dict[str, str], clean_db: AsyncEngine
 ) -> None:
     fulfillment_id = await unpaid_order_at_cj(sim, service_env)
@@ -250,8 +303,10 @@ async def test_a_payment_that_fails_leaves_the_order_unpaid_with_the_reason(
         service_env, cj_pay_type=PayType.balance, run_worker_in_process=True
     )
     async for _ in running(app_for(balance)):
-        rows = await wait_until(clean_db, [fulfillment_id], {"unpaid"})
+        rows = await wait_until(clean_db, [fulfillment_id], {"created"})
     reason = rows[fulfillment_id].status_reason
     assert reason is not None
-    assert reason.startswith("Placed at CJ but not paid from the balance")
-    assert (await sim_stats(sim))["orders_by_number"] == {fulfillment_id: 1}
+    assert reason.startswith("Insufficient CJ balance: 0.00 USD cannot pay")
+    stats = await sim_stats(sim)
+    assert stats["orders_by_number"] == {fulfillment_id: 1}
+    assert "payBalanceV2" not in stats["calls"]

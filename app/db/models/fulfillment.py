@@ -68,6 +68,9 @@ class Fulfillment(TimestampMixin, Base):
     tracking: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     tracking_events: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     dispute_id: Mapped[str | None] = mapped_column(String(64))
+    # The refund dispute opened to cancel a paid order: requested (CJ has it, its id not
+    # known yet), open, then refunded, rejected or reissued (services.disputes).
+    dispute_status: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     # Set while one submitter (the API or a worker) owns the row and may be talking to CJ;

@@ -191,6 +191,17 @@ class FulfillmentRepository:
         claimed = (await self.session.execute(statement)).scalar_one_or_none()
         return None if claimed is None or was is None else bool(was)
 
+    async def with_dispute_in(self, statuses: Sequence[str], *, limit: int) -> Sequence[str]:
+        """Rows whose cancellation dispute is in one of `statuses`, least recently changed
+        first (so every one is asked about in turn)."""
+        statement = (
+            select(Fulfillment.id)
+            .where(Fulfillment.dispute_status.in_(statuses))
+            .order_by(Fulfillment.updated_at)
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
     async def due_ids(self, *, now: datetime, limit: int) -> Sequence[str]:
         """Pending rows whose next attempt is due and whose lease (if any) has passed,
         oldest first. On Postgres they stay locked (SKIP LOCKED) until the claim commits,

@@ -1,0 +1,116 @@
+"""Paying a placed CJ order from the account balance (CJ_PAY_TYPE=balance).
+
+CJ's current flow for parent orders (seed 004 §1.3-1.5, §2.3): the order is created only
+(payType 3), then addCart → addCartConfirm (the order becomes UNPAID; `shipmentsId` is
+its parent order) → saveGenerateParentOrder (the `payId` and the amount) →
+payBalanceV2(shipmentOrderId, payId). The balance (getBalance) is read first and compared
+with the order's amount, and again with the parent order's: when it cannot pay, nothing
+more is sent and the store is told so while the order is still CREATED (deletable, so a
+cancel still works), before CJ would refuse it.
+
+A payment is tried once per placement. One that cannot be made (balance too low, CJ
+refuses, CJ unreachable) leaves the order at CJ where it got to, with the reason; it is
+never retried by itself (pay it in MyCJ, or cancel it) and never a reason to create
+another order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from app.cj.client import CJClient
+from app.cj.errors import CJBalanceInsufficient, CJError
+from app.services.statuses import Status
+
+log = structlog.get_logger(__name__)
+
+PAYABLE = frozenset({Status.created, Status.in_cart, Status.unpaid})
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """Where the order stands at CJ after the attempt, and why it is not paid (None: paid).
+    `insufficient`: the balance cannot pay it (the store gets `payment_failed`)."""
+
+    status: Status
+    reason: str | None = None
+    insufficient: bool = False
+
+
+def _short(balance: Decimal, amount: Decimal, status: Status) -> PaymentResult:
+    where = (
+        "It waits at CJ unconfirmed: top up the balance and pay it in MyCJ, or cancel the "
+        "fulfillment"
+        if status in (Status.created, Status.in_cart)
+        else "It waits at CJ unpaid: top up the balance and pay it in MyCJ"
+    )
+    return PaymentResult(
+        status,
+        f"Insufficient CJ balance: {balance:.2f} USD cannot pay this order's {amount:.2f} USD. "
+        f"{where}.",
+        insufficient=True,
+    )
+
+
+class BalancePayer:
+    def __init__(self, cj: CJClient) -> None:
+        self._cj = cj
+
+    async def pay(
+        self,
+        cj_order_id: str,
+        status: Status,
+        *,
+        order_amount: Decimal | None,
+        shipment_order_id: str | None,
+        deadline: float,
+    ) -> PaymentResult:
+        reached = status
+        try:
+            balance = (await self._cj.get_balance(deadline=deadline)).amount
+            if balance is not None and order_amount is not None and balance < order_amount:
+                return _short(balance, order_amount, reached)
+            if reached is Status.created:
+                added = await self._cj.add_cart([cj_order_id], deadline=deadline)
+                if cj_order_id not in added.added:
+                    return PaymentResult(
+                        reached, _intercepted("add it to the cart", added.intercepted)
+                    )
+                reached = Status.in_cart
+            if reached is Status.in_cart:
+                confirmed = await self._cj.add_cart_confirm([cj_order_id], deadline=deadline)
+                if not confirmed.success_count:
+                    return PaymentResult(reached, _intercepted("confirm it", confirmed.intercepted))
+                reached = Status.unpaid
+                shipment_order_id = confirmed.shipments_id or shipment_order_id
+            # No parent named (the sample's shipmentsId is ""): seed 004's samples use the
+            # order's own id as the shipmentOrderId (§1.3 and §1.5 name the same order).
+            shipment_order_id = shipment_order_id or cj_order_id
+            parent = await self._cj.save_generate_parent_order(shipment_order_id, deadline=deadline)
+            amount = parent.order_money
+            if balance is not None and amount is not None and balance < amount:
+                return _short(balance, amount, reached)
+            await self._cj.pay_balance_v2(shipment_order_id, parent.pay_id, deadline=deadline)
+        except CJBalanceInsufficient as exc:
+            log.warning("cj_payment_refused_balance", cj_order_id=cj_order_id, error=str(exc))
+            return PaymentResult(
+                reached,
+                f"Insufficient CJ balance, says CJ ({exc}): top up the balance and pay it in MyCJ.",
+                insufficient=True,
+            )
+        except CJError as exc:
+            log.warning("cj_payment_failed", cj_order_id=cj_order_id, error=str(exc))
+            return PaymentResult(
+                reached,
+                f"Placed at CJ but not paid from the balance ({exc}); pay it in MyCJ.",
+            )
+        return PaymentResult(Status.unshipped)
+
+
+def _intercepted(step: str, intercepted: list[Any]) -> str:
+    stopped = ", ".join(str(i) for i in intercepted) or "no reason given"
+    return f"Placed at CJ, but CJ would not {step} for payment ({stopped}); pay it in MyCJ."
