@@ -15,9 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cj.errors import CJError
+from app.cli_catalogue import add_product_commands, quiet_logs
+from app.cli_progress import Progress
 from app.container import Container, token_cipher
 from app.core.clock import utcnow
 from app.core.config import SettingsError, get_settings
+from app.core.errors import AppError
 from app.db.models import OUTBOX_STATUSES
 from app.db.repositories.outbox_messages import OutboxRepository
 from app.db.repositories.sku_mappings import SkuMappingRepository
@@ -27,7 +30,15 @@ from app.services.notifications.replay import replay_dead
 from app.services.operations import OpsReader, OpsSnapshot, attention
 from app.services.options import OptionsCatalog, OptionsFileError
 from app.services.retention import Retention
-from app.services.sku_import import SkuFileError, import_mappings, read_mapping_file
+from app.services.sku_import import (
+    ImportReport,
+    MappingFile,
+    SkuFileError,
+    import_mappings,
+    read_mapping_file,
+    verify_mappings,
+)
+from app.services.variant_check import VariantState
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -230,22 +241,85 @@ def cj_ping(_args: argparse.Namespace) -> int:
 
 
 def skus_import(args: argparse.Namespace) -> int:
-    """Load SKU -> vid mappings from a CSV file: 0 all saved, 1 rows rejected, 2 unusable file."""
+    """Load SKU -> vid mappings from a CSV file, each vid checked with CJ first: 0 all
+    saved, 1 rows rejected (the others saved), 2 unusable file, 3 CJ could not be asked
+    (nothing saved; run it again)."""
     try:
         mappings = read_mapping_file(Path(args.file))
     except SkuFileError as exc:
         print(f"cannot import: {exc}", file=sys.stderr)
         return 2
+    if args.no_check:
+        return _save_mappings(mappings, None)
+    quiet_logs()
 
+    async def work(container: Container) -> int:
+        vids = len({row.vid for row in mappings.rows})
+        progress = Progress(vids, container.cj.transport)
+        try:
+            checked, checks = await verify_mappings(
+                mappings,
+                container.variant_checker,
+                lambda done, _total: progress.step("vids checked with CJ", done - progress.done),
+            )
+        except AppError as exc:
+            print(f"nothing saved: {exc.detail}", file=sys.stderr)
+            return 3
+        async with container.sessionmaker.begin() as session:
+            report = await import_mappings(session, checked, checks)
+        progress.summary(f"{vids} vids checked")
+        return _report(report)
+
+    return with_container(work)
+
+
+def _save_mappings(mappings: MappingFile, checks: None) -> int:
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
         async with sessionmaker.begin() as session:
-            report = await import_mappings(session, mappings)
-        print(report.summary())
-        for row in report.rejected:
-            print(f"line {row.line}: {row.reason}")
-        return 1 if report.rejected else 0
+            report = await import_mappings(session, mappings, checks)
+        return _report(report)
 
     return with_database(work)
+
+
+def _report(report: ImportReport) -> int:
+    print(report.summary())
+    for row in report.rejected:
+        print(f"line {row.line}: {row.reason}")
+    return 1 if report.rejected else 0
+
+
+def skus_check(args: argparse.Namespace) -> int:
+    """Ask CJ again about every mapped vid (each batch saved as it is checked): 0 all on
+    sale, 1 some unknown or off the shelves, 3 CJ could not be asked (run it again)."""
+    quiet_logs()
+
+    async def work(container: Container) -> int:
+        async with container.sessionmaker() as session:
+            skus = await SkuMappingRepository(session).by_vid(args.limit)
+        progress = Progress(len(skus), container.cj.transport)
+        counts = dict.fromkeys(VariantState, 0)
+        try:
+            async for batch in container.variant_checker.batches(list(skus)):
+                async with container.sessionmaker.begin() as session:
+                    repository = SkuMappingRepository(session)
+                    for check in batch:
+                        await repository.record_check(check.vid, check.mapping_values())
+                for check in batch:
+                    counts[check.state] += 1
+                    if check.state is not VariantState.listed:
+                        print(f"{', '.join(skus[check.vid])}: {check.reason}")
+                progress.step("vids checked with CJ", len(batch))
+        except AppError as exc:
+            print(f"stopped: {exc.detail}; what was checked is saved", file=sys.stderr)
+            return 3
+        progress.summary(
+            f"{counts[VariantState.listed]} on sale, {counts[VariantState.delisted]} off the "
+            f"shelves, {counts[VariantState.unknown]} unknown to CJ"
+        )
+        return 0 if counts[VariantState.listed] == len(skus) else 1
+
+    return with_container(work)
 
 
 def skus_list(args: argparse.Namespace) -> int:
@@ -462,10 +536,19 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="load mappings from a CSV file (columns sku, vid, from_country)"
     )
     importer.add_argument("file", metavar="FILE.csv", help="UTF-8 CSV with a header row")
+    importer.add_argument(
+        "--no-check", action="store_true", help="save without asking CJ about the vids"
+    )
     importer.set_defaults(handler=skus_import)
+    checker = skus_commands.add_parser(
+        "check", help="ask CJ again about every mapped vid (unknown, off the shelves)"
+    )
+    checker.add_argument("--limit", type=_positive_int, help="at most N vids")
+    checker.set_defaults(handler=skus_check)
     lister = skus_commands.add_parser("list", help="print the mappings in SKU order")
     lister.add_argument("--limit", type=_positive_int, default=100, help="at most N (100)")
     lister.set_defaults(handler=skus_list)
+    add_product_commands(commands, with_container)
     outbox = commands.add_parser("outbox", help="notifications to the store: list, replay")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
     outbox_lister = outbox_commands.add_parser(

@@ -24,6 +24,7 @@ from app.core.redis import create_redis
 from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.cancellation import CancellationService
+from app.services.catalogue import ProductCatalogue
 from app.services.disputes import DisputeFollower
 from app.services.fulfillments import FulfillmentService
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
@@ -38,6 +39,8 @@ from app.services.submission import Submitter
 from app.services.tracking_applier import TrackingApplier
 from app.services.tracking_readback import PollPacer, TrackingReadback, pace_interval
 from app.services.transitions import StatusChanges
+from app.services.variant_check import PACER_KEY as CATALOGUE_PACER_KEY
+from app.services.variant_check import VariantChecker
 from app.services.webhook_applier import WebhookApplier
 from app.services.webhook_intake import WebhookIntake
 from app.sinks.base import Sink
@@ -132,6 +135,8 @@ class Container:
     outbox: OutboxWriter
     outbox_dispatcher: OutboxDispatcher
     retention: Retention
+    catalogue: ProductCatalogue
+    variant_checker: VariantChecker
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Container:
@@ -192,6 +197,15 @@ class Container:
                 sessionmaker,
                 webhook_inbox_days=settings.webhook_inbox_retention_days,
                 idempotency_days=settings.idempotency_retention_days,
+            ),
+            catalogue=ProductCatalogue(sessionmaker, cj),
+            variant_checker=VariantChecker(
+                cj,
+                PollPacer(
+                    redis,
+                    pace_interval(settings.cj_qps, settings.catalogue_qps_share),
+                    key=CATALOGUE_PACER_KEY,
+                ),
             ),
         )
 

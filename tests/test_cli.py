@@ -178,10 +178,10 @@ class TestSkusImport:
     def test_reports_every_outcome_with_line_numbers(
         self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        assert main(["skus", "import", csv_file(tmp_path, FIRST_IMPORT)]) == 0
+        assert main(["skus", "import", "--no-check", csv_file(tmp_path, FIRST_IMPORT)]) == 0
         assert capsys.readouterr().out == "added 3, updated 0, unchanged 0, rejected 0\n"
 
-        assert main(["skus", "import", csv_file(tmp_path, SECOND_IMPORT)]) == 1
+        assert main(["skus", "import", "--no-check", csv_file(tmp_path, SECOND_IMPORT)]) == 1
         assert capsys.readouterr().out.splitlines() == [
             "added 1, updated 2, unchanged 1, rejected 6",
             "line 7: vid is empty",
@@ -204,9 +204,9 @@ class TestSkusImport:
         self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         path = csv_file(tmp_path, FIRST_IMPORT)
-        assert main(["skus", "import", path]) == 0
+        assert main(["skus", "import", "--no-check", path]) == 0
         before = listed(capsys)
-        assert main(["skus", "import", path]) == 0
+        assert main(["skus", "import", "--no-check", path]) == 0
         assert capsys.readouterr().out == "added 0, updated 0, unchanged 3, rejected 0\n"
         assert listed(capsys) == before
 
@@ -214,7 +214,7 @@ class TestSkusImport:
         self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         path = csv_file(tmp_path, "sku,vid\r\nÄPFEL-1,vid-ä\r\n", encoding="utf-8-sig")
-        assert main(["skus", "import", path]) == 0
+        assert main(["skus", "import", "--no-check", path]) == 0
         assert capsys.readouterr().out == "added 1, updated 0, unchanged 0, rejected 0\n"
         assert listed(capsys)[1:] == ["ÄPFEL-1\tvid-ä\t-"]
 
@@ -238,7 +238,7 @@ class TestSkusImport:
         message: str,
     ) -> None:
         path = csv_file(tmp_path, text)
-        assert main(["skus", "import", path]) == 2
+        assert main(["skus", "import", "--no-check", path]) == 2
         captured = capsys.readouterr()
         assert captured.out == ""
         assert path in captured.err
@@ -248,16 +248,16 @@ class TestSkusImport:
     def test_an_unreadable_file_is_exit_2(
         self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        assert main(["skus", "import", str(tmp_path / "missing.csv")]) == 2
+        assert main(["skus", "import", "--no-check", str(tmp_path / "missing.csv")]) == 2
         assert "missing.csv: cannot read the file" in capsys.readouterr().err
         latin1 = csv_file(tmp_path, "sku,vid\nÄPFEL,vid-1\n", encoding="latin-1")
-        assert main(["skus", "import", latin1]) == 2
+        assert main(["skus", "import", "--no-check", latin1]) == 2
         assert "not UTF-8 text" in capsys.readouterr().err
 
 
 class TestSkusList:
     def test_limit(self, db_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        assert main(["skus", "import", csv_file(tmp_path, FIRST_IMPORT)]) == 0
+        assert main(["skus", "import", "--no-check", csv_file(tmp_path, FIRST_IMPORT)]) == 0
         capsys.readouterr()
         assert main(["skus", "list", "--limit", "2"]) == 0
         assert capsys.readouterr().out.splitlines() == [
@@ -470,3 +470,102 @@ class TestTokenRekey:
         captured = capsys.readouterr()
         assert "re-encrypted 0 token(s)" in captured.out
         assert "acct-lost access_token: no configured key opens it" in captured.err
+
+
+def sim_products(base: str) -> dict[str, dict[str, object]]:
+    return {p["sku"]: p for p in httpx.get(f"{base}/_sim/catalog").json()["products"]}
+
+
+class TestProducts:
+    def test_add_links_and_pids_with_progress_then_list_and_remove(
+        self, cj_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        products = sim_products(cj_env)
+        tshirt, mug = products["CJ-TSHIRT"], products["CJ-MUG"]
+        links = tmp_path / "links.txt"
+        links.write_text(f"# my products\n{mug['pid']}\n", encoding="utf-8")
+        bad = "https://www.amazon.com/dp/B0C1234567"
+        code = main(["products", "add", str(tshirt["url"]), bad, "--file", str(links)])
+        assert code == 1
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith(f"[1/3] Cotton T-Shirt ({tshirt['pid']}): 9 variants (9 added")
+        assert "· 4 CJ requests ·" in out[0]  # the token, then three
+        assert any(line.startswith("  CJ-TSHIRT-RED-M\t") for line in out[1:10])
+        assert out[10].startswith(f"[2/3] {bad}: {bad!r} is not a CJ product link")
+        assert out[11].startswith(f"[3/3] Ceramic Mug White 11oz ({mug['pid']})")
+        assert out[-1].startswith("done: 2 added, 1 refused; 7 CJ requests in ")
+
+        assert main(["products", "list"]) == 0
+        rows = capsys.readouterr().out.splitlines()
+        assert rows[0] == "pid\tname\tsku\tvid\tship_from\tstock\tlisted"
+        assert len(rows) == 11
+        red_m = next(r.split("\t") for r in rows if "\tCJ-TSHIRT-RED-M\t" in r)
+        assert red_m[4] == "CN,US"
+        assert red_m[6] == "yes"
+
+        assert main(["products", "remove", str(mug["url"])]) == 0
+        assert "SKUs unmapped: CJ-MUG-WHITE-11OZ" in capsys.readouterr().out
+        assert main(["products", "remove", str(mug["pid"])]) == 1
+        assert "No product" in capsys.readouterr().err
+
+    def test_a_bad_template_is_exit_2_and_asks_nothing(
+        self, cj_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        mug = sim_products(cj_env)["CJ-MUG"]
+        assert main(["products", "add", str(mug["pid"]), "--sku-template", "{colour}"]) == 2
+        assert "must use only {variant_sku}" in capsys.readouterr().err
+        assert httpx.get(f"{cj_env}/_sim/stats").json()["calls"] == {}
+
+
+class TestSkusChecked:
+    def test_an_unknown_vid_is_reported_on_its_line_and_the_others_saved(
+        self, cj_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        variants = httpx.get(f"{cj_env}/_sim/catalog").json()["variants"]
+        tee, mug = (
+            next(v for v in variants if v["sku"] == s)
+            for s in ("CJ-TSHIRT-RED-M", "CJ-MUG-WHITE-11OZ")
+        )
+        text = (
+            "sku,vid\n"
+            f"MY-TEE,{tee['vid']}\n"
+            "MY-GHOST,1392053744945991680\n"  # line 3: CJ does not know it
+            f"MY-MUG,{mug['vid']}\n"
+            f"MY-TEE-2,{tee['vid']}\n"  # the same vid again: asked once
+        )  # fmt: skip
+        assert main(["skus", "import", csv_file(tmp_path, text)]) == 1
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith("[3/3] vids checked with CJ · 4 CJ requests")  # with the token
+        assert out[1].startswith("done: 3 vids checked; 4 CJ requests in ")
+        assert out[2:] == [
+            "added 3, updated 0, unchanged 0, rejected 1",
+            "line 3: CJ does not know vid 1392053744945991680",
+        ]
+        assert [line.split("\t")[0] for line in listed(capsys)[1:]] == [
+            "MY-MUG", "MY-TEE", "MY-TEE-2",
+        ]  # fmt: skip
+
+    def test_points_gone_save_nothing_and_say_so(
+        self, cj_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        httpx.post(f"{cj_env}/_sim/config", json={"points_per_day": 5})
+        variants = httpx.get(f"{cj_env}/_sim/catalog").json()["variants"]
+        text = "sku,vid\n" + "".join(f"S-{n},{v['vid']}\n" for n, v in enumerate(variants[:3]))
+        assert main(["skus", "import", csv_file(tmp_path, text)]) == 3
+        assert "nothing saved: CJ's API points for today are used up" in capsys.readouterr().err
+        assert listed(capsys) == ["sku\tvid\tfrom_country"]
+
+    def test_check_re_asks_cj_about_every_stored_mapping(
+        self, cj_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        variants = httpx.get(f"{cj_env}/_sim/catalog").json()["variants"]
+        tee, mug = variants[0], variants[1]
+        text = f"sku,vid\nA,{tee['vid']}\nB,{mug['vid']}\nC,no-such-vid\n"
+        assert main(["skus", "import", "--no-check", csv_file(tmp_path, text)]) == 0
+        httpx.post(f"{cj_env}/_sim/listing/{mug['vid']}", json={"listed": False})
+        capsys.readouterr()
+        assert main(["skus", "check"]) == 1
+        out = capsys.readouterr().out.splitlines()
+        assert f"B: CJ has taken vid {mug['vid']} off the shelves" in out
+        assert "C: CJ does not know vid no-such-vid" in out
+        assert out[-1].startswith("done: 1 on sale, 1 off the shelves, 1 unknown to CJ; ")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import ApiKeyRefused, require_api_key
 from app.api.problems import problem_responses
-from app.api.v1 import fulfillments, options, rates
+from app.api.v1 import fulfillments, options, products, rates
 from app.core.errors import InvalidRequest, PayloadTooLarge, RequestTimeout, UnreadableBody
 
 v1_router = APIRouter(
@@ -19,3 +19,4 @@ v1_router = APIRouter(
 v1_router.include_router(options.router)
 v1_router.include_router(rates.router)
 v1_router.include_router(fulfillments.router)
+v1_router.include_router(products.router)

@@ -22,6 +22,15 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from app.cj.catalogue import (
+    CJProduct,
+    CJVariant,
+    read_inventory,
+    read_product,
+    read_stock_rows,
+    read_variant,
+    read_variants,
+)
 from app.cj.errors import (
     TOKEN_CODES,
     CJAuthError,
@@ -244,6 +253,56 @@ class CJClient:
             params=[("trackNumber", number) for number in track_numbers],
         )
         return _TRACKS.validate_python(data or [])
+
+    # Products, variants and stock (10 points each; unknown: CJVariantNotFound, whose
+    # code tells unknown (1602000/1602001) from off the shelves (1602002/1602003))
+
+    async def _catalogue(
+        self, path: str, params: dict[str, str], priority: Priority, deadline: float | None
+    ) -> Any:
+        return await self._call(
+            "GET",
+            path,
+            priority=priority,
+            deadline=deadline,
+            idempotent=True,
+            params=params,
+            costs_points=True,
+        )
+
+    async def product(
+        self, pid: str, *, priority: Priority = Priority.catalogue, deadline: float | None = None
+    ) -> CJProduct:
+        return read_product(
+            await self._catalogue("product/query", {"pid": pid}, priority, deadline)
+        )
+
+    async def product_variants(
+        self, pid: str, *, priority: Priority = Priority.catalogue, deadline: float | None = None
+    ) -> list[CJVariant]:
+        data = await self._catalogue("product/variant/query", {"pid": pid}, priority, deadline)
+        return read_variants(data)
+
+    async def variant(
+        self, vid: str, *, priority: Priority = Priority.catalogue, deadline: float | None = None
+    ) -> CJVariant:
+        data = await self._catalogue("product/variant/queryByVid", {"vid": vid}, priority, deadline)
+        return read_variant(data)
+
+    async def product_inventory(
+        self, pid: str, *, priority: Priority = Priority.catalogue, deadline: float | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Each variant's stock per warehouse country, in one call."""
+        data = await self._catalogue(
+            "product/stock/getInventoryByPid", {"pid": pid}, priority, deadline
+        )
+        return read_inventory(data)
+
+    async def variant_stock(
+        self, vid: str, *, priority: Priority = Priority.catalogue, deadline: float | None = None
+    ) -> dict[str, int]:
+        data = await self._catalogue("product/stock/queryByVid", {"vid": vid}, priority, deadline)
+        return read_stock_rows(data)
 
     # Orders
 

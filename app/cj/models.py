@@ -45,12 +45,14 @@ class CJModel(BaseModel):
 
 class Priority(IntEnum):
     """Who gets CJ's scarce requests first: checkout, then orders, then warming the rate
-    cache with the quotes checkouts missed, then polling."""
+    cache with the quotes checkouts missed, then polling, then the catalogue (adding
+    products, checking mappings, reading stock)."""
 
     checkout = 0
     orders = 1
     warming = 2
     polling = 3
+    catalogue = 4
 
 
 class AccessToken(CJModel):

@@ -141,6 +141,8 @@ class CJTransport:
         self.breaker = breaker
         self.points = PointsGate(redis)
         self.latency = LatencyEstimate()
+        # Requests this process has sent to CJ (what long commands report as spent).
+        self.requests_sent = 0
         self._http = http or httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0)),
@@ -185,6 +187,7 @@ class CJTransport:
         attempt_timeout = min(self._timeout, remaining)
         headers = {"CJ-Access-Token": token} if token else {}
         started = time.monotonic()
+        self.requests_sent += 1
         outcome = "ok"
         request_id: str | None = None
         try:

@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     dispute_poll_seconds: float = Field(
         default=600, gt=0, description="how often CJ is asked about undecided refund disputes"
     )
+    catalogue_qps_share: Decimal = Field(
+        default=Decimal("0.5"),
+        gt=0,
+        le=1,
+        description="share of CJ_QPS that checking SKUs and reading stock may use",
+    )
 
     webhook_inbox_retention_days: float = Field(
         default=30, ge=1, description="days a settled CJ webhook is kept (dedupes redeliveries)"

@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.repositories.sku_mappings import SkuMappingRepository
+from app.services.variant_check import VariantCheck, VariantChecker, VariantState
 
 MAX_LENGTH = 128  # the width of sku_mappings.sku and .vid
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
@@ -94,8 +95,37 @@ def parse_mapping_csv(text: str) -> MappingFile:
     return MappingFile(rows, rejected)
 
 
-async def import_mappings(session: AsyncSession, mappings: MappingFile) -> ImportReport:
-    """Upsert every valid row on `session` (the caller commits them as one transaction)."""
+async def verify_mappings(
+    mappings: MappingFile,
+    checker: VariantChecker,
+    on_batch: Callable[[int, int], None] = lambda done, total: None,
+) -> tuple[MappingFile, dict[str, VariantCheck]]:
+    """Ask CJ about every vid of the file (once per vid, in batches; `on_batch(done, total)`
+    after each); rows whose vid CJ does not know, or has taken off the shelves, move to the
+    rejected ones with their line. A CJ failure (points, down) raises before anything is
+    saved, so the import can be run again."""
+    vids = list(dict.fromkeys(row.vid for row in mappings.rows))
+    checks: dict[str, VariantCheck] = {}
+    async for batch in checker.batches(vids):
+        checks.update((check.vid, check) for check in batch)
+        on_batch(len(checks), len(vids))
+    rows: list[MappingRow] = []
+    rejected = list(mappings.rejected)
+    for row in mappings.rows:
+        check = checks[row.vid]
+        if check.state is VariantState.listed:
+            rows.append(row)
+        else:
+            rejected.append(RejectedRow(row.line, check.reason))
+    rejected.sort(key=lambda r: r.line)
+    return MappingFile(rows, rejected), checks
+
+
+async def import_mappings(
+    session: AsyncSession, mappings: MappingFile, checks: dict[str, VariantCheck] | None = None
+) -> ImportReport:
+    """Upsert every valid row on `session` (the caller commits them as one transaction),
+    with what CJ said about each vid when it was asked (`checks`)."""
     repository = SkuMappingRepository(session)
     report = ImportReport(rejected=list(mappings.rejected))
     for row in mappings.rows:
@@ -106,6 +136,9 @@ async def import_mappings(session: AsyncSession, mappings: MappingFile) -> Impor
             report.updated += 1
         else:
             report.unchanged += 1
+    for vid in dict.fromkeys(row.vid for row in mappings.rows):
+        if checks and vid in checks:
+            await repository.record_check(vid, checks[vid].mapping_values())
     return report
 
 

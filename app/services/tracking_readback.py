@@ -64,9 +64,10 @@ PACER_KEY = "tracking:poll:slot"
 class PollPacer:
     """At most one poll every `interval` seconds, across every process sharing Redis."""
 
-    def __init__(self, redis: Redis | None, interval: float) -> None:
+    def __init__(self, redis: Redis | None, interval: float, key: str = PACER_KEY) -> None:
         self._redis = redis
         self._interval = interval
+        self._key = key
         self._next_local = 0.0
 
     async def wait(self, stop: asyncio.Event | None = None) -> None:
@@ -79,7 +80,7 @@ class PollPacer:
         if self._redis is not None:
             try:
                 ms = max(int(self._interval * 1000), 1)
-                return bool(await self._redis.set(PACER_KEY, b"1", nx=True, px=ms))
+                return bool(await self._redis.set(self._key, b"1", nx=True, px=ms))
             except RedisError as exc:
                 log.warning("tracking_pacer_redis_failed", error=type(exc).__name__)
         now = time.monotonic()

@@ -1,5 +1,6 @@
 """ORM models, one module per aggregate; importing this package registers them all."""
 
+from app.db.models.catalogue import CatalogueProduct, VariantStock
 from app.db.models.cj_token import CJToken
 from app.db.models.fulfillment import (
     FULFILLMENT_STATUSES,
@@ -18,6 +19,7 @@ __all__ = [
     "INBOX_STATUSES",
     "OUTBOX_STATUSES",
     "CJToken",
+    "CatalogueProduct",
     "Fulfillment",
     "FulfillmentEvent",
     "FulfillmentItem",
@@ -25,5 +27,6 @@ __all__ = [
     "IdempotencyKey",
     "OutboxMessage",
     "SkuMapping",
+    "VariantStock",
     "WebhookInboxMessage",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Literal
 
 from sqlalchemy import or_, select, update
@@ -57,6 +57,27 @@ class SkuMappingRepository:
             .execution_options(synchronize_session=False)
         )
         return "updated" if updated.rowcount == 1 else "unchanged"  # type: ignore[attr-defined]
+
+    async def record_check(self, vid: str, values: Mapping[str, object]) -> None:
+        """What CJ said about `vid`, on every mapping of it."""
+        await self._session.execute(
+            update(SkuMapping)
+            .where(SkuMapping.vid == vid)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def by_vid(self, limit: int | None = None) -> dict[str, list[str]]:
+        """The mapped vids (in vid order, at most `limit`) and the SKUs of each."""
+        rows = await self._session.execute(
+            select(SkuMapping.vid, SkuMapping.sku).order_by(SkuMapping.vid, SkuMapping.sku)
+        )
+        skus: dict[str, list[str]] = {}
+        for vid, sku in rows.all():
+            if vid not in skus and limit is not None and len(skus) >= limit:
+                break
+            skus.setdefault(vid, []).append(sku)
+        return skus
 
     async def first(self, limit: int) -> list[SkuMapping]:
         """Up to `limit` mappings in SKU order."""
