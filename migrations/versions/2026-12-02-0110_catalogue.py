@@ -3,7 +3,7 @@
 per variant and warehouse country (`variant_stock`).
 
 Revision ID: c4a7e2d91b35
-Revises: 7c3d2e1f0a98
+Revises: 7c3d1e9a4b20
 Create Date: 2026-12-02 01:10:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "c4a7e2d91b35"
-down_revision: str | None = "7c3d2e1f0a98"
+down_revision: str | None = "7c3d1e9a4b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
