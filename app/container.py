@@ -29,6 +29,7 @@ from app.services.disputes import DisputeFollower
 from app.services.fulfillments import FulfillmentService
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
 from app.services.options import OptionsCatalog
+from app.services.payment_retry import PaymentRetrier
 from app.services.quote_cache import create_quote_store
 from app.services.quote_demand import create_quote_demand
 from app.services.quote_flights import QuoteFlights
@@ -130,6 +131,7 @@ class Container:
     tracking: TrackingApplier
     tracking_readback: TrackingReadback
     disputes: DisputeFollower
+    payments: PaymentRetrier
     webhooks: WebhookIntake
     webhook_applier: WebhookApplier
     outbox: OutboxWriter
@@ -185,6 +187,7 @@ class Container:
                 call_timeout_seconds=settings.cj_timeout_seconds,
             ),
             disputes=DisputeFollower(sessionmaker, cj, changes=changes),
+            payments=PaymentRetrier(sessionmaker, cj, settings, changes=changes),
             webhooks=WebhookIntake(verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id),
             webhook_applier=WebhookApplier(sessionmaker, tracking),
             outbox=outbox,

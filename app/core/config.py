@@ -137,6 +137,17 @@ class Settings(BaseSettings):
         gt=0,
         description="a fulfillment CJ could not take this long after it was accepted is failed",
     )
+    payment_retry_initial_seconds: float = Field(
+        default=300.0, gt=0, description="first wait before a balance payment is tried again"
+    )
+    payment_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="longest wait between two balance payment attempts"
+    )
+    payment_give_up_seconds: float = Field(
+        default=259_200.0,
+        gt=0,
+        description="a balance payment still not made this long after acceptance is given up",
+    )
     worker_concurrency: int = Field(default=4, gt=0, description="submissions in flight per worker")
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_metrics_host: str = Field(

@@ -8,10 +8,11 @@ with the order's amount, and again with the parent order's: when it cannot pay, 
 more is sent and the store is told so while the order is still CREATED (deletable, so a
 cancel still works), before CJ would refuse it.
 
-A payment is tried once per placement. One that cannot be made (balance too low, CJ
-refuses, CJ unreachable) leaves the order at CJ where it got to, with the reason; it is
-never retried by itself (pay it in MyCJ, or cancel it) and never a reason to create
-another order.
+A payment that cannot be made leaves the order at CJ where it got to, with the reason,
+and is never a reason to create another order. `retry` says whether trying again later
+can work (CJ unreachable, or a balance that may be topped up: services.payment_retry
+does, until PAYMENT_GIVE_UP_SECONDS); a refusal CJ would repeat is final (pay it in MyCJ,
+or cancel it).
 """
 
 from __future__ import annotations
@@ -23,36 +24,45 @@ from typing import Any
 import structlog
 
 from app.cj.client import CJClient
-from app.cj.errors import CJBalanceInsufficient, CJError
+from app.cj.errors import CJBalanceInsufficient, CJError, CJUnavailable
 from app.services.statuses import Status
 
 log = structlog.get_logger(__name__)
 
 PAYABLE = frozenset({Status.created, Status.in_cart, Status.unpaid})
+# CJ's 1604001 "balance payment restricted; pay in MyCJ": a top-up does not help.
+PAYMENT_RESTRICTED = 1604001
 
 
 @dataclass(frozen=True)
 class PaymentResult:
     """Where the order stands at CJ after the attempt, and why it is not paid (None: paid).
-    `insufficient`: the balance cannot pay it (the store gets `payment_failed`)."""
+    `insufficient`: the balance cannot pay it; `retry`: a later attempt may pay it. The
+    store gets `payment_failed` for a balance too low and for a payment that is final."""
 
     status: Status
     reason: str | None = None
     insufficient: bool = False
+    retry: bool = False
+
+    @property
+    def tells_store(self) -> bool:
+        return self.reason is not None and (self.insufficient or not self.retry)
 
 
 def _short(balance: Decimal, amount: Decimal, status: Status) -> PaymentResult:
     where = (
-        "It waits at CJ unconfirmed: top up the balance and pay it in MyCJ, or cancel the "
+        "It waits at CJ unconfirmed: top up the balance or pay it in MyCJ, or cancel the "
         "fulfillment"
         if status in (Status.created, Status.in_cart)
-        else "It waits at CJ unpaid: top up the balance and pay it in MyCJ"
+        else "It waits at CJ unpaid: top up the balance or pay it in MyCJ"
     )
     return PaymentResult(
         status,
         f"Insufficient CJ balance: {balance:.2f} USD cannot pay this order's {amount:.2f} USD. "
         f"{where}.",
         insufficient=True,
+        retry=True,
     )
 
 
@@ -97,16 +107,28 @@ class BalancePayer:
             await self._cj.pay_balance_v2(shipment_order_id, parent.pay_id, deadline=deadline)
         except CJBalanceInsufficient as exc:
             log.warning("cj_payment_refused_balance", cj_order_id=cj_order_id, error=str(exc))
+            if exc.code == PAYMENT_RESTRICTED:
+                return PaymentResult(
+                    reached, f"CJ restricts balance payment ({exc}): pay it in MyCJ."
+                )
             return PaymentResult(
                 reached,
-                f"Insufficient CJ balance, says CJ ({exc}): top up the balance and pay it in MyCJ.",
+                f"Insufficient CJ balance, says CJ ({exc}): top up the balance or pay it in MyCJ.",
                 insufficient=True,
+                retry=True,
+            )
+        except CJUnavailable as exc:
+            log.warning("cj_payment_deferred", cj_order_id=cj_order_id, error=str(exc))
+            return PaymentResult(
+                reached,
+                f"Placed at CJ but not paid from the balance yet ({exc}).",
+                retry=True,
             )
         except CJError as exc:
             log.warning("cj_payment_failed", cj_order_id=cj_order_id, error=str(exc))
             return PaymentResult(
                 reached,
-                f"Placed at CJ but not paid from the balance ({exc}); pay it in MyCJ.",
+                f"Placed at CJ but CJ refused the balance payment ({exc}); pay it in MyCJ.",
             )
         return PaymentResult(Status.unshipped)
 

@@ -62,6 +62,7 @@ from app.db.session import transaction
 from app.services.backoff import retry_delay
 from app.services.balance_payment import PAYABLE, BalancePayer, PaymentResult
 from app.services.options import OptionsCatalog
+from app.services.payment_retry import RETRY_NOTE, cj_status_after, first_retry_at
 from app.services.statuses import Status, from_cj
 from app.services.transitions import StatusChanges
 from app.sinks.notification import NotificationEvent
@@ -100,8 +101,10 @@ class PlacedOrder:
     order: CJOrder
     adopted: bool
     payment_note: str | None = None
-    # The balance cannot pay it: the store hears `payment_failed` with the placement.
-    balance_short: bool = False
+    # The balance cannot pay it, or the payment is final: the store hears `payment_failed`.
+    payment_failed: bool = False
+    # The payment may work later: services.payment_retry tries it again.
+    payment_retry: bool = False
 
     @property
     def cj_order_id(self) -> str | None:
@@ -381,8 +384,10 @@ class Submitter:
             )
             if moved and order.interception:
                 await self._changes.notify(repository, row, NotificationEvent.intercepted)
-            if moved and placed.balance_short:
+            if moved and placed.payment_failed:
                 await self._changes.notify(repository, row, NotificationEvent.payment_failed)
+            if placed.payment_retry:
+                row.payment_retry_at = first_retry_at(self._settings, utcnow())
             result = SubmissionResult(outcome, row)
         if orphan:
             await self._delete_orphan(fulfillment_id, placed, row.cj_order_number)
@@ -462,16 +467,13 @@ def _release(row: Fulfillment) -> None:
 
 
 def _with(placed: PlacedOrder, paid: PaymentResult) -> PlacedOrder:
-    cj_status = {
-        Status.in_cart: "IN_CART",
-        Status.unpaid: "UNPAID",
-        Status.unshipped: "UNSHIPPED",
-    }.get(paid.status, placed.cj_status)
+    note = paid.reason + RETRY_NOTE if paid.reason and paid.retry else paid.reason
     return replace(
         placed,
-        order=replace(placed.order, cj_status=cj_status),
-        payment_note=paid.reason,
-        balance_short=paid.insufficient,
+        order=replace(placed.order, cj_status=cj_status_after(paid, placed.cj_status)),
+        payment_note=note,
+        payment_failed=paid.tells_store,
+        payment_retry=paid.retry,
     )
 
 

@@ -1,9 +1,9 @@
 """Background loops (`python -m app.workers`, or in the web process with
 RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, applying the CJ webhooks
 the intake stored, keeping tracking current (confirming webhooks that are not CJ's own
-word, polling quiet orders), following refund disputes to CJ's decision, delivering the
-store's notifications (the outbox), and pruning what is kept past its use; plus the
-heartbeat, the ops gauges and the ops alerts."""
+word, polling quiet orders), following refund disputes to CJ's decision, trying balance
+payments again, delivering the store's notifications (the outbox), and pruning what is
+kept past its use; plus the heartbeat, the ops gauges and the ops alerts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.workers.dispute_loop import DisputeWorker
 from app.workers.heartbeat import Heartbeat
 from app.workers.operations import OperationsWorker
 from app.workers.outbox_loop import OutboxWorker
+from app.workers.payment_loop import PaymentWorker
 from app.workers.retention_loop import RetentionWorker
 from app.workers.submission_loop import SubmissionWorker
 from app.workers.tracking_loop import TrackingWorker
@@ -56,6 +57,7 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
         alerter if chat_sinks else None,
     )
     disputes = DisputeWorker(container.disputes, interval_seconds=settings.dispute_poll_seconds)
+    payments = PaymentWorker(container.payments, poll_seconds=settings.worker_poll_seconds)
     await asyncio.gather(
         submissions.run(stop),
         webhooks.run(stop),
@@ -65,4 +67,5 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
         heartbeat.run(stop),
         operations.run(stop),
         disputes.run(stop),
+        payments.run(stop),
     )

@@ -222,28 +222,138 @@ class TestPayFromBalance:
         cancelled = await client.post(f"/v1/fulfillments/{created['id']}/cancel")
         assert cancelled.status_code == 200, cancelled.text
 
-    async def test_a_payment_cj_refuses_is_said_once_and_not_retried(
+    async def test_a_payment_cj_restricts_is_said_once_and_not_retried(
         self, client: httpx.AsyncClient, sim: httpx.AsyncClient, service_env: dict[str, str]
     ):
-        await fault(sim, "payBalanceV2", "code", code=1604000)
+        # 1604001: "balance payment restricted; pay in MyCJ" (API_FACTS §4.1): final.
+        await fault(sim, "payBalanceV2", "code", code=1604001)
         response = await client.post("/v1/fulfillments", json=body(), headers=key())
 
         assert response.status_code == 201, response.text
         placed = response.json()
         assert placed["status"] == "unpaid"
-        assert placed["status_reason"].startswith("Insufficient CJ balance, says CJ")
-        # A worker running meanwhile does not try again: the fulfillment is not pending.
+        assert placed["status_reason"].startswith("CJ restricts balance payment")
+        assert "tries the payment again" not in placed["status_reason"]
+        # A worker that would retry a payment at once does not retry this one.
         worker = fulfillment_settings(
             service_env,
             cj_pay_type=PayType.balance,
             run_worker_in_process=True,
             worker_poll_seconds=0.05,
+            payment_retry_initial_seconds=0.05,
         )
         async for worker_client in running(app_for(worker)):
             await asyncio.sleep(1)
             got = (await worker_client.get(f"/v1/fulfillments/{placed['id']}")).json()
             assert got["status"] == "unpaid"
         assert (await sim_stats(sim))["calls"]["payBalanceV2"] == 1
+
+
+class TestPaymentTriedAgain:
+    """A balance payment that may work later (CJ unreachable, a balance too low) is tried
+    again by the worker until it is made or PAYMENT_GIVE_UP_SECONDS have passed."""
+
+    @pytest.fixture
+    async def settings_overrides(self) -> dict[str, Any]:
+        return {
+            "cj_pay_type": PayType.balance,
+            "worker_poll_seconds": 0.05,
+            "payment_retry_initial_seconds": 0.2,
+            "payment_retry_max_seconds": 0.4,
+            "notify_url": "http://127.0.0.1:9/never-called",
+            "notify_secret": "a-plain-shared-secret",
+        }
+
+    async def test_a_payment_cj_could_not_take_is_made_on_retry(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
+    ):
+        await fault(sim, "payBalanceV2", "code", code=1600000)  # system busy, once
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+
+        assert response.status_code == 201, response.text
+        placed = response.json()
+        assert placed["status"] == "unpaid"
+        assert placed["status_reason"].startswith("Placed at CJ but not paid from the balance yet")
+        assert placed["status_reason"].endswith(
+            "tries the payment again (until PAYMENT_GIVE_UP_SECONDS)."
+        )
+
+        rows = await wait_until(clean_db, [placed["id"]], {"unshipped"}, timeout=20)
+        assert rows[placed["id"]].status_reason is None
+        assert rows[placed["id"]].payment_retry_at is None
+        stats = await sim_stats(sim)
+        assert stats["orders_by_number"] == {placed["id"]: 1}
+        assert stats["calls"]["payBalanceV2"] == 2
+        assert (await sim.get("/_sim/orders")).json()["orders"][0]["orderStatus"] == "UNSHIPPED"
+        last = (await client.get(f"/v1/fulfillments/{placed['id']}/events")).json()["events"][-1]
+        assert (last["source"], last["from"], last["to"]) == (
+            "payment_retry",
+            "unpaid",
+            "unshipped",
+        )
+        sessions = async_sessionmaker(clean_db, expire_on_commit=False)
+        assert "payment_failed" not in [r.event_type for r in await outbox_rows(sessions)]
+
+    async def test_a_balance_topped_up_pays_the_order_on_retry(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
+    ):
+        await sim.post("/_sim/config", json={"balance": "1.00"})
+        response = await client.post("/v1/fulfillments", json=body(), headers=key())
+        assert response.status_code == 201, response.text
+        placed = response.json()
+        assert placed["status"] == "created"
+        await asyncio.sleep(0.6)  # tried again meanwhile: still too little
+        assert "addCart" not in (await sim_stats(sim))["calls"]
+
+        await sim.post("/_sim/config", json={"balance": "1000.00"})
+
+        rows = await wait_until(clean_db, [placed["id"]], {"unshipped"}, timeout=20)
+        assert rows[placed["id"]].status_reason is None
+        calls = (await sim_stats(sim))["calls"]
+        assert calls["getBalance"] >= 3
+        assert calls["payBalanceV2"] == 1
+        assert (await sim_stats(sim))["orders_by_number"] == {placed["id"]: 1}
+
+    async def test_a_payment_never_made_is_given_up_and_the_store_told(
+        self,
+        sim: httpx.AsyncClient,
+        service_env: dict[str, str],
+        clean_db: AsyncEngine,
+        settings_overrides: dict[str, Any],
+    ):
+        await sim.post("/_sim/config", json={"balance": "1.00"})
+        settings = fulfillment_settings(
+            service_env,
+            run_worker_in_process=True,
+            **{**settings_overrides, "payment_give_up_seconds": 1.0},
+        )
+        async for client in client_on_sim(sim, settings):
+            response = await client.post("/v1/fulfillments", json=body(), headers=key())
+            assert response.status_code == 201, response.text
+            placed = response.json()
+            sessions = async_sessionmaker(clean_db, expire_on_commit=False)
+            for _ in range(100):
+                rows = await wait_until(clean_db, [placed["id"]], {"created"})
+                if rows[placed["id"]].payment_retry_at is None:
+                    break
+                await asyncio.sleep(0.1)
+            row = rows[placed["id"]]
+            assert row.payment_retry_at is None
+            assert row.status_reason is not None
+            assert row.status_reason.startswith("Insufficient CJ balance: 1.00 USD")
+            assert "gave up paying it" in row.status_reason
+            calls = (await sim_stats(sim))["calls"]["getBalance"]
+            await asyncio.sleep(0.6)
+            assert (await sim_stats(sim))["calls"]["getBalance"] == calls  # the loop ended
+            queued = [r.event_type for r in await outbox_rows(sessions)]
+            assert queued.count("payment_failed") == 2  # the first failure, then the end
+            last = (await client.get(f"/v1/fulfillments/{placed['id']}/events")).json()
+            end = last["events"][-1]
+            assert (end["source"], end["from"], end["to"]) == (
+                "payment_retry",
+                "created",
+                "created",
+            )
 
 
 class TestSandbox:

@@ -71,6 +71,10 @@ class Fulfillment(TimestampMixin, Base):
     # The refund dispute opened to cancel a paid order: requested (CJ has it, its id not
     # known yet), open, then refunded, rejected or reissued (services.disputes).
     dispute_status: Mapped[str | None] = mapped_column(String(16))
+    # Balance mode: when the payment that could not be made is tried again (None: not due,
+    # paid, or given up); set forward while a retrier holds it (services.payment_retry).
+    payment_retry_at: Mapped[datetime | None] = mapped_column(index=True)
+    payment_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     # Set while one submitter (the API or a worker) owns the row and may be talking to CJ;

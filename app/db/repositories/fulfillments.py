@@ -202,6 +202,28 @@ class FulfillmentRepository:
         )
         return (await self.session.execute(statement)).scalars().all()
 
+    async def payment_due_ids(self, *, now: datetime, limit: int) -> Sequence[str]:
+        """Rows whose balance payment is due to be tried again, longest waiting first."""
+        statement = (
+            select(Fulfillment.id)
+            .where(Fulfillment.payment_retry_at <= now)
+            .order_by(Fulfillment.payment_retry_at)
+            .limit(limit)
+        )
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def claim_payment(self, fulfillment_id: str, *, now: datetime, until: datetime) -> bool:
+        """Take a due payment retry: its time moves to `until` (a lease: should the holder
+        crash, the payment is due again then). False when it is not due or is held."""
+        statement = (
+            update(Fulfillment)
+            .where(Fulfillment.id == fulfillment_id, Fulfillment.payment_retry_at <= now)
+            .values(payment_retry_at=until, payment_attempts=Fulfillment.payment_attempts + 1)
+            .returning(Fulfillment.id)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
     async def due_ids(self, *, now: datetime, limit: int) -> Sequence[str]:
         """Pending rows whose next attempt is due and whose lease (if any) has passed,
         oldest first. On Postgres they stay locked (SKIP LOCKED) until the claim commits,
