@@ -68,7 +68,11 @@ def build_cj_client(
         base_url=settings.cj_api_base_url,
         timeout_seconds=settings.cj_timeout_seconds,
         limiter=create_rate_limiter(redis, settings.cj_qps),
-        breaker=CJBreaker(redis),
+        breaker=CJBreaker(
+            redis,
+            fail_max=settings.cj_breaker_fail_max,
+            reset_timeout=settings.cj_breaker_open_seconds,
+        ),
         redis=redis,
     )
     return CJClient(

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     )
     webhook_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     cj_timeout_seconds: float = Field(default=10.0, gt=0)
+    cj_breaker_fail_max: int = Field(
+        default=5, gt=0, description="CJ failures in a row that open the circuit breaker"
+    )
+    cj_breaker_open_seconds: float = Field(
+        default=30.0, gt=0, description="how long the open breaker refuses calls to CJ"
+    )
 
     options_file: Path = DEFAULT_OPTIONS_FILE
     rates_ttl: int = Field(default=900, gt=0, description="seconds a quote is fresh")

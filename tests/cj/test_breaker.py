@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
 import respx
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.cj.breaker import CJBreaker
 from app.cj.errors import CJCircuitOpen, CJNotFound, CJUpstreamError
-from tests.cj.conftest import BuildClient, fail, ok
+from app.container import build_cj_client
+from app.core.config import Settings
+from tests.cj.conftest import API_KEY, BASE, BuildClient, fail, ok
 
 DETAIL = "/shopping/order/getOrderDetail"
 
@@ -81,3 +86,33 @@ async def test_state_is_shared_through_redis(redis_url: str) -> None:
         await second.stop()
         await first_redis.aclose()
         await second_redis.aclose()
+
+
+async def test_the_deployments_settings_set_when_it_opens_and_for_how_long(
+    clean_db: AsyncEngine, cj_api: respx.MockRouter
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        cj_api_base_url=BASE,
+        cj_api_key=SecretStr(API_KEY),
+        cj_timeout_seconds=0.5,
+        cj_qps=1000,
+        cj_breaker_fail_max=1,
+        cj_breaker_open_seconds=0.3,
+    )
+    client = build_cj_client(settings, async_sessionmaker(clean_db, expire_on_commit=False), None)
+    try:
+        route = cj_api.get(DETAIL).respond(503)
+        with pytest.raises(CJUpstreamError):
+            await client.get_order_detail("1", deadline=time.monotonic() + 0.3)
+        assert client.breaker_state == "open"  # one failure: CJ_BREAKER_FAIL_MAX=1
+        calls = route.call_count
+        with pytest.raises(CJCircuitOpen):
+            await client.get_order_detail("1")
+        assert route.call_count == calls
+        await asyncio.sleep(0.35)  # CJ_BREAKER_OPEN_SECONDS=0.3, not the default 30
+        route.respond(json=ok({"orderId": "1", "orderStatus": "CREATED"}))
+        assert (await client.get_order_detail("1")).order_id == "1"
+        assert client.breaker_state == "closed"
+    finally:
+        await client.aclose()
