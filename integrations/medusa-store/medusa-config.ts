@@ -4,8 +4,13 @@ loadEnv(process.env.NODE_ENV || "development", process.cwd())
 
 /**
  * The store of the end-to-end test (run-store.sh sets every variable). A new store's
- * medusa-config.ts needs the same `modules` entry; see the repository README.
+ * medusa-config.ts needs the same `plugins` and `modules` entries; see the repository README.
  */
+const cjFulfillment = {
+  baseUrl: process.env.CJ_FULFILLMENT_URL,
+  apiKey: process.env.CJ_FULFILLMENT_API_KEY,
+}
+
 module.exports = defineConfig({
   projectConfig: {
     databaseUrl: process.env.DATABASE_URL,
@@ -20,6 +25,7 @@ module.exports = defineConfig({
   admin: {
     disable: process.env.MEDUSA_ADMIN !== "true",
   },
+  plugins: [{ resolve: "medusa-fulfillment-cj", options: cjFulfillment }],
   modules: [
     {
       resolve: "@medusajs/medusa/fulfillment",
@@ -27,11 +33,10 @@ module.exports = defineConfig({
         providers: [
           { resolve: "@medusajs/medusa/fulfillment-manual", id: "manual" },
           {
-            resolve: "medusa-fulfillment-cj",
+            resolve: "medusa-fulfillment-cj/providers/cj",
             id: "cj",
             options: {
-              baseUrl: process.env.CJ_FULFILLMENT_URL,
-              apiKey: process.env.CJ_FULFILLMENT_API_KEY,
+              ...cjFulfillment,
               timeoutMs: Number(process.env.CJ_PROVIDER_TIMEOUT_MS || 5000),
               fallbackAmounts: { "us-standard": { usd: 7.95 } },
             },
