@@ -1,12 +1,13 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 
-import type { CjFulfillmentView } from "../../src/admin/lib/api"
+import type { CjFulfillmentView, ServiceFulfillment } from "../../src/admin/lib/api"
 import { cardModel, retryMessage, trackingHref } from "../../src/admin/lib/view"
 
 function view(values: Partial<CjFulfillmentView> = {}): CjFulfillmentView {
   return {
     id: "ful_01MEDUSA",
+    provider_id: "cj_cj",
     data: { id: "ful_1a", status: "pending", cj_order_id: null },
     created_at: "2026-12-01T10:00:00Z",
     shipped_at: null,
@@ -19,16 +20,20 @@ function view(values: Partial<CjFulfillmentView> = {}): CjFulfillmentView {
   }
 }
 
+/** The service's view of that fulfillment. */
+function live(values: Partial<ServiceFulfillment> & { status: string }): ServiceFulfillment {
+  return { id: "ful_1a", external_id: "ful_01MEDUSA", order_id: "order_01", ...values }
+}
+
 describe("the widget's card", () => {
   it("prefers the service's live view over Medusa's stored data", () => {
     const card = cardModel(
       view({
-        service: {
-          id: "ful_1a",
+        service: live({
           status: "shipped",
           cj_order_id: "27513",
           tracking: [{ number: "YT1", url: "https://t.17track.net/en#nums=YT1" }],
-        },
+        }),
       })
     )
     assert.deepEqual([card.status, card.cjOrderId, card.live], ["shipped", "27513", true])
@@ -49,11 +54,11 @@ describe("the widget's card", () => {
   })
 
   it("offers retry only for a queued one the service knows, cancel until it ships", () => {
-    const queued = cardModel(view({ service: { id: "ful_1a", status: "pending" } }))
+    const queued = cardModel(view({ service: live({ status: "pending" }) }))
     assert.deepEqual([queued.canRetry, queued.canCancel], [true, true])
-    const placed = cardModel(view({ service: { id: "ful_1a", status: "unshipped", cj_order_id: "27513" } }))
+    const placed = cardModel(view({ service: live({ status: "unshipped", cj_order_id: "27513" }) }))
     assert.deepEqual([placed.canRetry, placed.canCancel], [false, true])
-    const cancelled = cardModel(view({ canceled_at: "2026-12-01T11:00:00Z", service: { id: "ful_1a", status: "pending" } }))
+    const cancelled = cardModel(view({ canceled_at: "2026-12-01T11:00:00Z", service: live({ status: "pending" }) }))
     assert.deepEqual([cancelled.canRetry, cancelled.canCancel], [false, false])
   })
 

@@ -3,52 +3,13 @@
  * plugin's routes (which ask the cj-fulfillment service with the key the server holds)
  * and Medusa's own Admin API. The dashboard build defines `__BACKEND_URL__`.
  */
+import type { OrderCjView, RetryResult } from "../../lib/views"
+
+export type { CjFulfillmentView, OrderCjView, RetryResult, ServiceEvent, ServiceFulfillment, Tracking } from "../../lib/views"
+
 declare const __BACKEND_URL__: string | undefined
 
 const BACKEND = (typeof __BACKEND_URL__ === "string" && __BACKEND_URL__ ? __BACKEND_URL__ : "/").replace(/\/+$/, "")
-
-export interface Tracking {
-  number: string
-  carrier?: string | null
-  url?: string | null
-}
-
-export interface ServiceFulfillment {
-  id: string
-  status: string
-  status_reason?: string | null
-  cj_order_id?: string | null
-  cj_order_number?: string | null
-  dispute_id?: string | null
-  tracking?: Tracking[]
-  updated_at?: string
-}
-
-export interface ServiceEvent {
-  source: string
-  from: string | null
-  to: string
-  at: string
-  detail?: Record<string, unknown> | null
-}
-
-export interface CjFulfillmentView {
-  id: string
-  data: Record<string, unknown>
-  created_at: string
-  shipped_at: string | null
-  delivered_at: string | null
-  canceled_at: string | null
-  labels: { tracking_number: string; tracking_url: string }[]
-  service: ServiceFulfillment | null
-  events: ServiceEvent[]
-}
-
-export interface OrderCjView {
-  order_id: string
-  service: { reachable: true } | { reachable: false; error: string }
-  fulfillments: CjFulfillmentView[]
-}
 
 /** A failed call, with the message Medusa (or the plugin) answered. */
 export class ApiError extends Error {
@@ -100,12 +61,6 @@ export function cancelFulfillment(orderId: string, fulfillmentId: string): Promi
     `/admin/orders/${encodeURIComponent(orderId)}/fulfillments/${encodeURIComponent(fulfillmentId)}/cancel`,
     {}
   )
-}
-
-export interface RetryResult {
-  outcome: "placed" | "queued" | "failed"
-  fulfillment: ServiceFulfillment
-  message?: string
 }
 
 /** The plugin's route: the service sends the queued CJ order now. */

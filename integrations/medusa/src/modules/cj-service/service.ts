@@ -1,31 +1,8 @@
 import { CjHttpError, CjServiceClient, isRecord } from "../../providers/cj/client"
 import { resolveOptions, type CjProviderOptions } from "../../providers/cj/options"
+import type { RetryResult, ServiceEvent, ServiceFulfillment } from "../../lib/views"
 
 const PACKAGE_VERSION = "0.1.0"
-
-/** The service's `GET /v1/fulfillments/{id}` body, as far as the admin widget shows it. */
-export interface ServiceFulfillment extends Record<string, unknown> {
-  id: string
-  external_id: string
-  order_id: string
-  status: string
-  status_reason?: string | null
-  cj_order_id?: string | null
-  cj_status?: string | null
-  tracking?: { number: string; carrier?: string | null; url?: string | null }[]
-}
-
-export interface ServiceEvent extends Record<string, unknown> {
-  created_at: string
-  kind?: string
-}
-
-/** What `retry` got: placed at CJ now, still queued, or refused by CJ (now failed). */
-export interface RetryResult {
-  outcome: "placed" | "queued" | "failed"
-  fulfillment: ServiceFulfillment
-  message?: string
-}
 
 /** Plugin options: the same `baseUrl`, `apiKey` and `timeoutMs` as the provider's. */
 export type CjPluginOptions = Pick<CjProviderOptions, "baseUrl" | "apiKey" | "timeoutMs">
@@ -73,7 +50,7 @@ export default class CjServiceModuleService {
       return { outcome: res.status === 201 ? "placed" : "queued", fulfillment }
     } catch (err) {
       if (err instanceof CjHttpError && err.status === 422 && isRecord(err.problem?.fulfillment)) {
-        return { outcome: "failed", fulfillment: err.problem.fulfillment as ServiceFulfillment, message: err.message }
+        return { outcome: "failed", fulfillment: err.problem.fulfillment as unknown as ServiceFulfillment, message: err.message }
       }
       throw err
     }

@@ -4,7 +4,7 @@ import { ContainerRegistrationKeys, MedusaError } from "@medusajs/framework/util
 import { isCjProvider } from "../../../../../lib/cj-data"
 import { CJ_SERVICE_MODULE } from "../../../../../modules/cj-service"
 import type CjServiceModuleService from "../../../../../modules/cj-service/service"
-import type { ServiceEvent, ServiceFulfillment } from "../../../../../modules/cj-service/service"
+import type { OrderCjView, ServiceEvent, ServiceFulfillment } from "../../../../../lib/views"
 
 interface MedusaFulfillment {
   id: string
@@ -15,26 +15,6 @@ interface MedusaFulfillment {
   delivered_at: string | null
   canceled_at: string | null
   labels: { tracking_number: string; tracking_url: string }[] | null
-}
-
-export interface OrderCjFulfillment {
-  id: string
-  provider_id: string
-  data: Record<string, unknown>
-  created_at: string
-  shipped_at: string | null
-  delivered_at: string | null
-  canceled_at: string | null
-  labels: { tracking_number: string; tracking_url: string }[]
-  /** The service's view now; null when it could not be asked or has no such fulfillment. */
-  service: ServiceFulfillment | null
-  events: ServiceEvent[]
-}
-
-export interface OrderCjView {
-  order_id: string
-  service: { reachable: true } | { reachable: false; error: string }
-  fulfillments: OrderCjFulfillment[]
 }
 
 /**
