@@ -31,15 +31,16 @@ run: $(SYNCED) ## start the service on SQLite, no Redis, against the bundled CJ 
 services: ## make sure the test Postgres and Redis are up (start or install them)
 	@scripts/ensure-services.sh
 
-test: $(SYNCED) services ## pytest on the real Postgres and Redis, then the Medusa provider's checks
+test: $(SYNCED) services ## pytest on the real Postgres and Redis, the Medusa plugin's checks, the store and browser tests
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 	@scripts/test-medusa.sh
+	@scripts/test-store.sh
 
 test-medusa: $(SYNCED) services ## only the Medusa provider's checks (tsc, unit and integration tests on cjsim)
 	@scripts/test-medusa.sh
 
-test-store: $(SYNCED) services ## only the store test: a real Medusa store with the provider, the service and cjsim
-	@integrations/medusa-store/run-store.sh $(PY) -m pytest -q -p no:cacheprovider tests/store
+test-store: $(SYNCED) services ## only the store and browser tests: a real Medusa store with the plugin, the service and cjsim
+	@scripts/test-store.sh
 
 lint: $(SYNCED) ## ruff check, ruff format --check, mypy --strict app
 	$(VENV)/bin/ruff check .

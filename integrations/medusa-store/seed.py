@@ -17,8 +17,10 @@ from typing import Any
 import httpx
 
 MEDUSA_URL = os.environ["MEDUSA_URL"]
-# An option the service lists for the US (app/options.default.yaml) and a SKU no mapping knows.
+# Options the service lists (app/options.default.yaml): for the US, priced in USD, and for
+# Canada, priced in JPY (a zero-decimal currency); and a SKU no mapping knows.
 CJ_OPTION_ID = "us-standard"
+JPY_CJ_OPTION_ID = "ca-standard"
 UNMAPPED_SKU = "NOT-AT-CJ-1"
 
 
@@ -73,12 +75,40 @@ def product(
                     "sku": sku,
                     "manage_inventory": manage_inventory,
                     "options": {"Size": "One size"},
-                    "prices": [{"currency_code": "usd", "amount": 25}],
+                    "prices": [
+                        {"currency_code": "usd", "amount": 25},
+                        {"currency_code": "jpy", "amount": 3800},
+                    ],
                 }
             ],
         },
     )["product"]
     return dict(created["variants"][0])
+
+
+def cj_shipping_option(
+    admin: Admin, name: str, option: dict[str, Any], zone: str, profile: str
+) -> dict[str, Any]:
+    """A calculated CJ shipping option in the store, `data` as the provider listed it."""
+    created = admin.call(
+        "POST",
+        "/admin/shipping-options",
+        {
+            "name": name,
+            "service_zone_id": zone,
+            "shipping_profile_id": profile,
+            "provider_id": "cj_cj",
+            "price_type": "calculated",
+            "prices": [],
+            "type": {"label": "Standard", "description": "Shipped by CJ", "code": "cj-standard"},
+            "data": option,
+            "rules": [
+                {"attribute": "enabled_in_store", "value": "true", "operator": "eq"},
+                {"attribute": "is_return", "value": "false", "operator": "eq"},
+            ],
+        },
+    )["shipping_option"]
+    return dict(created)
 
 
 def secret_key(admin: Admin) -> dict[str, str]:
@@ -94,12 +124,17 @@ def secret_key(admin: Admin) -> dict[str, str]:
 
 
 def store(admin: Admin) -> dict[str, str]:
-    # Store currency, sales channel.
+    # Store currencies (USD, and JPY for the zero-decimal flows), sales channel.
     store = admin.call("GET", "/admin/stores")["stores"][0]
     admin.call(
         "POST",
         f"/admin/stores/{store['id']}",
-        {"supported_currencies": [{"currency_code": "usd", "is_default": True}]},
+        {
+            "supported_currencies": [
+                {"currency_code": "usd", "is_default": True},
+                {"currency_code": "jpy"},
+            ]
+        },
     )
     channel = admin.call("GET", "/admin/sales-channels")["sales_channels"][0]["id"]
 
@@ -111,6 +146,16 @@ def store(admin: Admin) -> dict[str, str]:
             "name": "United States",
             "currency_code": "usd",
             "countries": ["us"],
+            "payment_providers": ["pp_system_default"],
+        },
+    )["region"]
+    jpy_region = admin.call(
+        "POST",
+        "/admin/regions",
+        {
+            "name": "Canada (JPY)",
+            "currency_code": "jpy",
+            "countries": ["ca"],
             "payment_providers": ["pp_system_default"],
         },
     )["region"]
@@ -139,35 +184,28 @@ def store(admin: Admin) -> dict[str, str]:
         {"name": "CJ US shipping", "type": "shipping"},
     )["stock_location"]
     fulfillment_set = with_set["fulfillment_sets"][0]
-    zone = admin.call(
-        "POST",
-        f"/admin/fulfillment-sets/{fulfillment_set['id']}/service-zones",
-        {"name": "United States", "geo_zones": [{"type": "country", "country_code": "us"}]},
-    )["fulfillment_set"]["service_zones"][0]
+    zones = {}
+    for name, country in (("United States", "us"), ("Canada", "ca")):
+        service_zones = admin.call(
+            "POST",
+            f"/admin/fulfillment-sets/{fulfillment_set['id']}/service-zones",
+            {"name": name, "geo_zones": [{"type": "country", "country_code": country}]},
+        )["fulfillment_set"]["service_zones"]
+        zones[country] = next(z for z in service_zones if z["name"] == name)
+    zone = zones["us"]
     profile = admin.call("GET", "/admin/shipping-profiles")["shipping_profiles"][0]["id"]
 
-    # The calculated CJ shipping option, from the provider's options.
+    # The calculated CJ shipping options, from the provider's options.
     options = admin.call("GET", "/admin/fulfillment-providers/cj_cj/options")["fulfillment_options"]
     option = next(o for o in options if o["id"] == CJ_OPTION_ID)
-    rules = [
-        {"attribute": "enabled_in_store", "value": "true", "operator": "eq"},
-        {"attribute": "is_return", "value": "false", "operator": "eq"},
-    ]
-    shipping_option = admin.call(
-        "POST",
-        "/admin/shipping-options",
-        {
-            "name": "CJ US Standard",
-            "service_zone_id": zone["id"],
-            "shipping_profile_id": profile,
-            "provider_id": "cj_cj",
-            "price_type": "calculated",
-            "prices": [],
-            "type": {"label": "Standard", "description": "Shipped by CJ", "code": "cj-standard"},
-            "data": option,
-            "rules": rules,
-        },
-    )["shipping_option"]
+    shipping_option = cj_shipping_option(admin, "CJ US Standard", option, zone["id"], profile)
+    jpy_option = cj_shipping_option(
+        admin,
+        "CJ Canada Standard",
+        next(o for o in options if o["id"] == JPY_CJ_OPTION_ID),
+        zones["ca"]["id"],
+        profile,
+    )
 
     # Products: a CJ SKU with managed inventory (levels at the location), the same kind
     # without managed inventory (CJ holds the stock), and a SKU CJ does not know.
@@ -201,6 +239,9 @@ def store(admin: Admin) -> dict[str, str]:
     return {
         "MEDUSA_PUBLISHABLE_KEY": publishable["token"],
         "STORE_REGION_ID": region["id"],
+        "STORE_JPY_REGION_ID": jpy_region["id"],
+        "STORE_JPY_SHIPPING_OPTION_ID": jpy_option["id"],
+        "STORE_JPY_CJ_OPTION_ID": JPY_CJ_OPTION_ID,
         "STORE_SALES_CHANNEL_ID": channel,
         "STORE_LOCATION_ID": location["id"],
         "STORE_SERVICE_ZONE_ID": zone["id"],

@@ -51,47 +51,85 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 90) -> Any:
         time.sleep(0.5)
 
 
-def cart_with_item(store: Store, variant_id: str, quantity: int = 1) -> dict[str, Any]:
+CA_ADDRESS = {
+    **US_ADDRESS,
+    "address_1": "1 King St W",
+    "city": "Toronto",
+    "province": "ON",
+    "postal_code": "M5H 1A1",
+    "country_code": "ca",
+    "phone": "+1 416 555 0100",
+}
+ALASKA_ADDRESS = {**US_ADDRESS, "city": "Anchorage", "province": "AK", "postal_code": "99501"}
+
+
+def cart_with_item(
+    store: Store,
+    variant_id: str,
+    quantity: int = 1,
+    *,
+    region: str = "STORE_REGION_ID",
+    address: dict[str, str] = US_ADDRESS,
+) -> dict[str, Any]:
     cart = store.shop(
         "POST",
         "/store/carts",
         {
-            "region_id": store.env["STORE_REGION_ID"],
+            "region_id": store.env[region],
             "sales_channel_id": store.env["STORE_SALES_CHANNEL_ID"],
             "email": f"buyer-{uuid.uuid4().hex[:8]}@store.test",
             "items": [{"variant_id": variant_id, "quantity": quantity}],
         },
     )["cart"]
-    updated = store.shop("POST", f"/store/carts/{cart['id']}", {"shipping_address": US_ADDRESS})[
+    updated = store.shop("POST", f"/store/carts/{cart['id']}", {"shipping_address": address})[
         "cart"
     ]
     return dict(updated)
 
 
-def service_quote(store: Store, sku: str, quantity: int, currency: str = "USD") -> Decimal:
+def service_quote(
+    store: Store,
+    sku: str,
+    quantity: int,
+    currency: str = "USD",
+    *,
+    option: str = "STORE_CJ_OPTION_ID",
+    address: dict[str, str] = US_ADDRESS,
+) -> Decimal:
+    """What the service quotes for the option, as the provider asks it."""
     answer = store.service(
         "POST",
         "/v1/rates",
         {
-            "option_id": store.env["STORE_CJ_OPTION_ID"],
+            "option_id": store.env[option],
             "destination": {
-                "country_code": "US",
-                "province": "NY",
-                "city": "New York",
-                "zip": "10001",
+                "country_code": address["country_code"].upper(),
+                "province": address["province"],
+                "city": address["city"],
+                "zip": address["postal_code"],
             },
             "items": [{"sku": sku, "quantity": quantity}],
             "currency": currency,
         },
     )
-    [rate] = [r for r in answer["rates"] if r["option_id"] == store.env["STORE_CJ_OPTION_ID"]]
+    [rate] = [r for r in answer["rates"] if r["option_id"] == store.env[option]]
     return Decimal(rate["amount"])
 
 
-def checkout(store: Store, variant_id: str | None = None, quantity: int = 1) -> dict[str, Any]:
-    """A storefront checkout with the CJ option; returns the order."""
-    cart = cart_with_item(store, variant_id or store.env["STORE_VARIANT_ID"], quantity)
-    option_id = store.env["STORE_SHIPPING_OPTION_ID"]
+def checkout(
+    store: Store,
+    variant_id: str | None = None,
+    quantity: int = 1,
+    *,
+    region: str = "STORE_REGION_ID",
+    address: dict[str, str] = US_ADDRESS,
+    shipping_option: str = "STORE_SHIPPING_OPTION_ID",
+) -> dict[str, Any]:
+    """A storefront checkout with a CJ option; returns the order."""
+    cart = cart_with_item(
+        store, variant_id or store.env["STORE_VARIANT_ID"], quantity, region=region, address=address
+    )
+    option_id = store.env[shipping_option]
     store.shop("POST", f"/store/carts/{cart['id']}/shipping-methods", {"option_id": option_id})
     collection = store.shop("POST", "/store/payment-collections", {"cart_id": cart["id"]})
     store.shop(
@@ -137,6 +175,66 @@ def only_fulfillment(store: Store, order: dict[str, Any]) -> dict[str, Any]:
 def cj_orders_for(store: Store, service_id: str) -> int:
     stats = store.sim("GET", "/_sim/stats")
     return int(stats["orders_by_number"].get(service_id, 0))
+
+
+def cj_order_lines(store: Store, service_id: str) -> list[tuple[str, int]]:
+    """The lines (the store's line item id, quantity) of the one CJ order placed for it."""
+    [placed] = [
+        o for o in store.sim("GET", "/_sim/orders")["orders"] if o["orderNumber"] == service_id
+    ]
+    return [(line["storeLineItemId"], line["quantity"]) for line in placed["productList"]]
+
+
+def cj_data_when(
+    store: Store, order_id: str, what: str, check: Callable[[dict[str, Any]], bool], timeout: float
+) -> dict[str, Any]:
+    """The `data` of the order's only fulfillment in Medusa, once `check` holds for it."""
+    return dict(
+        wait_for(
+            what,
+            lambda: (
+                (data := only_fulfillment(store, {"id": order_id})["data"]) and check(data) and data
+            ),
+            timeout,
+        )
+    )
+
+
+def new_lines(before: dict[str, Any], order_id: str, store: Store) -> list[dict[str, Any]]:
+    """The order's lines that `before` (the order as it was) did not have."""
+    known = {item["id"] for item in before["items"]}
+    order = store.admin("GET", f"/admin/orders/{order_id}?fields=id,items.*")["order"]
+    return [item for item in order["items"] if item["id"] not in known]
+
+
+def fulfil_lines(store: Store, order_id: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medusa's "Fulfill items" for those lines; the Medusa fulfillment it made."""
+    before = {f["id"] for f in fulfillments_of(store, order_id)}
+    store.admin(
+        "POST",
+        f"/admin/orders/{order_id}/fulfillments",
+        {
+            "items": [{"id": line["id"], "quantity": line["quantity"]} for line in lines],
+            "location_id": store.env["STORE_LOCATION_ID"],
+        },
+    )
+    [made] = [f for f in fulfillments_of(store, order_id) if f["id"] not in before]
+    return made
+
+
+def outbound_method(preview: dict[str, Any], change_key: str, change_id: str) -> dict[str, Any]:
+    """The shipping method an order change (claim or exchange) added to its preview."""
+    [method] = [
+        m
+        for m in preview["shipping_methods"]
+        if any(
+            a["action"] == "SHIPPING_ADD"
+            and a.get(change_key) == change_id
+            and not a.get("return_id")
+            for a in m.get("actions") or []
+        )
+    ]
+    return dict(method)
 
 
 class TestCheckoutToDelivery:
@@ -196,14 +294,43 @@ class TestCheckoutToDelivery:
 
 
 class TestAdminFlows:
-    def test_editing_the_cj_shipping_option_works(self, store: Store) -> None:
+    def test_editing_the_cj_shipping_option_as_the_dashboard_does(self, store: Store) -> None:
         option_id = store.env["STORE_SHIPPING_OPTION_ID"]
-        # What the dashboard's edit form sends: no `data`.
-        edited = store.admin(
-            "POST", f"/admin/shipping-options/{option_id}", {"name": "CJ US Standard (edited)"}
-        )["shipping_option"]
-        assert edited["name"] == "CJ US Standard (edited)"
-        store.admin("POST", f"/admin/shipping-options/{option_id}", {"name": "CJ US Standard"})
+        option = store.admin("GET", f"/admin/shipping-options/{option_id}?fields=*rules,*type")[
+            "shipping_option"
+        ]
+
+        def dashboard_edit(name: str, enabled_in_store: bool) -> dict[str, Any]:
+            # The dashboard's edit form (location-service-zone-shipping-option-edit): no
+            # `data`; the rules as they are, "enabled in store" set; the profile; the type.
+            rules = [
+                {key: rule[key] for key in ("id", "attribute", "operator", "value")}
+                for rule in option["rules"]
+            ]
+            for rule in rules:
+                if rule["attribute"] == "enabled_in_store":
+                    rule["value"] = "true" if enabled_in_store else "false"
+            body = {
+                "name": name,
+                "price_type": option["price_type"],
+                "shipping_profile_id": option["shipping_profile_id"],
+                "rules": rules,
+                "type_id": option["type"]["id"],
+            }
+            return dict(
+                store.admin("POST", f"/admin/shipping-options/{option_id}", body)["shipping_option"]
+            )
+
+        hidden = dashboard_edit("CJ US Standard (edited)", enabled_in_store=False)
+        assert hidden["name"] == "CJ US Standard (edited)"
+        cart = cart_with_item(store, store.env["STORE_VARIANT_ID"])
+        offered = store.shop("GET", f"/store/shipping-options?cart_id={cart['id']}")
+        assert option_id not in {o["id"] for o in offered["shipping_options"]}
+
+        shown = dashboard_edit(option["name"], enabled_in_store=True)
+        assert shown["name"] == option["name"]
+        offered = store.shop("GET", f"/store/shipping-options?cart_id={cart['id']}")
+        assert option_id in {o["id"] for o in offered["shipping_options"]}
 
     def test_a_draft_order_is_priced_with_the_cj_option(self, store: Store) -> None:
         # A variant without managed inventory: Medusa stores requires_shipping false.
@@ -229,6 +356,158 @@ class TestAdminFlows:
         quote = service_quote(store, store.env["STORE_UNMANAGED_VARIANT_SKU"], 2)
         assert Decimal(str(method["amount"])) == quote
         store.admin("POST", f"/admin/draft-orders/{draft['id']}/edit/confirm", {})
+
+
+class TestClaimsAndExchanges:
+    def test_a_claims_replacement_is_priced_with_the_cj_option_and_fulfilled_through_cj(
+        self, store: Store
+    ) -> None:
+        order = checkout(store)
+        assert fulfil(store, order).status_code == 200
+        claim = store.admin("POST", "/admin/claims", {"type": "replace", "order_id": order["id"]})[
+            "claim"
+        ]
+        [line] = order["items"]
+        store.admin(
+            "POST",
+            f"/admin/claims/{claim['id']}/claim-items",
+            {"items": [{"id": line["id"], "quantity": 1, "reason": "production_failure"}]},
+        )
+        store.admin(
+            "POST",
+            f"/admin/claims/{claim['id']}/outbound/items",
+            {"items": [{"variant_id": store.env["STORE_VARIANT_ID"], "quantity": 2}]},
+        )
+        preview = store.admin(
+            "POST",
+            f"/admin/claims/{claim['id']}/outbound/shipping-method",
+            {"shipping_option_id": store.env["STORE_SHIPPING_OPTION_ID"]},
+        )["order_preview"]
+        method = outbound_method(preview, "claim_id", claim["id"])
+        # Priced on the claim's own lines (two new tees), not the order's.
+        assert Decimal(str(method["amount"])) == service_quote(
+            store, store.env["STORE_VARIANT_SKU"], 2
+        )
+        store.admin("POST", f"/admin/claims/{claim['id']}/request", {})
+
+        [replacement] = new_lines(order, order["id"], store)
+        assert replacement["quantity"] == 2
+        made = fulfil_lines(store, order["id"], [replacement])
+        assert made["data"]["status"] == "created"
+        assert made["data"]["option_id"] == store.env["STORE_CJ_OPTION_ID"]
+        assert cj_order_lines(store, made["data"]["id"]) == [(replacement["id"], 2)]
+
+    def test_an_exchanges_new_item_is_priced_with_the_cj_option_and_fulfilled_through_cj(
+        self, store: Store
+    ) -> None:
+        order = checkout(store)
+        assert fulfil(store, order).status_code == 200
+        exchange = store.admin("POST", "/admin/exchanges", {"order_id": order["id"]})["exchange"]
+        [line] = order["items"]
+        store.admin(
+            "POST",
+            f"/admin/exchanges/{exchange['id']}/inbound/items",
+            {"items": [{"id": line["id"], "quantity": 1}]},
+        )
+        store.admin(
+            "POST",
+            f"/admin/exchanges/{exchange['id']}/outbound/items",
+            {"items": [{"variant_id": store.env["STORE_UNMANAGED_VARIANT_ID"], "quantity": 1}]},
+        )
+        preview = store.admin(
+            "POST",
+            f"/admin/exchanges/{exchange['id']}/outbound/shipping-method",
+            {"shipping_option_id": store.env["STORE_SHIPPING_OPTION_ID"]},
+        )["order_preview"]
+        method = outbound_method(preview, "exchange_id", exchange["id"])
+        assert Decimal(str(method["amount"])) == service_quote(
+            store, store.env["STORE_UNMANAGED_VARIANT_SKU"], 1
+        )
+        store.admin("POST", f"/admin/exchanges/{exchange['id']}/request", {})
+
+        [new_item] = new_lines(order, order["id"], store)
+        made = fulfil_lines(store, order["id"], [new_item])
+        assert made["data"]["status"] == "created"
+        assert cj_order_lines(store, made["data"]["id"]) == [(new_item["id"], 1)]
+
+
+class TestZeroDecimalCurrency:
+    def test_a_jpy_cart_is_priced_in_whole_yen_and_its_order_fulfilled_through_cj(
+        self, store: Store
+    ) -> None:
+        cart = cart_with_item(
+            store,
+            store.env["STORE_VARIANT_ID"],
+            2,
+            region="STORE_JPY_REGION_ID",
+            address=CA_ADDRESS,
+        )
+        assert cart["currency_code"] == "jpy"
+        option_id = store.env["STORE_JPY_SHIPPING_OPTION_ID"]
+        priced = store.shop(
+            "POST", f"/store/shipping-options/{option_id}/calculate", {"cart_id": cart["id"]}
+        )["shipping_option"]
+        quote = service_quote(
+            store,
+            store.env["STORE_VARIANT_SKU"],
+            2,
+            "JPY",
+            option="STORE_JPY_CJ_OPTION_ID",
+            address=CA_ADDRESS,
+        )
+        assert quote == quote.to_integral_value()
+        assert quote > 0
+        assert Decimal(str(priced["amount"])) == quote
+
+        order = checkout(
+            store,
+            region="STORE_JPY_REGION_ID",
+            address=CA_ADDRESS,
+            shipping_option="STORE_JPY_SHIPPING_OPTION_ID",
+        )
+        [method] = order["shipping_methods"]
+        assert Decimal(str(method["amount"])) == service_quote(
+            store,
+            store.env["STORE_VARIANT_SKU"],
+            1,
+            "JPY",
+            option="STORE_JPY_CJ_OPTION_ID",
+            address=CA_ADDRESS,
+        )
+        assert fulfil(store, order).status_code == 200
+        fulfillment = only_fulfillment(store, order)
+        assert fulfillment["data"]["status"] == "created"
+        assert fulfillment["data"]["option_id"] == store.env["STORE_JPY_CJ_OPTION_ID"]
+
+
+class TestCartUpdates:
+    def test_a_quantity_change_reprices_the_cj_method(self, store: Store) -> None:
+        cart = cart_with_item(store, store.env["STORE_VARIANT_ID"])
+        option_id = store.env["STORE_SHIPPING_OPTION_ID"]
+        store.shop("POST", f"/store/carts/{cart['id']}/shipping-methods", {"option_id": option_id})
+        [line] = cart["items"]
+
+        updated = store.shop(
+            "POST", f"/store/carts/{cart['id']}/line-items/{line['id']}", {"quantity": 3}
+        )["cart"]
+        [method] = updated["shipping_methods"]
+        assert Decimal(str(method["amount"])) == service_quote(
+            store, store.env["STORE_VARIANT_SKU"], 3
+        )
+
+    def test_an_address_change_reprices_the_cj_method(self, store: Store) -> None:
+        cart = cart_with_item(store, store.env["STORE_VARIANT_ID"])
+        option_id = store.env["STORE_SHIPPING_OPTION_ID"]
+        store.shop("POST", f"/store/carts/{cart['id']}/shipping-methods", {"option_id": option_id})
+        to_ny = service_quote(store, store.env["STORE_VARIANT_SKU"], 1)
+        to_alaska = service_quote(store, store.env["STORE_VARIANT_SKU"], 1, address=ALASKA_ADDRESS)
+        assert to_alaska != to_ny
+
+        updated = store.shop(
+            "POST", f"/store/carts/{cart['id']}", {"shipping_address": ALASKA_ADDRESS}
+        )["cart"]
+        [method] = updated["shipping_methods"]
+        assert Decimal(str(method["amount"])) == to_alaska
 
 
 class TestCartsAreNeverBlocked:
@@ -267,6 +546,49 @@ class TestFulfilmentFaults:
         )
         assert placed["status"] == "created"
         assert cj_orders_for(store, service_id) == 1
+        # Issue 15: Medusa's own record shows the CJ order id within a minute.
+        data = cj_data_when(
+            store,
+            order["id"],
+            "Medusa's fulfillment data has the CJ order id",
+            lambda d: d.get("cj_order_id") == placed["cj_order_id"],
+            60,
+        )
+        assert data["status"] == "created"
+
+    def test_a_queued_fulfilment_cj_refuses_shows_failed_with_cjs_reason(
+        self, store: Store
+    ) -> None:
+        order = checkout(store)
+        store.sim("POST", "/_sim/config", {"mode": "down"})
+        try:
+            response = fulfil(store, order)
+            assert response.status_code == 200, response.text
+            assert only_fulfillment(store, order)["data"]["status"] == "pending"
+            # CJ comes back and refuses the order (seed 004 §1.1: 1600100 "Param error").
+            store.sim(
+                "POST",
+                "/_sim/faults",
+                {"endpoint": "createOrderV2", "kind": "code", "code": 1600100, "count": 5},
+            )
+        finally:
+            store.sim("POST", "/_sim/config", {"mode": "up"})
+        try:
+            data = cj_data_when(
+                store,
+                order["id"],
+                "Medusa's fulfillment data says failed",
+                lambda d: d.get("status") == "failed",
+                60,
+            )
+        finally:
+            store.sim("DELETE", "/_sim/faults")
+        assert "Param error" in (data.get("status_reason") or "")
+        assert not data.get("cj_order_id")
+        widget = store.admin("GET", f"/admin/cj-fulfillment/orders/{order['id']}")
+        [card] = widget["fulfillments"]
+        assert card["service"]["status"] == "failed"
+        assert "Param error" in card["service"]["status_reason"]
 
     def test_a_retried_fulfilment_after_medusa_dropped_the_first_adopts_its_cj_order(
         self, store: Store

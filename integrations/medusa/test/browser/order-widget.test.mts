@@ -101,4 +101,32 @@ describe("the CJ card on Medusa's order page", { skip: env ? false : "no store (
     assert.match(await shown.getByTestId("cj-events").innerText(), /→ shipped/)
     await page.screenshot({ path: resolve(ARTIFACTS, "2-order-shipped.png"), fullPage: true })
   })
+
+  it("shows an order CJ refused after it was queued as failed, with CJ's reason", async () => {
+    const order = await store.checkout()
+    await store.sim("POST", "/_sim/config", { mode: "down" })
+    try {
+      await store.fulfil(order)
+      // CJ comes back and refuses it (seed 004 §1.1: 1600100 "Param error").
+      await store.sim("POST", "/_sim/faults", { endpoint: "createOrderV2", kind: "code", code: 1600100, count: 5 })
+    } finally {
+      await store.sim("POST", "/_sim/config", { mode: "up" })
+    }
+    let fulfillmentId = ""
+    try {
+      fulfillmentId = await waitFor("Medusa's fulfillment data says failed", async () => {
+        const [now] = await store.fulfillments(order.id)
+        return now?.data?.status === "failed" && now.id
+      }, 60)
+    } finally {
+      await store.sim("DELETE", "/_sim/faults")
+    }
+
+    await page.goto(`${store.env.MEDUSA_URL}/app/orders/${order.id}`)
+    const shown = await card(fulfillmentId)
+    await shown.getByTestId("cj-status").getByText("failed").waitFor()
+    assert.match(await shown.getByTestId("cj-reason").innerText(), /Param error/)
+    assert.equal(await shown.getByTestId("cj-order-id").innerText(), "not placed at CJ yet")
+    await page.screenshot({ path: resolve(ARTIFACTS, "3-order-refused.png"), fullPage: true })
+  })
 })

@@ -511,6 +511,26 @@ describe("medusa-fulfillment-cj provider", () => {
       )
     })
 
+    it("prices a claim's new lines (the hook's cj_items) at the order's address (the hook's cj_shipping_address)", async () => {
+      // fetchShippingOptionForOrderWorkflow's order: `shipping_address` without fields, and
+      // only the lines the order had; the claim's outbound line is new.
+      stub.routes(ratesRoute())
+      const { provider } = makeProvider(stub.url)
+      const address = { id: "oaddr_01", country_code: "ca", city: "Toronto", province: "ON", postal_code: "M5V 2T6" }
+      const ctx = orderContext({
+        currency_code: "eur",
+        shipping_address: { id: "oaddr_01" },
+        claim_id: "claim_1",
+        claim_items: [{ id: "ordli_new", quantity: 2 }],
+        cj_shipping_address: address,
+        cj_items: [{ id: "ordli_new", title: "Tee", variant_sku: "TEE-M", requires_shipping: true }],
+      })
+      await provider.calculatePrice({ ...OPTION_DATA }, {}, ctx)
+      const sent = stub.requests[0].body as { items: unknown; destination: unknown; currency: string }
+      assert.deepEqual(sent.items, [{ sku: "TEE-M", quantity: 2 }])
+      assert.deepEqual(sent.destination, { country_code: "CA", province: "ON", city: "Toronto", zip: "M5V 2T6" })
+    })
+
     it("prices a draft order's items of variants without managed inventory (requires_shipping false, with a profile)", async () => {
       stub.routes(ratesRoute())
       const { provider } = makeProvider(stub.url)

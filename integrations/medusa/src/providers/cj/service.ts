@@ -236,7 +236,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
           "setCalculatedShippingPricingContext hook; is the plugin's workflow hook loaded?)"
       )
     }
-    const destination = this.destinationOf(context?.shipping_address)
+    const destination = this.destinationOf(shippingAddressOf(context))
     const items = this.rateItemsOf(flowItemsOf(context))
 
     let body: unknown
@@ -476,7 +476,7 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     return isRecord(option?.data) ? option.data : undefined
   }
 
-  private destinationOf(address: CartAddressDTO | null | undefined): Record<string, string> {
+  private destinationOf(address: Partial<CartAddressDTO> | null | undefined): Record<string, string> {
     const country = address?.country_code?.trim()
     if (!country) {
       throw new MedusaError(
@@ -759,18 +759,31 @@ function isCartContext(context: unknown): boolean {
 }
 
 /**
+ * The address to price for: the cart's or draft order's, else the order's that this
+ * package's hook adds as `cj_shipping_address` (claims, exchanges and returns get an
+ * order whose `shipping_address` has no fields).
+ */
+function shippingAddressOf(context: unknown): Partial<CartAddressDTO> | undefined {
+  const own = recordField(context, "shipping_address")
+  return stringField(own, "country_code") ? own : (recordField(context, "cj_shipping_address") ?? own)
+}
+
+/**
  * The items a flow ships: a claim's, exchange's or return's own list (`{ id, quantity }`
- * by order line item id, looked up in the order's items for the SKU), else all the
- * context's items.
+ * by order line item id, looked up for the SKU in the order's items and in the new lines
+ * this package's hook adds as `cj_items`), else all the context's items.
  */
 function flowItemsOf(context: unknown): RateItem[] {
-  const all = (isRecord(context) && Array.isArray(context.items) ? context.items : []).filter(isRecord) as RateItem[]
+  const listOf = (key: string) =>
+    (isRecord(context) && Array.isArray(context[key]) ? (context[key] as unknown[]) : []).filter(isRecord) as RateItem[]
+  const all = listOf("items")
+  const known = [...all, ...listOf("cj_items")]
   for (const key of FLOW_ITEM_KEYS) {
     const listed = isRecord(context) ? context[key] : undefined
     if (!Array.isArray(listed)) {
       continue
     }
-    const byId = new Map(all.map((item) => [item.id, item]))
+    const byId = new Map(known.map((item) => [item.id, item]))
     return listed.filter(isRecord).map((entry): RateItem => {
       const item = byId.get(entry.id)
       if (!item) {
