@@ -222,18 +222,34 @@ def fulfil_lines(store: Store, order_id: str, lines: list[dict[str, Any]]) -> di
     return made
 
 
-def outbound_method(preview: dict[str, Any], change_key: str, change_id: str) -> dict[str, Any]:
-    """The shipping method an order change (claim or exchange) added to its preview."""
+def send_new_items(
+    store: Store, kind: str, change_id: str, variant: str, quantity: int
+) -> dict[str, Any]:
+    """The outbound side of a claim or exchange (`kind`): new items of the variant, the CJ
+    option as their shipping method, the request confirmed. Returns the shipping method
+    the change's preview showed."""
+    base = f"/admin/{kind}s/{change_id}"
+    store.admin(
+        "POST",
+        f"{base}/outbound/items",
+        {"items": [{"variant_id": store.env[variant], "quantity": quantity}]},
+    )
+    preview = store.admin(
+        "POST",
+        f"{base}/outbound/shipping-method",
+        {"shipping_option_id": store.env["STORE_SHIPPING_OPTION_ID"]},
+    )["order_preview"]
     [method] = [
         m
         for m in preview["shipping_methods"]
         if any(
             a["action"] == "SHIPPING_ADD"
-            and a.get(change_key) == change_id
+            and a.get(f"{kind}_id") == change_id
             and not a.get("return_id")
             for a in m.get("actions") or []
         )
     ]
+    store.admin("POST", f"{base}/request", {})
     return dict(method)
 
 
@@ -373,22 +389,11 @@ class TestClaimsAndExchanges:
             f"/admin/claims/{claim['id']}/claim-items",
             {"items": [{"id": line["id"], "quantity": 1, "reason": "production_failure"}]},
         )
-        store.admin(
-            "POST",
-            f"/admin/claims/{claim['id']}/outbound/items",
-            {"items": [{"variant_id": store.env["STORE_VARIANT_ID"], "quantity": 2}]},
-        )
-        preview = store.admin(
-            "POST",
-            f"/admin/claims/{claim['id']}/outbound/shipping-method",
-            {"shipping_option_id": store.env["STORE_SHIPPING_OPTION_ID"]},
-        )["order_preview"]
-        method = outbound_method(preview, "claim_id", claim["id"])
+        method = send_new_items(store, "claim", claim["id"], "STORE_VARIANT_ID", 2)
         # Priced on the claim's own lines (two new tees), not the order's.
         assert Decimal(str(method["amount"])) == service_quote(
             store, store.env["STORE_VARIANT_SKU"], 2
         )
-        store.admin("POST", f"/admin/claims/{claim['id']}/request", {})
 
         [replacement] = new_lines(order, order["id"], store)
         assert replacement["quantity"] == 2
@@ -409,21 +414,10 @@ class TestClaimsAndExchanges:
             f"/admin/exchanges/{exchange['id']}/inbound/items",
             {"items": [{"id": line["id"], "quantity": 1}]},
         )
-        store.admin(
-            "POST",
-            f"/admin/exchanges/{exchange['id']}/outbound/items",
-            {"items": [{"variant_id": store.env["STORE_UNMANAGED_VARIANT_ID"], "quantity": 1}]},
-        )
-        preview = store.admin(
-            "POST",
-            f"/admin/exchanges/{exchange['id']}/outbound/shipping-method",
-            {"shipping_option_id": store.env["STORE_SHIPPING_OPTION_ID"]},
-        )["order_preview"]
-        method = outbound_method(preview, "exchange_id", exchange["id"])
+        method = send_new_items(store, "exchange", exchange["id"], "STORE_UNMANAGED_VARIANT_ID", 1)
         assert Decimal(str(method["amount"])) == service_quote(
             store, store.env["STORE_UNMANAGED_VARIANT_SKU"], 1
         )
-        store.admin("POST", f"/admin/exchanges/{exchange['id']}/request", {})
 
         [new_item] = new_lines(order, order["id"], store)
         made = fulfil_lines(store, order["id"], [new_item])
