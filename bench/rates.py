@@ -58,7 +58,9 @@ CJSIM_CONFIG = {
     "mode": "up",
 }
 DATABASE = os.environ.get("BENCH_DATABASE", "cj_fulfillment_bench")
-REDIS_URL = f"redis://{HOST}:6379/{int(os.environ.get('BENCH_REDIS_DB', '9'))}"
+REDIS_URL = os.environ.get(
+    "BENCH_REDIS_URL", f"redis://{HOST}:6379/{int(os.environ.get('BENCH_REDIS_DB', '9'))}"
+)
 OPTIONS_FILE = ROOT / "app" / "options.default.yaml"
 RESULTS = ROOT / "bench" / "results"
 SERVICE_KEY = "bench-service-key"

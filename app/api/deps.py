@@ -16,7 +16,8 @@ from app.core.security import api_key_matches
 from app.db.session import session_scope
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async: FastAPI runs a plain function dependency in its thread pool, per request.
     container: Container = request.app.state.container
     return container
 

@@ -5,6 +5,12 @@ second request arrives within the same 1/QPS interval. So calls are spaced: each
 the next free slot (`next_free`), and waiters are served strictly by priority, then
 arrival. With Redis, the slot clock and the queue live in Redis (one Lua script, Redis's
 own clock, so process clocks do not matter); without it, in this process.
+
+A fail-fast caller that Redis would refuse is refused in this process instead, from what
+Redis last said: when the next slot is free and how many callers wait before one of a
+priority. The next free slot only ever moves later, and each caller waiting ahead takes
+one more interval (a waiter is queued only when its slot comes before its deadline), so
+a deadline before that is known to be too early without asking again.
 """
 
 from __future__ import annotations
@@ -43,6 +49,11 @@ class RateLimiter(Protocol):
         already ahead make a slot before `deadline` impossible: a caller that cannot use
         a late answer (a checkout) does not wait for nothing, nor delay the others."""
 
+    def refuses_at_once(self, deadline: float, priority: Priority = Priority.checkout) -> bool:
+        """True when this process already knows that no slot comes before `deadline` for a
+        new caller of `priority` (so a fail-fast `acquire` would raise CJThrottled); False
+        when it cannot tell."""
+
 
 class LocalRateLimiter:
     """Per-process limiter: correct for one process (the embedded first run)."""
@@ -57,6 +68,9 @@ class LocalRateLimiter:
         """The next free slot, plus one interval per caller ahead of a new one."""
         ahead = sum(1 for level, _ in self._waiters if level <= int(priority))
         return max(self._next_free - time.monotonic(), 0.0) + ahead * self._interval
+
+    def refuses_at_once(self, deadline: float, priority: Priority = Priority.checkout) -> bool:
+        return self._expected_wait(priority) > deadline - time.monotonic()
 
     async def acquire(
         self, priority: Priority, deadline: float, *, fail_fast: bool = False
@@ -117,23 +131,24 @@ return {1, 0}
 
 # KEYS: next-free key, waiter zset, waiter-deadline hash
 # ARGV: member, priority, microseconds left, interval in microseconds, fail fast (0/1)
-# Returns 1 when queued, 0 when fail-fast found the queue too long (nothing queued).
+# Returns {1 when queued, 0 when fail-fast found the queue too long (nothing queued),
+#          microseconds until the next free slot, callers waiting ahead of this priority}
 _ENQUEUE_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local priority = tonumber(ARGV[2])
+local free_in = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') - now, 0)
+local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ((priority + 1) * 1e16))
 if ARGV[5] == '1' then
-  local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
-  local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ((priority + 1) * 1e16))
-  if math.max(next_free - now, 0) + ahead * tonumber(ARGV[4]) > tonumber(ARGV[3]) then
-    return 0
+  if free_in + ahead * tonumber(ARGV[4]) > tonumber(ARGV[3]) then
+    return {0, free_in, ahead}
   end
 end
 redis.call('ZADD', KEYS[2], priority * 1e16 + now, ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], now + tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[2], 600000)
 redis.call('PEXPIRE', KEYS[3], 600000)
-return 1
+return {1, free_in, ahead}
 """
 
 
@@ -146,16 +161,37 @@ class RedisRateLimiter:
         self._keys = [f"{namespace}:next_free", f"{namespace}:queue", f"{namespace}:deadlines"]
         self._acquire = redis.register_script(_ACQUIRE_SCRIPT)
         self._enqueue = redis.register_script(_ENQUEUE_SCRIPT)
+        # Per priority, the earliest slot (monotonic) a new caller could get, from Redis's
+        # last answers, counted from before each question was sent (so never too late).
+        self._no_slot_before = [0.0] * len(Priority)
+
+    def refuses_at_once(self, deadline: float, priority: Priority = Priority.checkout) -> bool:
+        return deadline < self._no_slot_before[priority]
+
+    def _learn(
+        self, asked_at: float, free_in_us: int, waiting: int = 0, from_level: int = 0
+    ) -> None:
+        """No slot before `free_in_us` for anyone, and `waiting` intervals later for a
+        caller at `from_level` or after."""
+        free_at = asked_at + free_in_us / 1_000_000
+        for level in range(len(self._no_slot_before)):
+            earliest = free_at + (
+                waiting * self._interval_us / 1_000_000 if level >= from_level else 0
+            )
+            self._no_slot_before[level] = max(self._no_slot_before[level], earliest)
 
     async def acquire(
         self, priority: Priority, deadline: float, *, fail_fast: bool = False
     ) -> None:
-        member = uuid.uuid4().hex
-        remaining = deadline - time.monotonic()
+        asked_at = time.monotonic()
+        remaining = deadline - asked_at
         if remaining <= 0:
             raise CJThrottled("no CJ request slot before the deadline")
+        if fail_fast and self.refuses_at_once(deadline, priority):
+            raise CJThrottled("CJ's request queue is longer than the deadline")
+        member = uuid.uuid4().hex
         # A waiter that dies leaves its entry; the deadline lets the script drop it.
-        queued = await self._enqueue(
+        queued, free_in_us, ahead = await self._enqueue(
             keys=self._keys,
             args=[
                 member,
@@ -165,15 +201,20 @@ class RedisRateLimiter:
                 1 if fail_fast else 0,
             ],
         )
+        # Queued, this caller is one more ahead of the next one of its priority.
+        self._learn(asked_at, int(free_in_us), int(ahead) + int(queued), int(priority))
         if int(queued) == 0:
             raise CJThrottled("CJ's request queue is longer than the deadline")
         try:
             while True:
+                asked_at = time.monotonic()
                 granted, wait_us = await self._acquire(
                     keys=self._keys, args=[member, self._interval_us]
                 )
                 if int(granted) == 1:
+                    self._learn(asked_at, self._interval_us)
                     return
+                self._learn(asked_at, int(wait_us))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise CJThrottled("no CJ request slot before the deadline")

@@ -45,12 +45,18 @@ def operation_name(path: str) -> str:
 
 class PointsGate:
     """Remembers (shared through Redis when there is one) that CJ's points are gone, and
-    the last `pointsInfo` CJ sent (for the gauges and `cj-fulfillment status`)."""
+    the last `pointsInfo` CJ sent (for the gauges and `cj-fulfillment status`).
+
+    Another process's news that the points are gone is read from Redis at most every
+    RECHECK_SECONDS (as the breaker adopts another's state), not on every call."""
+
+    RECHECK_SECONDS = 1.0
 
     def __init__(self, redis: Redis | None) -> None:
         self._redis = redis
         self._until: datetime | None = None
         self._info: PointsInfo | None = None
+        self._read_at = -self.RECHECK_SECONDS  # monotonic time of the last Redis read
         CJ_POINTS_EXHAUSTED.set(0)
 
     async def check(self) -> None:
@@ -61,7 +67,9 @@ class PointsGate:
     async def exhausted_until(self) -> datetime | None:
         """When the points come back, while they are gone (None otherwise)."""
         until = self._until
-        if until is None and self._redis is not None:
+        due = time.monotonic() - self._read_at >= self.RECHECK_SECONDS
+        if until is None and self._redis is not None and due:
+            self._read_at = time.monotonic()
             raw = await self._redis.get(POINTS_KEY)
             if raw is not None:
                 until = datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw)
@@ -226,6 +234,15 @@ class CJTransport:
                 cj_request_id=request_id,
                 duration_ms=round(elapsed * 1000, 1),
             )
+
+    async def refuse_fast(self, slot_deadline: float) -> None:
+        """Raise now what a fail-fast, point-costing `send` with this slot deadline would
+        raise before sending, as far as this process knows (points gone, breaker open, no
+        slot in time); return when it cannot tell without asking for a slot."""
+        await self.points.check()
+        self.breaker.check()
+        if self._limiter.refuses_at_once(slot_deadline):
+            raise CJThrottled("CJ's request queue is longer than the deadline")
 
     async def _exchange(
         self,

@@ -3,16 +3,24 @@
 One entry holds every logistic CJ offered for one cart on one route, so every option that
 ships from that origin is priced from it. An entry is fresh for RATES_TTL and kept, as a
 fallback, until RATES_STALE_TTL. A Redis failure is a cache miss, never a failed checkout.
+
+With Redis, each process also mirrors the entries it has read (and the carts it found
+missing), so a checkout costs no round trip to Redis: every write is published with its
+entry on a channel each process listens to, which keeps the mirrors coherent. While a
+process is not subscribed (starting, or its subscription broke), it reads Redis every time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Protocol
 
 import structlog
@@ -25,7 +33,11 @@ from app.cj.models import FreightQuote
 log = structlog.get_logger(__name__)
 
 KEY_PREFIX = "rates:quotes:"
+# Every write of an entry is published here as "<digest> <entry>".
+CHANNEL = "rates:quotes:written"
 LOCAL_ENTRIES = 10_000
+RESUBSCRIBE_SECONDS = 1.0
+LISTEN_POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +59,7 @@ class FreightKey:
         zip_part = "".join((zip_code or "").split()).upper() or None
         return cls(origin.upper(), destination.upper(), zip_part, tuple(sorted(merged.items())))
 
-    @property
+    @cached_property
     def digest(self) -> str:
         canonical = json.dumps(
             [self.origin, self.destination, self.zip, self.lines], separators=(",", ":")
@@ -114,6 +126,11 @@ class QuoteStore(Protocol):
 
     async def put(self, key: FreightKey, quotes: QuoteSet) -> None: ...
 
+    def start(self) -> None:
+        """Begin what runs in the background (the Redis store's mirror)."""
+
+    async def aclose(self) -> None: ...
+
 
 class LocalQuoteStore:
     """This process only (no Redis): bounded, entries dropped after the stale TTL."""
@@ -129,29 +146,121 @@ class LocalQuoteStore:
     async def put(self, key: FreightKey, quotes: QuoteSet) -> None:
         self._entries[key.digest] = quotes
 
+    def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
 
 class RedisQuoteStore:
+    """The entries in Redis, mirrored in this process while it listens to CHANNEL.
+
+    The mirror holds what Redis holds for each digest it has seen, None for one Redis does
+    not have. A read it cannot answer goes to Redis, and its answer is kept unless a write
+    was published meanwhile (that one is newer). Every published write replaces the entry,
+    in the order Redis applied them; this process's own writes come back the same way.
+    Entries are only ever written through `put`: one deleted in Redis by hand stays in the
+    mirrors of running processes until it expires.
+    """
+
     def __init__(self, redis: Redis, stale_ttl: timedelta) -> None:
         self._redis = redis
         self._ttl = stale_ttl
+        self._mirror: TTLCache[str, QuoteSet | None] = TTLCache(
+            maxsize=LOCAL_ENTRIES, ttl=stale_ttl.total_seconds()
+        )
+        self._mirroring = False
+        # Changes whenever mirroring starts or stops: a Redis read that began under
+        # another generation may predate the subscription, and is not kept.
+        self._generation = 0
+        self._listener: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    @property
+    def mirroring(self) -> bool:
+        return self._mirroring
 
     async def get(self, key: FreightKey) -> QuoteSet | None:
+        digest = key.digest
+        if self._mirroring and digest in self._mirror:
+            entry = self._mirror[digest]
+            if entry is not None and datetime.now(UTC) - entry.fetched_at >= self._ttl:
+                return None  # Redis has let it expire by now
+            return entry
+        generation = self._generation
         try:
-            raw = await self._redis.get(KEY_PREFIX + key.digest)
+            raw = await self._redis.get(KEY_PREFIX + digest)
         except RedisError as exc:
             log.warning("rates_cache_read_failed", error=type(exc).__name__)
             return None
-        return QuoteSet.loads(raw) if raw is not None else None
+        entry = QuoteSet.loads(raw) if raw is not None else None
+        if self._mirroring and self._generation == generation and digest not in self._mirror:
+            self._mirror[digest] = entry
+        return entry
 
     async def put(self, key: FreightKey, quotes: QuoteSet) -> None:
         age = datetime.now(UTC) - quotes.fetched_at
         seconds = int((self._ttl - age).total_seconds())
         if seconds <= 0:
             return
+        digest = key.digest
+        payload = quotes.dumps()
+        # Until the published write comes back, this process reads the entry from Redis
+        # (a write another process published just before may still be on its way).
+        self._mirror.pop(digest, None)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(KEY_PREFIX + digest, payload, ex=seconds)
+        pipe.publish(CHANNEL, f"{digest} {payload}")
         try:
-            await self._redis.set(KEY_PREFIX + key.digest, quotes.dumps(), ex=seconds)
+            await pipe.execute()
         except RedisError as exc:
             log.warning("rates_cache_write_failed", error=type(exc).__name__)
+
+    def start(self) -> None:
+        if self._listener is None:
+            self._stopping.clear()
+            self._listener = asyncio.get_running_loop().create_task(
+                self._listen_forever(), name="rates-quote-mirror"
+            )
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            self._stopping.set()
+            done, _ = await asyncio.wait({self._listener}, timeout=LISTEN_POLL_SECONDS * 3)
+            if not done:
+                self._listener.cancel()
+            self._listener = None
+
+    def _mirror_from_now(self, on: bool) -> None:
+        self._mirror.clear()
+        self._generation += 1
+        self._mirroring = on
+
+    def _written(self, data: bytes) -> None:
+        digest, _, payload = data.partition(b" ")
+        self._mirror[digest.decode()] = QuoteSet.loads(payload)
+
+    async def _listen_forever(self) -> None:
+        # Stopped by an event, not by cancellation (a Redis read cancelled midway can hang).
+        while not self._stopping.is_set():
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    while not self._stopping.is_set():
+                        message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
+                        if message is None:
+                            continue
+                        if message["type"] == "subscribe":
+                            self._mirror_from_now(True)
+                        elif message["type"] == "message":
+                            self._written(message["data"])
+            except (RedisError, OSError, ValueError, KeyError) as exc:
+                log.warning("rates_cache_mirror_lost", error=type(exc).__name__)
+            finally:
+                self._mirror_from_now(False)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), RESUBSCRIBE_SECONDS)
 
 
 def create_quote_store(redis: Redis | None, stale_ttl: timedelta) -> QuoteStore:

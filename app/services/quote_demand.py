@@ -4,11 +4,13 @@ At 1 request/s, CJ cannot price every cart a busy store sees, so a checkout whos
 missing and whose turn at CJ would come too late is answered from the fallback at once,
 and its cart is counted here. The warmer then spends the free CJ requests on the most
 wanted carts first. In Redis (a sorted set by count, shared by every process) or in this
-process; bounded either way.
+process; bounded either way. The Redis list is written in batches, at most every
+FLUSH_SECONDS: a checkout answered from the fallback makes no round trip to Redis for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from typing import Protocol
@@ -26,6 +28,8 @@ CARTS_KEY = "rates:wanted:carts"
 MAX_WANTED = 5_000
 # A cart nobody asked about for an hour is forgotten.
 FORGET_SECONDS = 3600
+# How long a want may wait in this process before it reaches the shared list.
+FLUSH_SECONDS = 0.05
 
 
 def _dumps(key: FreightKey) -> str:
@@ -42,6 +46,9 @@ class QuoteDemand(Protocol):
 
     async def most_wanted(self) -> FreightKey | None:
         """Take the most asked-for cart off the list (None when it is empty)."""
+
+    async def aclose(self) -> None:
+        """Write what is still held back."""
 
 
 class LocalQuoteDemand:
@@ -65,16 +72,41 @@ class LocalQuoteDemand:
         del self._counts[digest]
         return self._carts.pop(digest)
 
+    async def aclose(self) -> None:
+        return None
+
 
 class RedisQuoteDemand:
+    """Wants are counted here and added to the shared list together, FLUSH_SECONDS after
+    the first of them (and before this process takes from the list)."""
+
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._pending: Counter[str] = Counter()
+        self._carts: dict[str, FreightKey] = {}
+        self._flush: asyncio.Task[None] | None = None
 
     async def want(self, key: FreightKey) -> None:
         digest = key.digest
+        self._pending[digest] += 1
+        self._carts[digest] = key
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        self._flush = None
+        await self._write()
+
+    async def _write(self) -> None:
+        if not self._pending:
+            return
+        pending, carts = self._pending, self._carts
+        self._pending, self._carts = Counter(), {}
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zincrby(WANTED_KEY, 1, digest)
-        pipe.hset(CARTS_KEY, digest, _dumps(key))
+        for digest, count in pending.items():
+            pipe.zincrby(WANTED_KEY, count, digest)
+        pipe.hset(CARTS_KEY, mapping={digest: _dumps(key) for digest, key in carts.items()})
         pipe.zremrangebyrank(WANTED_KEY, 0, -(MAX_WANTED + 1))
         pipe.expire(WANTED_KEY, FORGET_SECONDS)
         pipe.expire(CARTS_KEY, FORGET_SECONDS)
@@ -83,7 +115,13 @@ class RedisQuoteDemand:
         except RedisError as exc:
             log.warning("rates_demand_write_failed", error=type(exc).__name__)
 
+    async def aclose(self) -> None:
+        if self._flush is not None:
+            await self._flush
+        await self._write()
+
     async def most_wanted(self) -> FreightKey | None:
+        await self._write()
         try:
             while True:
                 popped = await self._redis.zpopmax(WANTED_KEY)

@@ -54,6 +54,10 @@ class QuoteFlights:
         self._tasks: dict[str, asyncio.Task[Flight]] = {}
         self._release = redis.register_script(_RELEASE_SCRIPT) if redis is not None else None
 
+    def in_flight(self, key: FreightKey) -> bool:
+        """Whether this process is already fetching `key`."""
+        return key.digest in self._tasks
+
     def join(
         self, key: FreightKey, fetch: Fetch, *, newer_than: datetime | None, wait_until: float
     ) -> tuple[asyncio.Task[Flight], bool]:

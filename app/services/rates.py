@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 import structlog
 
@@ -52,6 +52,7 @@ WARMER_IDLE_SECONDS = 0.2
 WARMER_SLOT_WAIT_SECONDS = 0.25
 WARMER_BACKOFF_SECONDS = 1.0
 STOP_GRACE_SECONDS = 2.0
+_ANSWERS = {source: RATES_ANSWERS.labels(source=source) for source in get_args(Source)}
 
 
 class CannotShip(Unprocessable):
@@ -169,15 +170,7 @@ class RateService:
                 country,
             )
         for rate in rates:
-            RATES_ANSWERS.labels(source=rate.source).inc()
-        log.info(
-            "rates_quoted",
-            options=[rate.option_id for rate in rates],
-            sources=[rate.source for rate in rates],
-            destination=country,
-            lines=len(lines),
-            duration_ms=round((time.monotonic() - started) * 1000, 1),
-        )
+            _ANSWERS[rate.source].inc()
         return rates
 
     def _options_for(self, option_id: str | None, country: str) -> list[FulfillmentOption]:
@@ -201,6 +194,8 @@ class RateService:
             if not self._cache_enabled:
                 quotes = await asyncio.wait_for(self._fetch(key, deadline), max(remaining, 0))
                 return _Lookup(quotes, "live")
+            if not self._flights.in_flight(key):
+                await self._refuse_fast(key, deadline)
             task, joined = self._flights.join(
                 key,
                 lambda: self._fetch(key, deadline),
@@ -226,6 +221,21 @@ class RateService:
             RATES_CJ_CALLS_SAVED.inc()
         return _Lookup(flight.quotes, "live")
 
+    def _checkout_slot_deadline(self, deadline: float) -> float:
+        """The last moment a checkout's CJ call may leave: its answer must arrive by the
+        deadline, not just the call leave."""
+        return deadline - self._cj.transport.latency.likely_within("freightCalculate")
+
+    async def _refuse_fast(self, key: FreightKey, deadline: float) -> None:
+        """Meet the refusal the fetch would meet before calling CJ (points gone, breaker
+        open, no CJ request in time) when this process already knows it, without taking
+        the flight's lock; CJThrottled puts the cart on the warmer's list, as there."""
+        try:
+            await self._cj.transport.refuse_fast(self._checkout_slot_deadline(deadline))
+        except CJThrottled:
+            await self._demand.want(key)
+            raise
+
     async def _fetch(
         self, key: FreightKey, slot_deadline: float, priority: Priority = Priority.checkout
     ) -> QuoteSet:
@@ -238,8 +248,7 @@ class RateService:
             products=[FreightProduct(vid=vid, quantity=qty) for vid, qty in key.lines],
         )
         if priority is Priority.checkout and self._cache_enabled:
-            # The answer must arrive by the deadline, not just the call leave.
-            slot_deadline -= self._cj.transport.latency.likely_within("freightCalculate")
+            slot_deadline = self._checkout_slot_deadline(slot_deadline)
         try:
             quotes = await self._cj.freight_calculate(
                 request,
@@ -320,6 +329,7 @@ class RateService:
     # The cache warmer
 
     def start(self) -> None:
+        self._store.start()
         if self._cache_enabled and self._warmer is None:
             self._warmer = asyncio.get_running_loop().create_task(
                 self._warm_forever(), name="rates-warmer"
@@ -378,6 +388,8 @@ class RateService:
             await stop_task(self._warmer, STOP_GRACE_SECONDS)
             self._warmer = None
         await self._flights.aclose()
+        await self._demand.aclose()
+        await self._store.aclose()
 
 
 def _first_offered(option: FulfillmentOption, quotes: QuoteSet | None) -> QuotedLogistic | None:

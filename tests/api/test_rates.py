@@ -449,3 +449,29 @@ async def test_canada_ships_from_china(client: httpx.AsyncClient, auth: dict[str
     assert rates[0]["amount"] == str(
         cj_price("CN", "CA", "M5V2T6", [(CASE, 1)], "CJPacket Ordinary")
     )
+
+
+async def test_two_instances_on_one_redis_answer_the_same_price_from_one_quote(
+    settings: Settings, client: httpx.AsyncClient, auth: dict[str, str], sim: httpx.AsyncClient
+) -> None:
+    """Each instance mirrors the quotes in this process; a quote one fetches reaches the
+    other's mirror, even for a cart the other had already found missing."""
+    assert TEE is not None
+    cart = {"items": [{"vid": TEE.vid, "quantity": 4}]}
+    await post_rates(client, auth)  # this instance holds the CJ token now
+    async for other in start(create_app(settings)):
+        await sim.post("/_sim/config", json={"mode": "down"})
+        assert (await post_rates(other, auth, **cart))[0]["source"] == "static"
+        await sim.post("/_sim/config", json={"mode": "up"})
+        live = (await post_rates(client, auth, **cart))[0]
+        assert live["source"] == "live"
+        calls = await freight_calls(sim)
+        for _ in range(50):  # the write reaches the other mirror within milliseconds
+            cached = (await post_rates(other, auth, **cart))[0]
+            if cached["source"] == "cache":
+                break
+            await asyncio.sleep(0.02)
+        assert cached["source"] == "cache"
+        assert cached["amount"] == live["amount"]
+        assert cached["expires_at"] == live["expires_at"]
+        assert await freight_calls(sim) == calls

@@ -93,3 +93,34 @@ async def test_fail_fast_refuses_to_queue_for_a_slot_that_comes_too_late(
         for poller in pollers:
             poller.cancel()
         await asyncio.gather(*pollers, return_exceptions=True)
+
+
+async def test_a_refusal_redis_gave_is_repeated_without_asking_and_only_while_true(
+    redis_url: str,
+) -> None:
+    """What one process learnt from Redis refuses its next fail-fast callers at once, never a
+    caller Redis would let in; another process, which learnt nothing, asks Redis."""
+    redis = Redis.from_url(redis_url)
+    here = RedisRateLimiter(redis, Decimal(1), namespace="test:ratelimit:learn")
+    elsewhere = RedisRateLimiter(redis, Decimal(1), namespace="test:ratelimit:learn")
+    try:
+        await here.acquire(Priority.orders, time.monotonic() + 5)  # next slot: 1.25 s away
+        assert here.refuses_at_once(time.monotonic() + 0.5)
+        assert not here.refuses_at_once(time.monotonic() + 1.5)
+        assert not elsewhere.refuses_at_once(time.monotonic() + 0.5)
+        with pytest.raises(CJThrottled):
+            await elsewhere.acquire(Priority.checkout, time.monotonic() + 0.5, fail_fast=True)
+        assert elsewhere.refuses_at_once(time.monotonic() + 0.5)
+
+        # A checkout queues for that slot: the next checkout's comes one interval later.
+        waiting = asyncio.create_task(
+            here.acquire(Priority.checkout, time.monotonic() + 3, fail_fast=True)
+        )
+        await asyncio.sleep(0.1)
+        assert here.refuses_at_once(time.monotonic() + 2)
+        assert not here.refuses_at_once(time.monotonic() + 2.5)
+        await waiting
+        # Redis agrees: the slot after the one just taken is 1.25 s away.
+        await elsewhere.acquire(Priority.checkout, time.monotonic() + 1.5, fail_fast=True)
+    finally:
+        await redis.aclose()

@@ -1,0 +1,109 @@
+"""The quote cache's mirror in each process: no Redis round trip for what it has seen, and
+every write, by any process, reaching every mirror."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from redis.asyncio import Redis
+
+from app.services.quote_cache import (
+    KEY_PREFIX,
+    FreightKey,
+    QuotedLogistic,
+    QuoteSet,
+    RedisQuoteStore,
+)
+
+STALE = timedelta(hours=24)
+KEY = FreightKey.of("US", "US", "10001", [("vid-tee", 2)])
+
+
+def quotes(price: str, minutes_ago: int = 0) -> QuoteSet:
+    fetched = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
+    return QuoteSet((QuotedLogistic("USPS+", Decimal(price), (5, 7)),), fetched)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 3.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("not within the time")
+
+
+async def until(check: Callable[[], bool]) -> None:
+    async def awaited() -> bool:
+        return check()
+
+    await eventually(awaited)
+
+
+@pytest.fixture
+async def stores(redis_url: str) -> AsyncIterator[tuple[Redis, list[RedisQuoteStore]]]:
+    """Two processes' stores (one Redis client each, as two processes have), mirroring."""
+    clients = [Redis.from_url(redis_url, client_name=f"mirror-test-{n}") for n in range(2)]
+    started = [RedisQuoteStore(client, STALE) for client in clients]
+    for store in started:
+        store.start()
+    for store in started:
+        await until(lambda store=store: store.mirroring)
+    yield clients[0], started
+    for store in started:
+        await store.aclose()
+    for client in clients:
+        await client.aclose()
+
+
+async def test_what_a_mirror_has_seen_is_answered_without_redis(
+    stores: tuple[Redis, list[RedisQuoteStore]],
+) -> None:
+    redis, (store, _) = stores
+    assert await store.get(KEY) is None  # asked Redis once: now known to be missing
+    # Written behind the store's back (no publication): the mirror does not ask again.
+    await redis.set(KEY_PREFIX + KEY.digest, quotes("5.00").dumps())
+    assert await store.get(KEY) is None
+
+
+async def test_a_write_in_one_process_reaches_the_other_mirror(
+    stores: tuple[Redis, list[RedisQuoteStore]],
+) -> None:
+    _, (here, elsewhere) = stores
+    assert await elsewhere.get(KEY) is None
+    first = quotes("6.10", minutes_ago=20)
+    await here.put(KEY, first)
+    await eventually(lambda: _equals(elsewhere, first))
+    newer = quotes("6.40")
+    await elsewhere.put(KEY, newer)
+    await eventually(lambda: _equals(here, newer))
+    assert await elsewhere.get(KEY) == newer
+
+
+async def test_a_lost_subscription_reads_redis_until_it_is_back(
+    stores: tuple[Redis, list[RedisQuoteStore]],
+) -> None:
+    redis, (here, elsewhere) = stores
+    assert await elsewhere.get(KEY) is None
+    await kill_subscription(redis, "mirror-test-1")
+    await until(lambda: not elsewhere.mirroring)
+    written = quotes("7.00")
+    await here.put(KEY, written)  # published while nobody in `elsewhere` listens
+    assert await elsewhere.get(KEY) == written  # from Redis, not the old mirror
+    await until(lambda: elsewhere.mirroring)
+    assert await elsewhere.get(KEY) == written
+
+
+async def _equals(store: RedisQuoteStore, expected: QuoteSet) -> bool:
+    return await store.get(KEY) == expected
+
+
+async def kill_subscription(redis: Redis, name: str) -> None:
+    clients = await redis.client_list(_type="pubsub")
+    ids = [c["id"] for c in clients if c.get("name") == name]
+    assert ids, clients
+    for client_id in ids:
+        await redis.client_kill_filter(_id=client_id)
