@@ -106,6 +106,7 @@ class OrderProduct(CJModel):
     vid: str
     quantity: int = Field(gt=0)
     store_line_item_id: str | None = Field(default=None, serialization_alias="storeLineItemId")
+    pod_properties: str | None = Field(default=None, serialization_alias="podProperties")
 
 
 class CreateOrderRequest(CJModel):

@@ -13,6 +13,7 @@ Each is tested on CJ's own sample payloads (`tests/fixtures/cj_samples`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,6 +41,10 @@ CREATE_ORDER_LIMITS: Mapping[str, int] = {
     "taxId": 20,
 }
 
+POD_PROPERTIES_LIMIT = 500
+# The order of CJ's own examples (a stored entry may come back with its keys reordered).
+POD_KEY_ORDER = ("areaName", "links", "type", "effectImgs")
+
 # Where each CJ field comes from in our fulfillment request (what a 422 names).
 SOURCE_FIELDS: Mapping[str, str] = {
     "orderNumber": "id",
@@ -64,6 +69,8 @@ class OrderLine(Protocol):
     def quantity(self) -> int: ...
     @property
     def line_item_id(self) -> str: ...
+    @property
+    def pod_properties(self) -> list[dict[str, Any]] | None: ...
 
 
 class OrderSource(Protocol):
@@ -134,12 +141,32 @@ def create_order_request(
         logistic_name=logistic,
         from_country_code=source.from_country,
         products=[
-            OrderProduct(vid=line.vid, quantity=line.quantity, store_line_item_id=line.line_item_id)
+            OrderProduct(
+                vid=line.vid,
+                quantity=line.quantity,
+                store_line_item_id=line.line_item_id,
+                pod_properties=pod_properties_text(line.pod_properties),
+            )
             for line in source.items
         ],
         pay_type=pay_type,
         is_sandbox=1 if sandbox else None,
     )
+
+
+def pod_properties_text(entries: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """createOrder's `podProperties`: CJ takes the list as a JSON string (seed 004 §1.1,
+    at most `POD_PROPERTIES_LIMIT` characters), e.g.
+    `[{"areaName":"LogoArea","links":["https://…/logo.png"],"type":"1"}]` (POD 2.0) or
+    `[{"links":["https://…/print.png"],"effectImgs":["https://…/mockup.png"]}]` (POD 3.0)."""
+    if not entries:
+        return None
+    ordered = [
+        {**{k: e[k] for k in POD_KEY_ORDER if k in e}, **{k: v for k, v in e.items()
+                                                          if k not in POD_KEY_ORDER}}
+        for e in entries
+    ]  # fmt: skip
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
 
 
 def create_order_body(request: CreateOrderRequest) -> dict[str, Any]:

@@ -15,9 +15,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from app.cj.translate import CREATE_ORDER_LIMITS as CJ
+from app.cj.translate import POD_PROPERTIES_LIMIT, pod_properties_text
 from app.db.models import Fulfillment, FulfillmentEvent
 from app.schemas.rules import MAX_QUANTITY, Metadata, Quantity, StrictInput, id_field, text_field
 from app.services.fulfillments import NewFulfillment, NewFulfillmentItem
@@ -92,6 +101,50 @@ class ShippingAddress(StrictInput):
         return str(country.name) if country is not None else self.country_code
 
 
+PodLink = Annotated[
+    str,
+    Field(max_length=400, pattern=r"^https?://[^\s\u0000-\u001f]+$", description="an http(s) URL"),
+]
+
+
+class PodEntry(StrictInput):
+    """One entry of CJ's podProperties (seed 004 §1.1), in CJ's own names: POD 2.0 names
+    the area (`areaName`, `links`, `type`), POD 3.0 gives the production images (`links`)
+    and exactly one rendering (`effectImgs`)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    area_name: Annotated[str, text_field(64, min_length=1)] | None = Field(
+        default=None, alias="areaName", description="POD 2.0: the print area, e.g. LogoArea"
+    )
+    links: Annotated[list[PodLink], Field(min_length=1, max_length=10)]
+    type: Annotated[str, text_field(8, min_length=1)] | None = Field(
+        default=None, description='POD 2.0: CJ\'s area type, e.g. "1"'
+    )
+    effect_imgs: Annotated[list[PodLink], Field(min_length=1, max_length=1)] | None = Field(
+        default=None, alias="effectImgs", description="POD 3.0: the one rendering image"
+    )
+
+    @model_validator(mode="after")
+    def _pod_version(self) -> PodEntry:
+        if self.effect_imgs is None and self.area_name is None:
+            raise ValueError("a POD entry needs `areaName` (POD 2.0) or `effectImgs` (POD 3.0)")
+        return self
+
+    def to_cj(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+def _pod_fits(entries: list[PodEntry] | None) -> list[PodEntry] | None:
+    text = pod_properties_text([e.to_cj() for e in entries]) if entries else None
+    if text is not None and len(text) > POD_PROPERTIES_LIMIT:
+        raise ValueError(
+            f"CJ takes at most {POD_PROPERTIES_LIMIT} characters of podProperties as JSON "
+            f"(these are {len(text)})"
+        )
+    return entries
+
+
 class FulfillmentItemIn(StrictInput):
     """One order line: a `vid`, or a `sku` mapped to one (an unmapped SKU is 422
     `unknown-sku`); at least one of the two."""
@@ -118,6 +171,16 @@ class FulfillmentItemIn(StrictInput):
             ),
         ),
     ] = 0
+    pod_properties: Annotated[
+        list[PodEntry] | None,
+        AfterValidator(_pod_fits),
+        Field(
+            min_length=1,
+            max_length=10,
+            description="Print on demand: CJ's podProperties for this line (sent to CJ as its "
+            f"JSON text, at most {POD_PROPERTIES_LIMIT} characters)",
+        ),
+    ] = None
 
     @model_validator(mode="after")
     def _sku_or_vid(self) -> FulfillmentItemIn:
@@ -149,7 +212,11 @@ class FulfillmentCreate(StrictInput):
 
     def fingerprint(self) -> str:
         """The body's hash: the same key with another body is refused, not replayed."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        body = self.model_dump(mode="json")
+        for item in body["items"]:
+            if item["pod_properties"] is None:  # bodies from before POD hash as they did
+                del item["pod_properties"]
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def to_new(self) -> NewFulfillment:
@@ -170,6 +237,9 @@ class FulfillmentCreate(StrictInput):
                     vid=item.vid,
                     quantity=item.quantity,
                     fulfilled_quantity=item.fulfilled_quantity,
+                    pod_properties=[e.to_cj() for e in item.pod_properties]
+                    if item.pod_properties
+                    else None,
                 )
                 for item in self.items
             ],

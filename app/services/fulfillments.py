@@ -79,6 +79,7 @@ class NewFulfillmentItem:
     vid: str | None
     quantity: int
     fulfilled_quantity: int = 0  # the store's count of this line already fulfilled
+    pod_properties: list[dict[str, Any]] | None = None  # CJ's podProperties entries
 
 
 @dataclass(frozen=True)
@@ -409,6 +410,7 @@ class FulfillmentService:
                     sku=resolved.sku,
                     vid=resolved.vid,
                     quantity=resolved.quantity,
+                    pod_properties=line.pod_properties,
                 )
                 for line, resolved in zip(request.items, items, strict=True)
             ],

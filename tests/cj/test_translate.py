@@ -28,6 +28,7 @@ from app.cj.translate import (
     create_order_request,
     placed_from_created,
     placed_from_detail,
+    pod_properties_text,
     read_created_order,
     read_order_detail,
     read_quotes,
@@ -52,6 +53,7 @@ class Line:
     vid: str
     quantity: int
     line_item_id: str
+    pod_properties: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -264,3 +266,17 @@ class TestDidItReachCJ:
         assert may_have_reached_cj(CJTimeout("could not reach CJ: ConnectTimeout")) is False
         assert may_have_reached_cj(CJTransportError("could not reach CJ: ConnectError")) is False
         assert may_have_reached_cj(error_for_code(1603003, "order already exists", None)) is False
+
+
+class TestPodProperties:
+    SEED_POD_2 = (
+        '[{"areaName":"LogoArea","links":["https://cc-west-usa.oss-us-west-1.aliyuncs.com/'
+        '9f0b99e6-17ec-4dcd-8916-fc5d644be993_LOGO_NavyBlue.png"],"type":"1"}]'
+    )
+
+    def test_seed_004s_pod_2_example_is_rebuilt_exactly_whatever_the_key_order(self) -> None:
+        [entry] = json.loads(self.SEED_POD_2)
+        shuffled = {"type": entry["type"], "links": entry["links"], "areaName": entry["areaName"]}
+        assert pod_properties_text([shuffled]) == self.SEED_POD_2
+        assert pod_properties_text(None) is None
+        assert pod_properties_text([]) is None

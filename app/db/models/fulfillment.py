@@ -109,6 +109,8 @@ class FulfillmentItem(Base):
     sku: Mapped[str | None] = mapped_column(String(128))
     vid: Mapped[str] = mapped_column(String(128))
     quantity: Mapped[int]
+    # CJ's podProperties entries for a print-on-demand line (sent as createOrder's JSON text)
+    pod_properties: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
     fulfillment: Mapped[Fulfillment] = relationship(back_populates="items", lazy="raise")
 

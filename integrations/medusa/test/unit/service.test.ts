@@ -841,6 +841,25 @@ describe("medusa-fulfillment-cj provider", () => {
       assert.deepEqual(items.map((i) => i.fulfilled_quantity), [2, 0])
     })
 
+    it("sends a line item's metadata.pod_properties (a list or its JSON text) as the line's pod_properties", async () => {
+      stub.routes({ "POST /v1/fulfillments": { status: 201, body: fulfillmentResponse() } })
+      const { provider } = makeProvider(stub.url)
+      const pod = [{ areaName: "LogoArea", links: ["https://img.example/logo.png"], type: "1" }]
+      const withPod = order({
+        items: [
+          { id: "ordli_1", title: "Mug", variant_sku: "MUG-RED", quantity: 4, metadata: { pod_properties: pod } },
+          { id: "ordli_2", title: "Tee", variant_sku: "TEE-M", quantity: 1, metadata: { pod_properties: JSON.stringify(pod) } },
+        ],
+      })
+      await provider.createFulfillment(methodData, fulfillmentItems(), withPod, fulfillment())
+      const items = (stub.requests[0].body as { items: { pod_properties?: unknown }[] }).items
+      assert.deepEqual(items.map((i) => i.pod_properties), [pod, pod])
+      stub.requests.length = 0
+      await provider.createFulfillment(methodData, fulfillmentItems(), order(), fulfillment())
+      const plain = (stub.requests[0].body as { items: Record<string, unknown>[] }).items
+      assert.ok(plain.every((i) => !("pod_properties" in i)))
+    })
+
     it("refuses without option id, fulfillment id, order or line item (no call)", async () => {
       const { provider } = makeProvider(stub.url)
       await assert.rejects(

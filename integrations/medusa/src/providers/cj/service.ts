@@ -634,7 +634,13 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
     for (const oi of order.items ?? []) {
       orderItems.set(oi.id, oi as unknown as Record<string, unknown>)
     }
-    const lines: { line_item_id: string; sku: string; quantity: number; fulfilled_quantity: number }[] = []
+    const lines: {
+      line_item_id: string
+      sku: string
+      quantity: number
+      fulfilled_quantity: number
+      pod_properties?: unknown[]
+    }[] = []
     const seen = new Set<string>()
     for (const item of items ?? []) {
       const lineItemId = item.line_item_id
@@ -666,7 +672,15 @@ export class CjFulfillmentProviderService extends AbstractFulfillmentProviderSer
       if (item.inventory_item_id && required > 1) {
         quantity = quantity / required
       }
-      lines.push({ line_item_id: lineItemId, sku, quantity, fulfilled_quantity: fulfilledQuantityOf(orderItem) })
+      lines.push(
+        dropUndefined({
+          line_item_id: lineItemId,
+          sku,
+          quantity,
+          fulfilled_quantity: fulfilledQuantityOf(orderItem),
+          pod_properties: podPropertiesOf(orderItem),
+        })
+      )
     }
     if (!lines.length) {
       throw new MedusaError(MedusaError.Types.INVALID_DATA, "A CJ fulfillment needs at least one item")
@@ -797,6 +811,25 @@ function flowItemsOf(context: unknown): RateItem[] {
     })
   }
   return all
+}
+
+/**
+ * Print on demand: CJ's podProperties entries from the line item's `metadata.pod_properties`
+ * (a list, or its JSON text as CJ writes it); the service checks them.
+ */
+function podPropertiesOf(orderItem: Record<string, unknown> | undefined): unknown[] | undefined {
+  let raw = recordField(orderItem, "metadata")?.pod_properties
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw)
+    } catch {
+      throw new MedusaError(
+        MedusaError.Types.INVALID_DATA,
+        `The metadata.pod_properties of line item ${String(orderItem?.id)} is not JSON`
+      )
+    }
+  }
+  return Array.isArray(raw) && raw.length ? raw : undefined
 }
 
 /** Medusa's order item `fulfilled_quantity` (on the item or its `detail`; a BigNumber). */
