@@ -135,8 +135,8 @@ class PodEntry(StrictInput):
         return self.model_dump(by_alias=True, exclude_none=True)
 
 
-def _pod_fits(entries: list[PodEntry] | None) -> list[PodEntry] | None:
-    text = pod_properties_text([e.to_cj() for e in entries]) if entries else None
+def _pod_fits(entries: list[PodEntry]) -> list[PodEntry]:
+    text = pod_properties_text([e.to_cj() for e in entries])
     if text is not None and len(text) > POD_PROPERTIES_LIMIT:
         raise ValueError(
             f"CJ takes at most {POD_PROPERTIES_LIMIT} characters of podProperties as JSON "
@@ -171,16 +171,14 @@ class FulfillmentItemIn(StrictInput):
             ),
         ),
     ] = 0
-    pod_properties: Annotated[
-        list[PodEntry] | None,
-        AfterValidator(_pod_fits),
-        Field(
-            min_length=1,
-            max_length=10,
-            description="Print on demand: CJ's podProperties for this line (sent to CJ as its "
-            f"JSON text, at most {POD_PROPERTIES_LIMIT} characters)",
-        ),
-    ] = None
+    pod_properties: (
+        Annotated[list[PodEntry], Field(min_length=1, max_length=10), AfterValidator(_pod_fits)]
+        | None
+    ) = Field(
+        default=None,
+        description="Print on demand: CJ's podProperties for this line (sent to CJ as its "
+        f"JSON text, at most {POD_PROPERTIES_LIMIT} characters)",
+    )
 
     @model_validator(mode="after")
     def _sku_or_vid(self) -> FulfillmentItemIn:
