@@ -2,7 +2,7 @@
 line (sent to createOrder as their JSON text).
 
 Revision ID: d81f3b6c2a47
-Revises: c4a7e2d91b35
+Revises: 8e1b4c7d2f36
 Create Date: 2026-12-02 01:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "d81f3b6c2a47"
-down_revision: str | None = "c4a7e2d91b35"
+down_revision: str | None = "8e1b4c7d2f36"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
