@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ContainerDep, SessionDep
+from app.api.deps import AutocommitSessionDep, ContainerDep
 from app.api.problems import problem_responses
 from app.cj.webhooks import ACK
 from app.core.errors import DatabaseUnavailable, InvalidRequest, NotFound, PayloadTooLarge
@@ -46,7 +46,10 @@ SignHeader = Annotated[
 
 @router.post("/cj", responses=_RESPONSES, summary="CJ order and logistics callbacks")
 async def cj_webhook(
-    request: Request, container: ContainerDep, session: SessionDep, sign: SignHeader = None
+    request: Request,
+    container: ContainerDep,
+    session: AutocommitSessionDep,
+    sign: SignHeader = None,
 ) -> JSONResponse:
     if container.settings.webhook_path_tokens:
         raise UnknownPathToken(f"No resource at {request.url.path}.")
@@ -60,7 +63,7 @@ async def cj_webhook_with_token(
     token: str,
     request: Request,
     container: ContainerDep,
-    session: SessionDep,
+    session: AutocommitSessionDep,
     sign: SignHeader = None,
 ) -> JSONResponse:
     accepted = container.settings.webhook_path_tokens
@@ -72,7 +75,7 @@ async def cj_webhook_with_token(
 async def _receive(
     request: Request,
     container: ContainerDep,
-    session: SessionDep,
+    session: AutocommitSessionDep,
     sign: str | None,
     *,
     path_token_valid: bool,

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./cj_fulfillment.db"
     database_pool_size: int = 10
+    database_ping_idle_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="a pooled Postgres connection idle this long is checked before use",
+    )
     redis_url: str = ""
 
     service_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)

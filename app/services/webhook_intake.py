@@ -87,7 +87,7 @@ class WebhookIntake:
 
         topic = envelope.type.upper()
         applied = topic in APPLIED_TOPICS
-        row = await inbox.add(
+        stored = await inbox.add(
             WebhookInboxMessage(
                 message_id=envelope.message_id,
                 topic=topic,
@@ -99,7 +99,7 @@ class WebhookIntake:
                 processed_at=None if applied else utcnow(),
             )
         )
-        if row is None:
+        if not stored:
             outcome = WebhookOutcome.duplicate
         else:
             outcome = WebhookOutcome.stored if applied else WebhookOutcome.ignored

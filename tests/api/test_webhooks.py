@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.container import Container
@@ -30,6 +30,7 @@ from app.db.models import (
 from app.services.tracking_applier import MAX_EVENT_TEXT, MAX_TRACK_EVENTS
 from app.services.webhook_applier import WebhookApplier
 from tests.fixtures.app import make_settings
+from tests.fixtures.statements import StatementLog
 
 OPEN_ID = "1234567890123"
 TOKEN = "s3cret-path-token"
@@ -241,6 +242,28 @@ async def test_the_intake_only_stores_and_the_worker_applies(
     assert await events(clean_db, fulfillment.id) == [("webhook", "created", "shipped")]
     [row] = await inbox(clean_db)
     assert (row.topic, row.status) == ("ORDER", "applied")
+
+
+async def test_the_intake_is_one_statement_to_the_database(
+    app: FastAPI, client: httpx.AsyncClient, clean_db: AsyncEngine, fulfillment: Fulfillment
+) -> None:
+    """What Postgres receives for a delivery: the insert alone, for a new message and for
+    a duplicate; no BEGIN, COMMIT or ping (a connection in steady use is not checked)."""
+    container: Container = app.state.container
+    await container.engine.dispose()
+    around: list[str] = []  # asyncpg's other queries: transactions, pings
+
+    def log_queries(_dbapi: Any, record: Any) -> None:
+        record.driver_connection.add_query_logger(lambda query: around.append(query.query))
+
+    event.listen(container.engine.sync_engine, "connect", log_queries)
+    body = order_message(fulfillment.cj_order_number, "UNSHIPPED")
+    with StatementLog(container.engine).recording() as executed:
+        for _ in range(2):
+            assert (await post(client, body)).status_code == 200
+    assert [query.split()[:3] for query in executed] == [["INSERT", "INTO", "webhook_inbox"]] * 2
+    assert around == []
+    assert len(await inbox(clean_db)) == 1
 
 
 @pytest.mark.parametrize("sign_header", [None, "", "bm90IHRoZSByaWdodCBzaWduYXR1cmU=", b"\xff"])

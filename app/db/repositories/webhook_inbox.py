@@ -18,8 +18,9 @@ class WebhookInboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, message: WebhookInboxMessage) -> WebhookInboxMessage | None:
-        """Store `message`; None when one with the same `message_id` is already there.
+    async def add(self, message: WebhookInboxMessage) -> bool:
+        """Store `message` in one statement; False when one with the same `message_id` is
+        already there.
 
         Insert-or-nothing is atomic, so two deliveries of one message racing each other
         store it once and neither fails.
@@ -35,9 +36,9 @@ class WebhookInboxRepository:
             insert(WebhookInboxMessage)
             .values(values)
             .on_conflict_do_nothing(index_elements=["message_id"])
-            .returning(WebhookInboxMessage)
+            .returning(WebhookInboxMessage.id)
         )
-        return (await self._session.scalars(statement)).one_or_none()
+        return (await self._session.execute(statement)).scalar_one_or_none() is not None
 
     async def due(self, status: str, *, now: datetime, limit: int) -> Sequence[WebhookInboxMessage]:
         """Messages in `status` whose next attempt is due, oldest first; on Postgres they
