@@ -66,7 +66,7 @@ class StatusChanges:
         )
         event = event_for(current, to_status)
         if event is not None:
-            await self.notify(repository, fulfillment, event)
+            await self.notify(repository, fulfillment, event, source=source)
         FULFILLMENT_TRANSITIONS.labels(to_status=to_status.value, source=source).inc()
         log.info(
             "fulfillment_status_changed",
@@ -79,10 +79,16 @@ class StatusChanges:
         return True
 
     async def notify(
-        self, repository: FulfillmentRepository, fulfillment: Fulfillment, event: NotificationEvent
+        self,
+        repository: FulfillmentRepository,
+        fulfillment: Fulfillment,
+        event: NotificationEvent,
+        *,
+        source: str | None = None,
     ) -> None:
-        """Queue `event` about the (held) fulfillment, in the caller's transaction."""
-        await self._outbox.enqueue(repository.session, fulfillment, event)
+        """Queue `event` about the (held) fulfillment, in the caller's transaction;
+        `source` (what made the change) goes into the payload's `change_source`."""
+        await self._outbox.enqueue(repository.session, fulfillment, event, source=source)
 
     async def annotate(
         self,
@@ -111,7 +117,7 @@ class StatusChanges:
                 created_at=now,
             )
         )
-        await self.notify(repository, fulfillment, event)
+        await self.notify(repository, fulfillment, event, source=source)
         log.info(
             "fulfillment_annotated",
             fulfillment_id=fulfillment.id,

@@ -7,6 +7,16 @@ outbox rows (so one's failures never hold up the other's messages).
   with the fulfillment's line items and the complete label list (Medusa replaces the
   fulfillment's labels with the ones sent).
 - `delivered`: `POST …/mark-as-delivered`.
+- `failed` / `cancelled`: `POST …/cancel`, so the store no longer waits on a fulfillment
+  CJ will never ship (CJ refused it, the service gave up, a refund, a cancel at CJ) and
+  its items can be fulfilled again. Medusa's cancel calls the provider's
+  cancelFulfillment, which this service answers as is for a failed or cancelled
+  fulfillment. A change made through this service's API (`change_source` `api`: the
+  store's own cancel through its provider, or a create the API refused, whose fulfillment
+  Medusa dropped) is not sent back: Medusa is cancelling it already, and a second cancel
+  workflow racing the first would restore its stock twice.
+  "already canceled" is done; "not found in the order" (Medusa deleted its fulfillment
+  when createFulfillment failed) leaves nothing to cancel.
 
 Medusa creates a shipment only once per fulfillment and marks it delivered only once;
 neither call is idempotent, so its 400 "already been created" / "already been marked
@@ -49,7 +59,14 @@ from app.sinks.base import (
 )
 from app.sinks.notification import FulfillmentNotification, NotificationEvent
 
-_ALREADY_DONE = ("already been created", "already been marked delivered")
+_ALREADY_DONE = (
+    "already been created",
+    "already been marked delivered",
+    "fulfillment is already canceled",
+)
+# Medusa's cancel workflow for a fulfillment the order does not have (INVALID_DATA, 400).
+_NOTHING_TO_CANCEL = "not found in the order"
+_ENDED = frozenset({NotificationEvent.failed, NotificationEvent.cancelled})
 _RETRIED = frozenset({408, 409, 425, 429})
 # Medusa accepts a URL, "" or "#" for a label's URLs; "#" says "none".
 _NO_URL = "#"
@@ -172,7 +189,13 @@ class _MedusaSink:
 class MedusaAdminSink(_MedusaSink):
     name = "medusa"
     events = frozenset(
-        {NotificationEvent.shipped, NotificationEvent.tracking_updated, NotificationEvent.delivered}
+        {
+            NotificationEvent.shipped,
+            NotificationEvent.tracking_updated,
+            NotificationEvent.delivered,
+            NotificationEvent.failed,
+            NotificationEvent.cancelled,
+        }
     )
 
     async def deliver(self, delivery: Delivery) -> DeliveryOutcome:
@@ -182,7 +205,12 @@ class MedusaAdminSink(_MedusaSink):
             f"/admin/orders/{quote(data.order_id, safe='')}"
             f"/fulfillments/{quote(data.external_id, safe='')}"
         )
-        if delivery.event is NotificationEvent.delivered:
+        body: dict[str, Any]
+        if delivery.event in _ENDED:
+            if data.change_source == "api":
+                return DeliveryOutcome.skipped
+            path, body = f"{fulfillment_path}/cancel", {}
+        elif delivery.event is NotificationEvent.delivered:
             path, body = f"{fulfillment_path}/mark-as-delivered", {}
         elif delivery.event is NotificationEvent.tracking_updated and not data.tracking:
             return DeliveryOutcome.skipped
@@ -191,6 +219,8 @@ class MedusaAdminSink(_MedusaSink):
         try:
             return await self._post(path, body)
         except DeliveryError as error:
+            if delivery.event in _ENDED and _NOTHING_TO_CANCEL in error.reason:
+                return DeliveryOutcome.skipped
             if error.permanent or error.auth or not error.server_error:
                 raise
             gone = await self._api.missing(data.order_id, data.external_id)

@@ -70,6 +70,15 @@ class FulfillmentSnapshot(BaseModel):
     tracking: list[TrackingLabel] = Field(description="Every tracking number known so far")
     created_at: datetime
     updated_at: datetime
+    change_source: str | None = Field(
+        default=None,
+        description=(
+            "What made the change, when it is a status change: `api` (asked through this "
+            "service's API, e.g. the store cancelling through its provider), `webhook` / "
+            "`webhook_confirmed` / `poller` / `cj_lookup` (CJ said so), `cj_dispute` (CJ "
+            "decided a refund dispute), `payment_retry`, `worker`"
+        ),
+    )
 
 
 class FulfillmentNotification(BaseModel):

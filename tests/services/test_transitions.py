@@ -80,6 +80,13 @@ async def test_changes_are_recorded_once_and_never_go_back(clean_db: AsyncEngine
         assert stored is not None
         assert (stored.status, stored.status_reason) == ("cancelled", "refund")
     assert await outbox_events(clean_db) == ["cj_order_created", "cancelled"]
+    # What made each change travels with it (the Medusa sink sends no cancel back to the
+    # store for a change our API made).
+    async with clean_db.connect() as conn:
+        payloads = (
+            await conn.execute(select(OutboxMessage.payload).order_by(OutboxMessage.id))
+        ).scalars()
+        assert [p["data"]["change_source"] for p in payloads] == ["webhook", "cj"]
 
 
 async def outbox_events(engine: AsyncEngine) -> list[str]:

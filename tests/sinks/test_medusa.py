@@ -319,3 +319,70 @@ class TestAnswers:
             delivery(NotificationEvent.delivered, order_id="order/1", external_id="ful?2")
         )
         assert route.called
+
+
+class TestEndedFulfillments:
+    """`failed` and `cancelled` cancel the Medusa fulfillment (Medusa's cancel workflow,
+    core-flows cancel-order-fulfillment), unless the change came through our API."""
+
+    @pytest.mark.parametrize(
+        ("event", "source"),
+        [
+            (NotificationEvent.failed, "worker"),
+            (NotificationEvent.cancelled, "cj_dispute"),
+            (NotificationEvent.cancelled, "webhook"),
+        ],
+    )
+    @respx.mock
+    async def test_an_end_cj_reached_cancels_the_medusa_fulfillment(
+        self, sink: MedusaAdminSink, event: NotificationEvent, source: str
+    ) -> None:
+        cancel = respx.post(f"{BASE}/cancel").respond(200, json={"order": {"id": "order_01H"}})
+        ended = delivery(event, status=event.value, change_source=source)
+        assert await sink.deliver(ended) is DeliveryOutcome.delivered
+        assert json.loads(cancel.calls.last.request.content) == {}
+        assert cancel.calls.last.request.headers["authorization"] == (
+            f"Basic {KEY.get_secret_value()}"
+        )
+
+    @pytest.mark.parametrize("event", [NotificationEvent.failed, NotificationEvent.cancelled])
+    @respx.mock
+    async def test_a_change_made_through_our_api_is_not_sent_back(
+        self, sink: MedusaAdminSink, event: NotificationEvent
+    ) -> None:
+        cancel = respx.post(f"{BASE}/cancel").respond(200, json={})
+        ended = delivery(event, status=event.value, change_source="api")
+        assert await sink.deliver(ended) is DeliveryOutcome.skipped
+        assert not cancel.called
+
+    @pytest.mark.parametrize(
+        ("message", "outcome"),
+        [
+            ("The fulfillment is already canceled", DeliveryOutcome.already_done),
+            ("Fulfillment with id ful_01H not found in the order", DeliveryOutcome.skipped),
+        ],
+    )
+    @respx.mock
+    async def test_medusas_already_canceled_and_no_such_fulfillment_end_it(
+        self, sink: MedusaAdminSink, message: str, outcome: DeliveryOutcome
+    ) -> None:
+        respx.post(f"{BASE}/cancel").respond(400, json={"type": "not_allowed", "message": message})
+        ended = delivery(NotificationEvent.failed, status="failed", change_source="worker")
+        assert await sink.deliver(ended) is outcome
+
+    @respx.mock
+    async def test_a_shipped_medusa_fulfillment_is_refused_for_good(
+        self, sink: MedusaAdminSink
+    ) -> None:
+        respx.post(f"{BASE}/cancel").respond(
+            400,
+            json={
+                "type": "not_allowed",
+                "message": "The fulfillment has already been shipped. Shipped fulfillments "
+                "cannot be canceled",
+            },
+        )
+        ended = delivery(NotificationEvent.cancelled, status="cancelled", change_source="webhook")
+        with pytest.raises(DeliveryError) as raised:
+            await sink.deliver(ended)
+        assert raised.value.permanent

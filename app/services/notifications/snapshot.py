@@ -36,6 +36,8 @@ def build_notification(
     items: Sequence[FulfillmentItem],
     event: NotificationEvent,
     occurred_at: datetime,
+    *,
+    source: str | None = None,
 ) -> FulfillmentNotification:
     return FulfillmentNotification(
         id=f"evt_{uuid.uuid4().hex}",
@@ -61,5 +63,6 @@ def build_notification(
             tracking=tracking_labels(fulfillment.tracking or []),
             created_at=fulfillment.created_at,
             updated_at=fulfillment.updated_at,
+            change_source=source,
         ),
     )

@@ -35,13 +35,15 @@ class OutboxWriter:
         event: NotificationEvent | str,
         *,
         occurred_at: datetime | None = None,
+        source: str | None = None,
     ) -> list[OutboxMessage]:
         """Queue `event` for every sink that wants it, with the fulfillment as it is now.
 
         Call it after changing the fulfillment, in the same transaction, while holding its
         row (an UPDATE of it does): rows are delivered per fulfillment in id order, so
         changes must be queued in the order they are committed. Flushes; never commits.
-        `occurred_at` (default now) is the payload's `timestamp`.
+        `occurred_at` (default now) is the payload's `timestamp`, `source` its
+        `change_source`.
         """
         event = NotificationEvent(event)  # an unknown event is a ValueError, at the caller
         sinks = [name for name, events in sorted(self._routes.items()) if event in events]
@@ -50,7 +52,11 @@ class OutboxWriter:
         await session.flush()  # fills timestamps and defaults of a new or changed row
         now = datetime.now(UTC)
         notification = build_notification(
-            fulfillment, await _items_of(session, fulfillment), event, occurred_at or now
+            fulfillment,
+            await _items_of(session, fulfillment),
+            event,
+            occurred_at or now,
+            source=source,
         )
         payload = notification.model_dump(mode="json")
         messages = [

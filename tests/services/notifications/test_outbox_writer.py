@@ -89,8 +89,8 @@ class TestEnqueue:
             (NotificationEvent.cj_order_created, ["webhook"]),
             (NotificationEvent.tracking_updated, ["medusa", "webhook"]),
             (NotificationEvent.delivered, ["medusa", "webhook"]),
-            (NotificationEvent.cancelled, ["webhook"]),
-            (NotificationEvent.failed, ["webhook"]),
+            (NotificationEvent.cancelled, ["medusa", "webhook"]),
+            (NotificationEvent.failed, ["medusa", "webhook"]),
         ],
     )
     async def test_a_sink_gets_only_the_events_it_delivers(
