@@ -190,7 +190,12 @@ class Container:
                 quiet_seconds=settings.tracking_poll_quiet_seconds,
                 call_timeout_seconds=settings.cj_timeout_seconds,
             ),
-            disputes=DisputeFollower(sessionmaker, cj, changes=changes),
+            disputes=DisputeFollower(
+                sessionmaker,
+                cj,
+                changes=changes,
+                give_up_after=timedelta(seconds=settings.dispute_give_up_seconds),
+            ),
             payments=PaymentRetrier(sessionmaker, cj, settings, changes=changes),
             webhooks=WebhookIntake(verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id),
             webhook_applier=WebhookApplier(sessionmaker, tracking),

@@ -184,6 +184,12 @@ class Settings(BaseSettings):
     dispute_poll_seconds: float = Field(
         default=600, gt=0, description="how often CJ is asked about undecided refund disputes"
     )
+    dispute_give_up_seconds: float = Field(
+        default=2_592_000,
+        gt=0,
+        description="a refund dispute CJ has not decided this long after it was opened is "
+        "no longer followed (the store is told)",
+    )
     catalogue_qps_share: Decimal = Field(
         default=Decimal("0.5"),
         gt=0,

@@ -284,7 +284,8 @@ class FulfillmentRead(BaseModel):
         description=(
             "Where that dispute stands: `requested` (CJ has it, its id is not known yet), "
             "`open`, `refunded` (the fulfillment is cancelled), `rejected` or `reissued` "
-            "(not cancelled: the order ships)."
+            "(not cancelled: the order ships), `unanswered` (CJ did not decide within "
+            "DISPUTE_GIVE_UP_SECONDS: no longer followed, see MyCJ)."
         ),
     )
     tracking: list[TrackingRead]

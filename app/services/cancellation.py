@@ -226,6 +226,7 @@ class CancellationService:
             if detail.dispute_id and not locked.dispute_id:
                 locked.dispute_id = detail.dispute_id
                 locked.dispute_status = locked.dispute_status or DisputeStatus.open.value
+                locked.dispute_opened_at = locked.dispute_opened_at or utcnow()
         return locked
 
     async def _cancel_at_cj(self, fulfillment_id: str) -> CancelResult:
@@ -346,6 +347,7 @@ class CancellationService:
             locked.dispute_status = (
                 DisputeStatus.open.value if dispute_id else DisputeStatus.requested.value
             )
+            locked.dispute_opened_at = utcnow()
         FULFILLMENT_CANCELS.labels(outcome="dispute_opened").inc()
         log.info("cj_refund_dispute_opened", fulfillment_id=row.id, dispute_id=dispute_id)
         return CancelResult(locked, dispute_requested=True)

@@ -7,12 +7,16 @@ fulfillment whose dispute is `requested` (id not known yet) or `open`:
 - `finallyDeal` 1 (refund): the fulfillment becomes `cancelled` (the store is told);
 - 3 (reject) or 2 (reissue instead of a refund): CJ keeps the order and ships it. The
   fulfillment keeps its status, its `status_reason` says so, and one event and one
-  `dispute_rejected` notification tell the store.
+  `dispute_rejected` notification tell the store;
+- no decision DISPUTE_GIVE_UP_SECONDS after the dispute was opened: it is no longer
+  followed (`unanswered`); `status_reason`, one event and a `dispute_undecided`
+  notification say to follow it in MyCJ.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import structlog
@@ -21,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.cj.client import CJClient
 from app.cj.errors import CJError
 from app.cj.models import DisputeRecord, Priority
+from app.core.clock import utcnow
 from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.session import transaction
@@ -41,6 +46,7 @@ class DisputeStatus(StrEnum):
     refunded = "refunded"
     reissued = "reissued"
     rejected = "rejected"
+    unanswered = "unanswered"
 
 
 FOLLOWED = (DisputeStatus.requested.value, DisputeStatus.open.value)
@@ -79,10 +85,12 @@ class DisputeFollower:
         cj: CJClient,
         *,
         changes: StatusChanges,
+        give_up_after: timedelta,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._cj = cj
         self._changes = changes
+        self._give_up_after = give_up_after
 
     async def follow_due(self) -> int:
         """One pass over the disputes CJ has not decided; how many were asked about."""
@@ -101,15 +109,41 @@ class DisputeFollower:
         if row is None or row.cj_order_id is None or row.dispute_status not in FOLLOWED:
             return row
         record = find(await self._cj.dispute_list(row.cj_order_id, priority=Priority.polling), row)
-        if record is None:
+        undecided = record is None or record.finally_deal not in (REFUND, REISSUE, REJECT)
+        if record is None and not self._past_give_up(row):
             return row
         async with transaction(self._sessionmaker) as session:
             repository = FulfillmentRepository(session)
             locked = await repository.get_for_update(fulfillment_id)
             if locked is None or locked.dispute_status not in FOLLOWED:
                 return locked
-            await self._apply(repository, locked, record)
+            if record is not None:
+                await self._apply(repository, locked, record)
+            if undecided and self._past_give_up(locked):
+                await self._give_up(repository, locked)
         return locked
+
+    def _past_give_up(self, row: Fulfillment) -> bool:
+        opened = row.dispute_opened_at
+        return opened is not None and utcnow() - _aware(opened) >= self._give_up_after
+
+    async def _give_up(self, repository: FulfillmentRepository, row: Fulfillment) -> None:
+        days = self._give_up_after.total_seconds() / 86_400
+        row.dispute_status = DisputeStatus.unanswered.value
+        reason = (
+            f"CJ has not decided the refund dispute {row.dispute_id or '(id not known)'} "
+            f"within {days:g} days (DISPUTE_GIVE_UP_SECONDS): it is no longer followed; "
+            "follow it in MyCJ"
+        )
+        await self._changes.annotate(
+            repository,
+            row,
+            source=SOURCE,
+            reason=reason,
+            detail={"dispute_id": row.dispute_id, "outcome": DisputeStatus.unanswered.value},
+            event=NotificationEvent.dispute_undecided,
+        )
+        log.warning("cj_dispute_given_up", fulfillment_id=row.id, dispute_id=row.dispute_id)
 
     async def _apply(
         self, repository: FulfillmentRepository, row: Fulfillment, record: DisputeRecord
@@ -151,3 +185,8 @@ class DisputeFollower:
             return
         if row.dispute_status == DisputeStatus.requested.value and row.dispute_id:
             row.dispute_status = DisputeStatus.open.value
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -26,6 +26,7 @@ class NotificationEvent(StrEnum):
     failed = "failed"
     intercepted = "intercepted"
     dispute_rejected = "dispute_rejected"
+    dispute_undecided = "dispute_undecided"
     payment_failed = "payment_failed"
 
     @property

@@ -154,3 +154,46 @@ async def test_a_rejected_dispute_tells_the_store_and_the_order_ships(
     shipped = await client.post(f"/v1/fulfillments/{paid['id']}/cancel")
     assert shipped.status_code == 409
     assert shipped.json()["status_now"] == "shipped"
+
+
+async def test_a_dispute_cj_never_decides_is_given_up_and_the_store_told(
+    sim: httpx.AsyncClient, service_env: dict[str, str], clean_db: AsyncEngine
+) -> None:
+    settings = fulfillment_settings(
+        service_env,
+        cj_pay_type=PayType.balance,
+        cancel_after_payment=CancelAfterPayment.dispute,
+        run_worker_in_process=True,
+        dispute_poll_seconds=0.2,
+        dispute_give_up_seconds=1.0,
+        notify_url="http://127.0.0.1:9/never-called",
+        notify_secret="a-plain-shared-secret",
+    )
+    await sim.post("/_sim/config", json={"qps": SIM_QPS})
+    async for client in running(app_for(settings)):
+        paid = await paid_fulfillment(client)
+        assert (await client.post(f"/v1/fulfillments/{paid['id']}/cancel")).status_code == 202
+        dispute_id = await cj_dispute_id(sim, paid["id"])
+
+        unanswered = await until(client, paid["id"], "dispute_status", "unanswered")
+
+        assert unanswered["status"] == "unshipped"
+        assert unanswered["status_reason"].startswith(
+            f"CJ has not decided the refund dispute {dispute_id} within"
+        )
+        last = (await events(client, paid["id"]))[-1]
+        assert (last["source"], last["from"], last["to"]) == (
+            "cj_dispute",
+            "unshipped",
+            "unshipped",
+        )
+        sessions = async_sessionmaker(clean_db, expire_on_commit=False)
+        queued = [r.event_type for r in await outbox_rows(sessions)]
+        assert queued.count("dispute_undecided") == 1
+        asked = (await sim_stats(sim))["calls"]["getDisputeList"]
+        await asyncio.sleep(0.6)
+        assert (await sim_stats(sim))["calls"]["getDisputeList"] == asked  # no longer followed
+        refused = await client.post(f"/v1/fulfillments/{paid['id']}/cancel")
+        assert refused.status_code == 409
+        assert "follow it in MyCJ" in refused.json()["detail"]
+        assert (await sim_stats(sim))["calls"]["create"] == 1

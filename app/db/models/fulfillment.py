@@ -71,6 +71,8 @@ class Fulfillment(TimestampMixin, Base):
     # The refund dispute opened to cancel a paid order: requested (CJ has it, its id not
     # known yet), open, then refunded, rejected or reissued (services.disputes).
     dispute_status: Mapped[str | None] = mapped_column(String(16))
+    # When that dispute was opened: it is followed until DISPUTE_GIVE_UP_SECONDS after.
+    dispute_opened_at: Mapped[datetime | None]
     # Balance mode: when the payment that could not be made is tried again (None: not due,
     # paid, or given up); set forward while a retrier holds it (services.payment_retry).
     payment_retry_at: Mapped[datetime | None] = mapped_column(index=True)
