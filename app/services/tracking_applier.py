@@ -169,6 +169,8 @@ class TrackingApplier:
         source: str,
     ) -> list[str]:
         """Apply `report` to the (locked) fulfillment; returns what changed, by name."""
+        # First: a flush below (an event, a notification) then writes the row once.
+        fulfillment.last_synced_at = utcnow()
         changed: list[str] = []
         if report.cj_order_id and fulfillment.cj_order_id is None:
             # Callers pass CJ's own word here (an answer to our call, or a confirmed claim).
@@ -199,7 +201,6 @@ class TrackingApplier:
             detail={"cj_status": report.cj_status} if report.cj_status else None,
         ):
             changed.append("status")
-        fulfillment.last_synced_at = utcnow()
         if changed:
             log.info(
                 "fulfillment_cj_report_applied",

@@ -23,6 +23,7 @@ from app.core.config import Settings
 from app.db.models import (
     Fulfillment,
     FulfillmentEvent,
+    FulfillmentItem,
     FulfillmentParcel,
     OutboxMessage,
     WebhookInboxMessage,
@@ -37,6 +38,7 @@ TOKEN = "s3cret-path-token"
 PATH = f"/webhooks/cj/{TOKEN}"
 CJ_ORDER_ID = 210823100016290555  # above 2**53: must survive as text, exactly
 ACK = {"code": 200, "result": "success", "message": "received"}
+NOTIFYING = {"notify_url": "http://127.0.0.1:9/never-called", "notify_secret": "a-shared-secret"}
 
 
 @pytest.fixture
@@ -264,6 +266,42 @@ async def test_the_intake_is_one_statement_to_the_database(
     assert [query.split()[:3] for query in executed] == [["INSERT", "INTO", "webhook_inbox"]] * 2
     assert around == []
     assert len(await inbox(clean_db)) == 1
+
+
+@pytest.mark.settings(**NOTIFYING)
+async def test_a_batch_loads_its_fulfillments_items_once_and_writes_each_row_once(
+    app: FastAPI, client: httpx.AsyncClient, clean_db: AsyncEngine
+) -> None:
+    """The worker's cost is its round trips: one query for every fulfillment's items (the
+    notifications carry them), and one UPDATE of a fulfillment per message that moved it."""
+    numbers = [f"cjf-batch-{n}" for n in range(3)]
+    async with async_sessionmaker(clean_db).begin() as session:
+        for n, number in enumerate(numbers):
+            row = Fulfillment(
+                id=f"ful_batch_{n}",
+                external_id=f"ful_medusa_batch_{n}",
+                order_id=f"order_batch_{n}",
+                option_id="ca-standard",
+                status="created",
+                cj_order_number=number,
+                cj_order_id=str(CJ_ORDER_ID + n),
+                from_country="CN",
+                shipping_address={"country_code": "CA"},
+                tracking=[],
+                tracking_events=[],
+            )
+            row.items = [FulfillmentItem(line_item_id=f"li_{n}", vid="V1", quantity=1)]
+            session.add(row)
+    for n, number in enumerate(numbers):
+        body = order_message(number, "SHIPPED", cjOrderId=CJ_ORDER_ID + n, trackNumber=f"T{n}")
+        assert (await post(client, body)).status_code == 200
+    container: Container = app.state.container
+    with StatementLog(container.engine).recording() as executed:
+        assert await apply(app) == 3
+    starts = [" ".join(query.split()[:3]) for query in executed]
+    assert sum(1 for q in executed if "FROM fulfillment_items" in q) == 1
+    assert starts.count("UPDATE fulfillments SET") == 3
+    assert await queued_for_the_store(clean_db) == ["shipped"] * 3
 
 
 @pytest.mark.parametrize("sign_header", [None, "", "bm90IHRoZSByaWdodCBzaWduYXR1cmU=", b"\xff"])
@@ -514,7 +552,6 @@ FORGED = [
     ("logistic", lambda _n: logistic_message(CJ_ORDER_ID, 12, "EVIL2")),
     ("returned", lambda _n: logistic_message(CJ_ORDER_ID, 14, "EVIL3")),
 ]
-NOTIFYING = {"notify_url": "http://127.0.0.1:9/never-called", "notify_secret": "a-shared-secret"}
 
 
 @pytest.mark.settings(cj_webhook_path_token=None, **NOTIFYING)

@@ -57,7 +57,8 @@ class FulfillmentRepository:
         self, *, order_numbers: Sequence[str], cj_order_ids: Sequence[str]
     ) -> Sequence[Fulfillment]:
         """Every fulfillment with one of these order numbers, CJ order ids or parcels,
-        locked in id order (so two callers locking overlapping sets never deadlock)."""
+        locked in id order (so two callers locking overlapping sets never deadlock), with
+        its items (the store's notifications carry them: one query for all)."""
         conditions: list[ColumnElement[bool]] = []
         if order_numbers:
             conditions.append(Fulfillment.cj_order_number.in_(order_numbers))
@@ -74,6 +75,7 @@ class FulfillmentRepository:
             .where(or_(*conditions))
             .order_by(Fulfillment.id)
             .with_for_update(of=Fulfillment)
+            .options(selectinload(Fulfillment.items))
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(statement)).scalars().all()
