@@ -374,6 +374,41 @@ class TestAdminFlows:
         store.admin("POST", f"/admin/draft-orders/{draft['id']}/edit/confirm", {})
 
 
+class TestOrderEdits:
+    def test_an_order_edit_ships_new_items_with_the_cj_option_at_the_admins_amount(
+        self, store: Store
+    ) -> None:
+        # Medusa 2.21.2 never asks a provider to price an order edit's shipping method (the
+        # workflow asks the Pricing Module, which has no price for a calculated option: a
+        # 500 "reading 'calculated_amount'" without one); the admin gives the amount.
+        order = checkout(store)
+        store.admin("POST", "/admin/order-edits", {"order_id": order["id"]})
+        try:
+            store.admin(
+                "POST",
+                f"/admin/order-edits/{order['id']}/items",
+                {"items": [{"variant_id": store.env["STORE_VARIANT_ID"], "quantity": 1}]},
+            )
+            preview = store.admin(
+                "POST",
+                f"/admin/order-edits/{order['id']}/shipping-method",
+                {"shipping_option_id": store.env["STORE_SHIPPING_OPTION_ID"], "custom_amount": 5},
+            )["order_preview"]
+            store.admin("POST", f"/admin/order-edits/{order['id']}/request", {})
+            store.admin("POST", f"/admin/order-edits/{order['id']}/confirm", {})
+        except AssertionError:
+            store.admin_response("DELETE", f"/admin/order-edits/{order['id']}")
+            raise
+        amounts = sorted(Decimal(str(m["amount"])) for m in preview["shipping_methods"])
+        assert amounts == sorted([Decimal(str(order["shipping_methods"][0]["amount"])), Decimal(5)])
+
+        added = new_lines(order, order["id"], store)
+        assert [line["quantity"] for line in added] == [1]
+        made = fulfil_lines(store, order["id"], added)
+        assert made["data"]["status"] == "created"
+        assert cj_order_lines(store, made["data"]["id"]) == [(added[0]["id"], 1)]
+
+
 class TestClaimsAndExchanges:
     def test_a_claims_replacement_is_priced_with_the_cj_option_and_fulfilled_through_cj(
         self, store: Store

@@ -1,14 +1,16 @@
 /**
  * What calculated shipping providers (the CJ provider) lack in the pricing context of the
  * flows that price an order rather than a cart (core-flows 2.21.2):
- * - draft orders, order edits, claims, exchanges, returns: the currency. Their workflows
- *   have it in their input (`currency_code`, the order's) but do not pass it on;
+ * - draft orders, claims, exchanges, returns: the currency. Their workflows have it in
+ *   their input (`currency_code`, the order's) but do not pass it on;
  * - claims, exchanges and returns (`fetchShippingOptionForOrderWorkflow`): the order's
  *   address, which that workflow asks for as `shipping_address` without its fields, so
  *   the context holds no country; and the lines a claim or an exchange sends, which are
  *   new lines of the order change, not yet among the order's `items` that the context has.
  * The workflow spreads the order over what a hook returns, so these come under keys of
  * their own, `cj_shipping_address` and `cj_items`, which the provider reads.
+ * (Order edits never ask a provider: their workflow asks the Pricing Module, so an edit's
+ * CJ shipping method needs the admin's custom amount.)
  * Medusa takes one handler per hook: a store that needs its own merges this into it.
  */
 import type { MedusaContainer } from "@medusajs/framework/types"
