@@ -41,6 +41,7 @@ BATCH = 20
 ATTEMPT_TIMEOUTS = 5
 LEASE_MARGIN_SECONDS = 10.0
 RETRY_NOTE = " The service tries the payment again (until PAYMENT_GIVE_UP_SECONDS)."
+NOT_NAMED = "Placed at CJ, which has not named its order id yet (non-CJ SKUs)."
 _CJ_STATUS = {Status.in_cart: "IN_CART", Status.unpaid: "UNPAID", Status.unshipped: "UNSHIPPED"}
 
 
@@ -102,30 +103,43 @@ class PaymentRetrier:
             return None
         async with self._sessionmaker() as session:
             row = await FulfillmentRepository(session).get(fulfillment_id)
-        if row is None or row.cj_order_id is None or Status(row.status) not in PAYABLE:
+        if row is None or Status(row.status) not in PAYABLE:
             return await self._record(fulfillment_id, None, None)
         deadline = time.monotonic() + self._budget_seconds
         try:
-            detail = await self._cj.get_order_detail(row.cj_order_id, deadline=deadline)
+            # By CJ's id, or by our orderNumber while CJ has named none (non-CJ SKUs).
+            detail = await self._cj.get_order_detail(
+                row.cj_order_id or row.cj_order_number, deadline=deadline
+            )
         except CJError as exc:
             reason = f"Placed at CJ but not paid from the balance yet (CJ not asked: {exc})."
             return await self._record(
                 fulfillment_id, PaymentResult(Status(row.status), reason, retry=True), None
             )
+        cj_id = row.cj_order_id or detail.cj_id
         status = from_cj(detail.order_status)
         if status not in PAYABLE:  # paid in MyCJ, or a lost payment went through
-            return await self._record(fulfillment_id, PaymentResult(status), detail.order_status)
-        paid = await self._payer.pay(
-            row.cj_order_id,
-            status,
-            order_amount=detail.order_amount,
-            shipment_order_id=detail.shipment_order_id,
-            deadline=deadline,
-        )
-        return await self._record(fulfillment_id, paid, detail.order_status)
+            return await self._record(
+                fulfillment_id, PaymentResult(status), detail.order_status, cj_id
+            )
+        if cj_id is None:
+            paid = PaymentResult(status, NOT_NAMED, retry=True)
+        else:
+            paid = await self._payer.pay(
+                cj_id,
+                status,
+                order_amount=detail.order_amount,
+                shipment_order_id=detail.shipment_order_id,
+                deadline=deadline,
+            )
+        return await self._record(fulfillment_id, paid, detail.order_status, cj_id)
 
     async def _record(
-        self, fulfillment_id: str, paid: PaymentResult | None, cj_status: str | None
+        self,
+        fulfillment_id: str,
+        paid: PaymentResult | None,
+        cj_status: str | None,
+        cj_id: str | None = None,
     ) -> Fulfillment | None:
         """Write what the attempt found; `paid` None: nothing is left to pay."""
         async with transaction(self._sessionmaker) as session:
@@ -137,6 +151,7 @@ class PaymentRetrier:
             current = Status(row.status)
             if paid is None or current not in PAYABLE:  # moved on meanwhile
                 return row
+            row.cj_order_id = row.cj_order_id or cj_id
             row.cj_status = cj_status_after(paid, cj_status or row.cj_status)
             detail: dict[str, Any] = {
                 "cj_order_id": row.cj_order_id,

@@ -91,7 +91,10 @@ NO_ORDER_ID_YET = (
     "CJ has the order under its orderNumber but gave no CJ order id yet (non-CJ SKUs: "
     "the id comes with CJ's ORDER webhook)."
 )
-NOT_PAID_WITHOUT_ID = "It is not paid from the balance without a CJ order id: pay it in MyCJ."
+NOT_PAID_WITHOUT_ID = (
+    "It is paid from the balance once CJ names its order id (CJ's cart takes CJ ids): the "
+    "payment is tried again, the order looked up by its orderNumber."
+)
 
 
 @dataclass(frozen=True)
@@ -313,7 +316,7 @@ class Submitter:
         ):
             return placed
         if placed.cj_order_id is None:  # CJ's cart takes CJ ids; this order has none yet
-            return replace(placed, payment_note=NOT_PAID_WITHOUT_ID)
+            return replace(placed, payment_note=NOT_PAID_WITHOUT_ID, payment_retry=True)
         budget = self._settings.cj_timeout_seconds * PAYMENT_BUDGET_TIMEOUTS
         paid = await self._payer.pay(
             placed.cj_order_id,

@@ -294,6 +294,23 @@ class TestPaymentTriedAgain:
         sessions = async_sessionmaker(clean_db, expire_on_commit=False)
         assert "payment_failed" not in [r.event_type for r in await outbox_rows(sessions)]
 
+    async def test_an_order_cj_gave_no_id_is_paid_once_cj_names_it(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
+    ):
+        [poster] = (await sim.get("/_sim/catalog")).json()["non_cj_variants"]
+        items = [{"line_item_id": "li_1", "vid": poster["vid"], "quantity": 1}]
+        response = await client.post("/v1/fulfillments", json=body(items=items), headers=key())
+        assert response.status_code == 201, response.text
+        placed = response.json()
+        assert (placed["status"], placed["cj_order_id"]) == ("created", None)
+        assert "paid from the balance once CJ names its order id" in placed["status_reason"]
+
+        rows = await wait_until(clean_db, [placed["id"]], {"unshipped"}, timeout=20)
+        [cj_order] = (await sim.get("/_sim/orders")).json()["orders"]
+        assert rows[placed["id"]].cj_order_id == cj_order["orderId"]  # found by orderNumber
+        assert cj_order["orderStatus"] == "UNSHIPPED"
+        assert (await sim_stats(sim))["calls"]["payBalanceV2"] == 1
+
     async def test_a_balance_topped_up_pays_the_order_on_retry(
         self, client: httpx.AsyncClient, sim: httpx.AsyncClient, clean_db: AsyncEngine
     ):
