@@ -36,6 +36,8 @@ from app.services.quote_flights import QuoteFlights
 from app.services.rates import RateService
 from app.services.retention import Retention
 from app.services.skus import VariantResolver
+from app.services.stock import StockGuard
+from app.services.stock_poll import StockPoller
 from app.services.submission import Submitter
 from app.services.tracking_applier import TrackingApplier
 from app.services.tracking_readback import PollPacer, TrackingReadback, pace_interval
@@ -91,6 +93,7 @@ def build_rate_service(
     variants: VariantResolver,
     cj: CJClient,
     redis: Redis | None,
+    stock: StockGuard,
 ) -> RateService:
     store = create_quote_store(redis, timedelta(seconds=settings.rates_stale_ttl))
     # The lock outlives the longest CJ call, so a second process never calls for the same cart.
@@ -99,6 +102,7 @@ def build_rate_service(
         settings=settings,
         options=options,
         variants=variants,
+        stock=stock,
         cj=cj,
         store=store,
         flights=QuoteFlights(store, redis, lock_ttl),
@@ -143,6 +147,7 @@ class Container:
     retention: Retention
     catalogue: ProductCatalogue
     variant_checker: VariantChecker
+    stock_poller: StockPoller
 
     @classmethod
     def build(cls, settings: Settings, *, process: str) -> Container:
@@ -152,7 +157,13 @@ class Container:
         redis = create_redis(settings.redis_url, client_name=f"cj-fulfillment.{process}")
         cj = build_cj_client(settings, sessionmaker, redis)
         variants = VariantResolver(sessionmaker, cache_seconds=settings.sku_cache_seconds)
+        stock = StockGuard(sessionmaker, cache_seconds=settings.sku_cache_seconds)
         sinks = build_sinks(settings)
+        catalogue_pacer = PollPacer(
+            redis,
+            pace_interval(settings.cj_qps, settings.catalogue_qps_share),
+            key=CATALOGUE_PACER_KEY,
+        )
         outbox = OutboxWriter({sink.name: sink.events for sink in sinks})
         changes = StatusChanges(outbox)
         submitter = Submitter(sessionmaker, cj, options, settings, changes=changes)
@@ -165,12 +176,13 @@ class Container:
             options=options,
             cj=cj,
             variants=variants,
-            rates=build_rate_service(settings, options, variants, cj, redis),
+            rates=build_rate_service(settings, options, variants, cj, redis, stock),
             submitter=submitter,
             fulfillments=FulfillmentService(
                 sessionmaker,
                 options=options,
                 variants=variants,
+                stock=stock,
                 submitter=submitter,
                 settings=settings,
                 answer_for=answer_for,
@@ -211,13 +223,12 @@ class Container:
                 idempotency_days=settings.idempotency_retention_days,
             ),
             catalogue=ProductCatalogue(sessionmaker, cj),
-            variant_checker=VariantChecker(
+            variant_checker=VariantChecker(cj, catalogue_pacer),
+            stock_poller=StockPoller(
+                sessionmaker,
                 cj,
-                PollPacer(
-                    redis,
-                    pace_interval(settings.cj_qps, settings.catalogue_qps_share),
-                    key=CATALOGUE_PACER_KEY,
-                ),
+                catalogue_pacer,
+                sinks=[s.name for s in sinks if s.name == WebhookSink.name],
             ),
         )
 

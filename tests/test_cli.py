@@ -569,3 +569,20 @@ class TestSkusChecked:
         assert f"B: CJ has taken vid {mug['vid']} off the shelves" in out
         assert "C: CJ does not know vid no-such-vid" in out
         assert out[-1].startswith("done: 1 on sale, 1 off the shelves, 1 unknown to CJ; ")
+
+
+class TestProductsStock:
+    def test_a_resync_reads_each_product_once_and_says_what_changed(
+        self, cj_env: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        mug = sim_products(cj_env)["CJ-MUG"]
+        assert main(["products", "add", str(mug["pid"])]) == 0
+        [only] = mug["variants"]  # type: ignore[attr-defined]
+        httpx.post(f"{cj_env}/_sim/variants/{only['vid']}/stock",
+                   json={"country_code": "US", "quantity": 7})  # fmt: skip
+        capsys.readouterr()
+        assert main(["products", "stock"]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith(f"[1/1] {mug['pid']}: 1 SKUs")
+        assert out[1] == "  variant.stock_changed\tCJ-MUG-WHITE-11OZ\tUS:7"
+        assert out[2].startswith("done: 1 of 1 products read, 1 variants changed, 0 delisted")

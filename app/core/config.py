@@ -196,6 +196,11 @@ class Settings(BaseSettings):
         le=1,
         description="share of CJ_QPS that checking SKUs and reading stock may use",
     )
+    stock_poll_seconds: float = Field(
+        default=6 * 3600,
+        ge=0,
+        description="seconds between two reads of the mapped products' stock (0: never)",
+    )
 
     webhook_inbox_retention_days: float = Field(
         default=30, ge=1, description="days a settled CJ webhook is kept (dedupes redeliveries)"

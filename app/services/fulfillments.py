@@ -41,6 +41,7 @@ from app.services.fulfillment_matching import forgotten_match, same_request
 from app.services.options import FulfillmentOption, OptionsCatalog
 from app.services.skus import ItemRef, ResolvedItem, VariantResolver
 from app.services.statuses import Status
+from app.services.stock import StockGuard
 from app.services.submission import Submitter
 from app.services.transitions import StatusChanges
 
@@ -161,6 +162,7 @@ class FulfillmentService:
         *,
         options: OptionsCatalog,
         variants: VariantResolver,
+        stock: StockGuard,
         submitter: Submitter,
         settings: Settings,
         answer_for: AnswerFor,
@@ -169,6 +171,7 @@ class FulfillmentService:
         self._sessionmaker = sessionmaker
         self._options = options
         self._variants = variants
+        self._stock = stock
         self._submitter = submitter
         self._settings = settings
         self._answer_for = answer_for
@@ -191,6 +194,7 @@ class FulfillmentService:
         items = await self._variants.resolve(
             [ItemRef(sku=i.sku, vid=i.vid, quantity=i.quantity) for i in request.items]
         )
+        await self._stock.require(items, option.from_country)  # before anything is stored
         fulfillment = self._new_row(request, option, items)
         self._check_cj_limits(fulfillment)
         try:

@@ -39,7 +39,8 @@ from app.services.options import DestinationNotServed, FulfillmentOption, Option
 from app.services.quote_cache import FreightKey, QuotedLogistic, QuoteSet, QuoteStore
 from app.services.quote_demand import QuoteDemand
 from app.services.quote_flights import QuoteFlights, stop_task
-from app.services.skus import ItemRef, VariantResolver
+from app.services.skus import ItemRef, ResolvedItem, VariantResolver
+from app.services.stock import OutOfStock, StockGuard, shortfalls_of
 
 log = structlog.get_logger(__name__)
 
@@ -115,6 +116,7 @@ class RateService:
         settings: Settings,
         options: OptionsCatalog,
         variants: VariantResolver,
+        stock: StockGuard,
         cj: CJClient,
         store: QuoteStore,
         flights: QuoteFlights,
@@ -122,6 +124,7 @@ class RateService:
     ) -> None:
         self._options = options
         self._variants = variants
+        self._stock = stock
         self._cj = cj
         self._store = store
         self._flights = flights
@@ -142,6 +145,7 @@ class RateService:
         country = query.country_code.upper()
         options = self._options_for(query.option_id, country)
         items = await self._variants.resolve(query.items)
+        options = await self._in_stock(options, items)
         lines = [(item.vid, item.quantity) for item in items]
         quantity = sum(item.quantity for item in items)
 
@@ -172,6 +176,20 @@ class RateService:
         for rate in rates:
             _ANSWERS[rate.source].inc()
         return rates
+
+    async def _in_stock(
+        self, options: list[FulfillmentOption], items: Sequence[ResolvedItem]
+    ) -> list[FulfillmentOption]:
+        """The options whose warehouse country can ship the cart by the stock we know
+        (an option left out says nothing); when none can (also the one option asked
+        for): 422 `out-of-stock`, naming each item and warehouse."""
+        known = await self._stock.availability([item.vid for item in items])
+        short = {o.id: shortfalls_of(items, o.from_country, known) for o in options}
+        kept = [o for o in options if not short[o.id]]
+        if not kept:
+            unique = {(s.vid, s.country): s for o in options for s in short[o.id]}
+            raise OutOfStock(list(unique.values()))
+        return kept
 
     def _options_for(self, option_id: str | None, country: str) -> list[FulfillmentOption]:
         if option_id is not None:

@@ -2,8 +2,9 @@
 RUN_WORKER_IN_PROCESS=true): placing pending fulfillments at CJ, applying the CJ webhooks
 the intake stored, keeping tracking current (confirming webhooks that are not CJ's own
 word, polling quiet orders), following refund disputes to CJ's decision, trying balance
-payments again, delivering the store's notifications (the outbox), and pruning what is
-kept past its use; plus the heartbeat, the ops gauges and the ops alerts."""
+payments again, reading the mapped products' stock, delivering the store's notifications
+(the outbox), and pruning what is kept past its use; plus the heartbeat, the ops gauges
+and the ops alerts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from app.workers.operations import OperationsWorker
 from app.workers.outbox_loop import OutboxWorker
 from app.workers.payment_loop import PaymentWorker
 from app.workers.retention_loop import RetentionWorker
+from app.workers.stock_loop import StockWorker
 from app.workers.submission_loop import SubmissionWorker
 from app.workers.tracking_loop import TrackingWorker
 from app.workers.webhook_loop import WebhookWorker
@@ -58,6 +60,7 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
     )
     disputes = DisputeWorker(container.disputes, interval_seconds=settings.dispute_poll_seconds)
     payments = PaymentWorker(container.payments, poll_seconds=settings.worker_poll_seconds)
+    stock = StockWorker(container.stock_poller, interval_seconds=settings.stock_poll_seconds)
     await asyncio.gather(
         submissions.run(stop),
         webhooks.run(stop),
@@ -68,4 +71,5 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
         operations.run(stop),
         disputes.run(stop),
         payments.run(stop),
+        stock.run(stop),
     )

@@ -34,6 +34,7 @@ from app.services.fulfillments import (
 )
 from app.services.options import DestinationNotServed, UnknownOption
 from app.services.skus import UnknownSkus
+from app.services.stock import OutOfStock
 
 router = APIRouter(prefix="/fulfillments", tags=["fulfillments"])
 
@@ -62,6 +63,7 @@ _NOT_FOUND = problem_responses(FulfillmentNotFound)
             UnknownOption,
             DestinationNotServed,
             UnknownSkus,
+            OutOfStock,
             IdempotencyKeyReused,
             FulfillmentFailed,
         ),

@@ -12,6 +12,7 @@ from app.services.money import UnknownCurrency
 from app.services.options import DestinationNotServed, UnknownOption
 from app.services.rates import CannotShip, UnknownVariant
 from app.services.skus import UnknownSkus
+from app.services.stock import OutOfStock
 
 router = APIRouter(prefix="/rates", tags=["rates"])
 
@@ -27,6 +28,7 @@ router = APIRouter(prefix="/rates", tags=["rates"])
         UnknownCurrency,
         CannotShip,
         UnknownVariant,
+        OutOfStock,
     ),
 )
 async def quote_rates(body: RateRequest, container: ContainerDep) -> RateList:

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import CatalogueProduct, SkuMapping, VariantStock
@@ -44,6 +45,20 @@ class CatalogueRepository:
             select(SkuMapping).where(SkuMapping.pid.in_(set(pids))).order_by(SkuMapping.sku)
         )
         return list(rows)
+
+    async def all_mappings(self) -> list[SkuMapping]:
+        rows = await self._session.scalars(
+            select(SkuMapping).order_by(SkuMapping.pid, SkuMapping.sku)
+        )
+        return list(rows)
+
+    async def mark_checked(self, vid: str, *, listed: bool, at: datetime) -> None:
+        await self._session.execute(
+            update(SkuMapping)
+            .where(SkuMapping.vid == vid)
+            .values(listed=listed, checked_at=at)
+            .execution_options(synchronize_session=False)
+        )
 
     async def save_mapping(self, sku: str, values: Mapping[str, Any]) -> str:
         """Insert or update the mapping of `sku`: "added", "updated" or "unchanged"."""

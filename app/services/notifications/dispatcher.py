@@ -30,6 +30,7 @@ from app.core.metrics import (
 )
 from app.db.repositories.outbox_messages import ClaimedMessage, OutboxRepository
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome, Sink
+from app.sinks.catalogue_event import is_catalogue_event
 from app.sinks.notification import NotificationEvent
 from app.sinks.ops_alert import is_ops_alert
 
@@ -169,7 +170,7 @@ class OutboxDispatcher:
         sink = self._sinks[message.sink]
         try:
             event = message.event_type
-            if not is_ops_alert(event):
+            if not (is_ops_alert(event) or is_catalogue_event(event)):
                 event = NotificationEvent(event)
             delivery = Delivery(message.id, event, message.payload)
             return await sink.deliver(delivery)
