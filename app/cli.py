@@ -357,10 +357,16 @@ def cj_webhooks_register(args: argparse.Namespace) -> int:
         )
 
     async def work(container: Container) -> int:
-        accepted = await container.cj.set_webhooks(order_url=url, logistics_url=url)
+        accepted = await container.cj.set_webhooks(
+            order_url=url, logistics_url=url, catalogue_url=url if args.stock else None
+        )
         print(f"order:     ENABLE {_masked(url, token)}")
         print(f"logistics: ENABLE {_masked(url, token)}")
-        print("other topics (product, stock, ...): left as they are")
+        if args.stock:
+            print(f"product:   ENABLE {_masked(url, token)}")
+            print(f"stock:     ENABLE {_masked(url, token)}")
+        else:
+            print("other topics (product, stock, ...): left as they are")
         print(f"CJ answered: {'accepted' if accepted else 'not accepted (data false)'}")
         return 0 if accepted else 1
 
@@ -522,6 +528,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     register.add_argument(
         "--url", required=True, help="public https URL of POST /webhooks/cj on this service"
+    )
+    register.add_argument(
+        "--stock",
+        action="store_true",
+        help="also PRODUCT and STOCK (stock sync: the products they name are read again)",
     )
     register.set_defaults(handler=cj_webhooks_register)
     token = webhook_commands.add_parser(

@@ -6,6 +6,7 @@ Not part of CJ's API: no auth, no latency, no limits, plain JSON (errors as Fast
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
-from cjsim import catalog, lifecycle, products, webhooks
+from cjsim import catalog, catalogue_webhooks, lifecycle, products, webhooks
 from cjsim.api.common import sim
 from cjsim.envelope import json_response, money
 from cjsim.models import ALL_STATUSES, CANCELLED, DELIVERED, SHIPPED, Order
@@ -126,7 +127,34 @@ async def set_stock(vid: str, change: StockIn, request: Request) -> Response:
     if variant is None or product is None:
         raise HTTPException(404, f"variant {vid} not found")
     before = state.catalogue.set_stock(variant, change.country_code, change.quantity)
-    return json_response({"vid": vid, "before": before, "stock": state.catalogue.stock_of(variant)})
+    stock = state.catalogue.stock_of(variant)
+    sent = await _broadcast(
+        state,
+        catalogue_webhooks.STOCK_TOPIC,
+        lambda open_id: catalogue_webhooks.stock_message(
+            variant, stock, before, change.quantity, open_id
+        ),
+    )
+    return json_response({"vid": vid, "before": before, "stock": stock, "webhooks": sent})
+
+
+async def _broadcast(
+    state: SimState, topic: str, build: Callable[[int], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A catalogue message to every account with a `topic` callback, signed per account."""
+    results: list[dict[str, Any]] = []
+    for account in list(state.accounts.values()):
+        urls = account.callbacks.get(topic, [])
+        if not urls:
+            continue
+        message = build(account.open_id)
+        sent = await webhooks.deliver(
+            [(url, message) for url in urls], account.open_id, state.config.sign_webhooks
+        )
+        state.stats.webhooks_sent += len(sent)
+        state.webhook_log.extend(sent)
+        results += sent
+    return results
 
 
 @router.post("/listing/{item_id}")
@@ -140,7 +168,15 @@ async def set_listing(item_id: str, change: ListingIn, request: Request) -> Resp
         state.catalogue.delisted.discard(item_id)
     else:
         state.catalogue.delisted.add(item_id)
-    return json_response(_product_public(state, product))
+    variant = catalog.variant_by_vid(item_id) if item_id != product.pid else None
+    sent = await _broadcast(
+        state,
+        catalogue_webhooks.PRODUCT_TOPIC,
+        lambda open_id: catalogue_webhooks.listing_message(
+            product, variant, change.listed, open_id
+        ),
+    )
+    return json_response({**_product_public(state, product), "webhooks": sent})
 
 
 @router.get("/config")

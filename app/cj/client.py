@@ -417,15 +417,24 @@ class CJClient:
 
     # Webhooks
 
-    async def set_webhooks(self, *, order_url: str | None, logistics_url: str | None) -> bool:
-        """Enable ORDER and LOGISTIC callbacks (or cancel them with None). Only these two
-        topics are sent: PRODUCT, STOCK and the others stay as they are, since another tool
-        on the same account may use them. CJ allows one https URL per topic."""
+    async def set_webhooks(
+        self,
+        *,
+        order_url: str | None,
+        logistics_url: str | None,
+        catalogue_url: str | None = None,
+    ) -> bool:
+        """Enable ORDER and LOGISTIC callbacks (or cancel them with None), and with
+        `catalogue_url` PRODUCT and STOCK too (stock sync). Topics not named stay as they
+        are, since another tool on the same account may use them. CJ allows one https URL
+        per topic."""
 
         def topic(url: str | None) -> dict[str, Any]:
             return {"type": "ENABLE" if url else "CANCEL", "callbackUrls": [url] if url else []}
 
         body = {"order": topic(order_url), "logistics": topic(logistics_url)}
+        if catalogue_url is not None:
+            body |= {"product": topic(catalogue_url), "stock": topic(catalogue_url)}
         data = await self._call(
             "POST", "webhook/set", priority=Priority.orders, idempotent=True, json=body
         )

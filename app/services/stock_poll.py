@@ -81,8 +81,30 @@ class StockPoller:
     async def poll(
         self, on_group: Callable[[str, int], None] = lambda key, variants: None
     ) -> PollReport:
+        """Every mapped product, once."""
+        return await self._pass(await self.groups(), on_group)
+
+    async def refresh_requested(self, limit: int = 50) -> PollReport:
+        """The products callbacks named (`request_refresh`), oldest first; what CJ could
+        not be asked about stays requested."""
+        async with transaction(self._sessionmaker) as session:
+            keys = await CatalogueRepository(session).take_refreshes(limit)
+        if not keys:
+            return PollReport()
+        groups = await self.groups()
+        report = await self._pass({k: groups[k] for k in keys if k in groups})
+        if report.stopped:
+            async with transaction(self._sessionmaker) as session:
+                await CatalogueRepository(session).request_refresh(keys[report.products :])
+        return report
+
+    async def _pass(
+        self,
+        groups: dict[str, list[SkuMapping]],
+        on_group: Callable[[str, int], None] = lambda key, variants: None,
+    ) -> PollReport:
         report = PollReport()
-        for key, mappings in (await self.groups()).items():
+        for key, mappings in groups.items():
             try:
                 read = await self._read(key)
             except AppError as exc:

@@ -14,6 +14,8 @@ in the bodies themselves):
 - A webhook never sets or replaces a fulfillment's CJ order id: when we do not know it
   yet, the confirmer asks CJ by our orderNumber; once known, it is never replaced.
 - ORDERSPLIT maps CJ's split orders to the fulfillment only when it is CJ's own word.
+- PRODUCT, VARIANT and STOCK only ask for the stock of the products they name to be read
+  from CJ (services.stock_poll), so even an untrusted one changes nothing by itself.
 
 If a batch fails, its messages are applied one per transaction, so one bad message is
 retried on its own and dead-lettered with its reason after `max_attempts`.
@@ -29,6 +31,7 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.cj.catalogue_webhooks import CATALOGUE_TOPICS, CatalogueHint, hint_of
 from app.cj.webhooks import (
     ORDERSPLIT,
     MalformedWebhook,
@@ -39,6 +42,7 @@ from app.cj.webhooks import (
 from app.core.clock import utcnow
 from app.core.metrics import WEBHOOKS
 from app.db.models import Fulfillment, FulfillmentParcel, WebhookInboxMessage
+from app.db.repositories.catalogue import CatalogueRepository
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.db.repositories.webhook_inbox import WebhookInboxRepository
 from app.db.session import transaction
@@ -62,6 +66,7 @@ class _Message:
     report: CJReport | None = None
     split: OrderSplitMessage | None = None
     error: str | None = None
+    hint: CatalogueHint | None = None
 
     @property
     def trusted(self) -> bool:
@@ -126,8 +131,12 @@ class WebhookApplier:
             cj_order_ids=sorted({r.cj_order_id for r in reports if r.cj_order_id}),
         )
         targets = _Targets(fulfillments, await repository.parcels([f.id for f in fulfillments]))
+        catalogue = CatalogueRepository(session)
         for message in messages:
-            await self._apply(repository, message, targets)
+            if message.hint is not None:
+                await _ask_for_stock(catalogue, message.row, message.hint)
+            else:
+                await self._apply(repository, message, targets)
 
     async def _apply_one_by_one(self, limit: int) -> int:
         async with self._sessionmaker() as session:
@@ -238,15 +247,32 @@ def _parse(row: WebhookInboxMessage) -> _Message:
     except MalformedWebhook as exc:
         return _Message(row, error=str(exc))
     try:
+        if envelope.type.upper() in CATALOGUE_TOPICS:
+            return _Message(row, hint=hint_of(envelope))
         if envelope.type.upper() == ORDERSPLIT:
             split = OrderSplitMessage.model_validate(envelope.params)
             return _Message(row, report=CJReport(cj_order_id=split.original_order_id), split=split)
         report = TrackingApplier.report_of(envelope)
     except ValidationError as exc:
         return _Message(row, error=params_error(exc))
+    except MalformedWebhook as exc:
+        return _Message(row, error=str(exc))
     if report is None:
         return _Message(row, error=f"topic {envelope.type} is not applied")
     return _Message(row, report=report)
+
+
+async def _ask_for_stock(
+    catalogue: CatalogueRepository, row: WebhookInboxMessage, hint: CatalogueHint
+) -> None:
+    """A PRODUCT, VARIANT or STOCK callback: the products it names are read from CJ soon
+    (the stock loop), whoever sent it; nothing is taken from the message itself."""
+    keys = await catalogue.refresh_keys(hint.vids, hint.pids)
+    if not keys:
+        _settle(row, "ignored", "names no product or variant of ours")
+        return
+    await catalogue.request_refresh(keys)
+    _settle(row, "applied")
 
 
 def _is_parcel(report: CJReport, fulfillment: Fulfillment, targets: _Targets) -> bool:

@@ -17,6 +17,7 @@ from enum import StrEnum
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cj.catalogue_webhooks import CATALOGUE_TOPICS
 from app.cj.webhooks import (
     LOGISTIC,
     ORDER,
@@ -35,7 +36,7 @@ from app.db.repositories.webhook_inbox import WebhookInboxRepository
 
 log = structlog.get_logger(__name__)
 
-APPLIED_TOPICS = frozenset({ORDER, LOGISTIC, ORDERSPLIT})
+APPLIED_TOPICS = frozenset({ORDER, LOGISTIC, ORDERSPLIT, *CATALOGUE_TOPICS})
 
 
 class SignatureRefused(Unauthorized):

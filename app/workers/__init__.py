@@ -60,7 +60,11 @@ async def run_workers(container: Container, stop: asyncio.Event) -> None:
     )
     disputes = DisputeWorker(container.disputes, interval_seconds=settings.dispute_poll_seconds)
     payments = PaymentWorker(container.payments, poll_seconds=settings.worker_poll_seconds)
-    stock = StockWorker(container.stock_poller, interval_seconds=settings.stock_poll_seconds)
+    stock = StockWorker(
+        container.stock_poller,
+        interval_seconds=settings.stock_poll_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+    )
     await asyncio.gather(
         submissions.run(stop),
         webhooks.run(stop),

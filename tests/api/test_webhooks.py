@@ -421,14 +421,32 @@ async def test_a_cj_order_id_we_do_not_know_yet_waits_for_cj(
 async def test_unknown_topic_and_unknown_order_are_acknowledged(
     app: FastAPI, client: httpx.AsyncClient, clean_db: AsyncEngine
 ) -> None:
-    stock = json.dumps(
-        {"messageId": "m-stock-1", "type": "STOCK", "messageType": "UPDATE", "params": {}}
+    makeup = json.dumps(
+        {"messageId": "m-makeup-1", "type": "MAKEUP", "messageType": "INSERT", "params": {}}
     ).encode()
     stranger = order_message("not-one-of-ours", "SHIPPED", cjOrderId=1)
-    await deliver(app, client, stock, stranger)
+    await deliver(app, client, makeup, stranger)
     rows = await inbox(clean_db)
-    assert [(r.topic, r.status) for r in rows] == [("STOCK", "ignored"), ("ORDER", "ignored")]
+    assert [(r.topic, r.status) for r in rows] == [("MAKEUP", "ignored"), ("ORDER", "ignored")]
     assert rows[1].error is not None
+
+
+async def test_catalogue_callbacks_of_other_variants_and_naming_none(
+    app: FastAPI, client: httpx.AsyncClient, clean_db: AsyncEngine
+) -> None:
+    def message(message_id: str, topic: str, params: dict[str, object]) -> bytes:
+        body = {"messageId": message_id, "type": topic, "messageType": "UPDATE", "params": params}
+        return json.dumps(body).encode()
+
+    stranger = message("m-stock-1", "STOCK", {"V-OTHER": [{"vid": "V-OTHER", "storageNum": 3}]})
+    empty = message("m-stock-2", "STOCK", {})
+    product = message("m-product-1", "PRODUCT", {"pid": "2503190327561613000"})
+    await deliver(app, client, stranger, empty, product)
+    rows = await inbox(clean_db)
+    assert [(r.topic, r.status) for r in rows] == [
+        ("STOCK", "ignored"), ("STOCK", "malformed"), ("PRODUCT", "ignored"),
+    ]  # fmt: skip
+    assert rows[0].error == "names no product or variant of ours"
 
 
 def _deep(depth: int) -> bytes:

@@ -172,7 +172,8 @@ class TestStockPoll:
 
         await sim.post(f"/_sim/listing/{red_m['vid']}", json={"listed": True})
         assert (await container.stock_poller.poll()).delisted == 0
-        await container.outbox_dispatcher.deliver_due()
+        while (await container.outbox_dispatcher.deliver_due()).delivered:
+            pass
         assert json.loads(receiver.requests[-1].body)["type"] == "variant.relisted"
         ok = await client.post("/v1/rates", json=rate_request(RED_M, "CA", "ca-standard"))
         assert ok.status_code == 200

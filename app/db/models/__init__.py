@@ -1,6 +1,6 @@
 """ORM models, one module per aggregate; importing this package registers them all."""
 
-from app.db.models.catalogue import CatalogueProduct, VariantStock
+from app.db.models.catalogue import CatalogueProduct, StockRefresh, VariantStock
 from app.db.models.cj_token import CJToken
 from app.db.models.fulfillment import (
     FULFILLMENT_STATUSES,
@@ -27,6 +27,7 @@ __all__ = [
     "IdempotencyKey",
     "OutboxMessage",
     "SkuMapping",
+    "StockRefresh",
     "VariantStock",
     "WebhookInboxMessage",
 ]

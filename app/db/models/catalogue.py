@@ -34,3 +34,13 @@ class VariantStock(Base):
     country_code: Mapped[str] = mapped_column(String(2), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StockRefresh(Base):
+    """A product (pid) or a pid-less variant (`vid:<vid>`) whose stock CJ should be asked
+    for soon: a PRODUCT, VARIANT or STOCK callback named it."""
+
+    __tablename__ = "stock_refreshes"
+
+    key: Mapped[str] = mapped_column(String(140), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)

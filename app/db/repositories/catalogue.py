@@ -7,10 +7,13 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import CatalogueProduct, SkuMapping, VariantStock
+from app.core.clock import utcnow
+from app.db.models import CatalogueProduct, SkuMapping, StockRefresh, VariantStock
 
 
 class CatalogueRepository:
@@ -101,3 +104,38 @@ class CatalogueRepository:
         for row in rows:
             stock.setdefault(row.vid, {})[row.country_code] = row.quantity
         return stock
+
+    async def refresh_keys(self, vids: Collection[str], pids: Collection[str]) -> set[str]:
+        """The poll keys (pid, or `vid:<vid>` without one) of our mappings among these."""
+        if not vids and not pids:
+            return set()
+        rows = await self._session.execute(
+            select(SkuMapping.pid, SkuMapping.vid).where(
+                or_(SkuMapping.vid.in_(set(vids)), SkuMapping.pid.in_(set(pids)))
+            )
+        )
+        return {pid or f"vid:{vid}" for pid, vid in rows.all()}
+
+    async def request_refresh(self, keys: Collection[str]) -> None:
+        dialect = self._session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        for key in sorted(keys):
+            await self._session.execute(
+                insert(StockRefresh)
+                .values(key=key, requested_at=utcnow())
+                .on_conflict_do_nothing(index_elements=[StockRefresh.key])
+            )
+
+    async def take_refreshes(self, limit: int) -> list[str]:
+        """Claim (delete) up to `limit` requested refreshes, oldest first."""
+        keys = list(
+            await self._session.scalars(
+                select(StockRefresh.key)
+                .order_by(StockRefresh.requested_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if keys:
+            await self._session.execute(delete(StockRefresh).where(StockRefresh.key.in_(keys)))
+        return keys
