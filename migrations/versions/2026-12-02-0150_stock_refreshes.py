@@ -2,7 +2,7 @@
 callback named, whose stock the worker reads from CJ soon.
 
 Revision ID: e5c9a1d7f2b8
-Revises: d81f3b6c2a47
+Revises: 9f2c5a8e1d47
 Create Date: 2026-12-02 01:50:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e5c9a1d7f2b8"
-down_revision: str | None = "d81f3b6c2a47"
+down_revision: str | None = "9f2c5a8e1d47"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
