@@ -67,6 +67,9 @@ class _Message:
     split: OrderSplitMessage | None = None
     error: str | None = None
     hint: CatalogueHint | None = None
+    # What becomes of the stored row (status, and the error or why it waits), written
+    # once the whole batch is applied: all the rows together, not one per message.
+    verdict: tuple[str, str | None] | None = None
 
     @property
     def trusted(self) -> bool:
@@ -134,9 +137,11 @@ class WebhookApplier:
         catalogue = CatalogueRepository(session)
         for message in messages:
             if message.hint is not None:
-                await _ask_for_stock(catalogue, message.row, message.hint)
+                message.verdict = await _ask_for_stock(catalogue, message.hint)
             else:
                 await self._apply(repository, message, targets)
+        for message in messages:
+            _record_verdict(message)
 
     async def _apply_one_by_one(self, limit: int) -> int:
         async with self._sessionmaker() as session:
@@ -154,19 +159,19 @@ class WebhookApplier:
     async def _apply(
         self, repository: FulfillmentRepository, message: _Message, targets: _Targets
     ) -> None:
-        row = message.row
         fulfillment = targets.of(message.report) if message.report is not None else None
         if message.error is not None:
-            _settle(row, "malformed", message.error)
+            message.verdict = ("malformed", message.error)
         elif fulfillment is None:
-            _settle(row, "ignored", "no fulfillment of ours matches this CJ order")
+            message.verdict = ("ignored", "no fulfillment of ours matches this CJ order")
         elif message.split is not None and not message.trusted:
-            _settle(row, "ignored", f"an ORDERSPLIT counts only as CJ's own word: {UNTRUSTED}")
+            why = f"an ORDERSPLIT counts only as CJ's own word: {UNTRUSTED}"
+            message.verdict = ("ignored", why)
         elif message.split is not None:
             await self._map_split(repository, fulfillment, message.split, targets)
-            _settle(row, "applied")
+            message.verdict = ("applied", None)
         elif not message.trusted:
-            _await_confirmation(row, f"{UNTRUSTED}: CJ is asked first")
+            message.verdict = (AWAITING, f"{UNTRUSTED}: CJ is asked first")
         else:
             await self._apply_report(repository, message, fulfillment, targets)
 
@@ -180,7 +185,7 @@ class WebhookApplier:
         row, report = message.row, message.report
         assert report is not None
         if report.cj_order_id is not None and fulfillment.cj_order_id is None:
-            _await_confirmation(row, ID_UNKNOWN)
+            message.verdict = (AWAITING, ID_UNKNOWN)
             return
         if report.cj_order_id not in (None, fulfillment.cj_order_id) and not _is_parcel(
             report, fulfillment, targets
@@ -194,7 +199,7 @@ class WebhookApplier:
         await self._tracking.record(
             repository, fulfillment, replace(report, cj_order_id=None), source="webhook"
         )
-        _settle(row, "applied")
+        message.verdict = ("applied", None)
 
     @staticmethod
     async def _map_split(
@@ -263,22 +268,31 @@ def _parse(row: WebhookInboxMessage) -> _Message:
 
 
 async def _ask_for_stock(
-    catalogue: CatalogueRepository, row: WebhookInboxMessage, hint: CatalogueHint
-) -> None:
+    catalogue: CatalogueRepository, hint: CatalogueHint
+) -> tuple[str, str | None]:
     """A PRODUCT, VARIANT or STOCK callback: the products it names are read from CJ soon
-    (the stock loop), whoever sent it; nothing is taken from the message itself."""
+    (the stock loop), whoever sent it; nothing is taken from the message itself. Returns
+    the message's verdict."""
     keys = await catalogue.refresh_keys(hint.vids, hint.pids)
     if not keys:
-        _settle(row, "ignored", "names no product or variant of ours")
-        return
+        return ("ignored", "names no product or variant of ours")
     await catalogue.request_refresh(keys)
-    _settle(row, "applied")
+    return ("applied", None)
 
 
 def _is_parcel(report: CJReport, fulfillment: Fulfillment, targets: _Targets) -> bool:
     return report.cj_order_id is not None and (
         targets.parcels.get(report.cj_order_id) == fulfillment.id
     )
+
+
+def _record_verdict(message: _Message) -> None:
+    assert message.verdict is not None
+    status, text = message.verdict
+    if status == AWAITING:
+        _await_confirmation(message.row, text or "")
+    else:
+        _settle(message.row, status, text)
 
 
 def _settle(row: WebhookInboxMessage, status: str, error: str | None = None) -> None:

@@ -273,7 +273,8 @@ async def test_a_batch_loads_its_fulfillments_items_once_and_writes_each_row_onc
     app: FastAPI, client: httpx.AsyncClient, clean_db: AsyncEngine
 ) -> None:
     """The worker's cost is its round trips: one query for every fulfillment's items (the
-    notifications carry them), and one UPDATE of a fulfillment per message that moved it."""
+    notifications carry them), one UPDATE of a fulfillment per message that moved it, and
+    the stored messages' new statuses in one statement."""
     numbers = [f"cjf-batch-{n}" for n in range(3)]
     async with async_sessionmaker(clean_db).begin() as session:
         for n, number in enumerate(numbers):
@@ -301,6 +302,7 @@ async def test_a_batch_loads_its_fulfillments_items_once_and_writes_each_row_onc
     starts = [" ".join(query.split()[:3]) for query in executed]
     assert sum(1 for q in executed if "FROM fulfillment_items" in q) == 1
     assert starts.count("UPDATE fulfillments SET") == 3
+    assert starts.count("UPDATE webhook_inbox SET") == 1  # the batch's rows together
     assert await queued_for_the_store(clean_db) == ["shipped"] * 3
 
 
