@@ -288,6 +288,13 @@ class FulfillmentRead(BaseModel):
             "DISPUTE_GIVE_UP_SECONDS: no longer followed, see MyCJ)."
         ),
     )
+    payment_retry_at: datetime | None = Field(
+        default=None,
+        description=(
+            "CJ_PAY_TYPE=balance: when the balance payment that could not be made yet is "
+            "tried again (null: paid, not due, or given up; `status_reason` says why)."
+        ),
+    )
     tracking: list[TrackingRead]
     created_at: datetime
     updated_at: datetime
@@ -305,6 +312,7 @@ class FulfillmentRead(BaseModel):
             cj_order_number=fulfillment.cj_order_number,
             dispute_id=fulfillment.dispute_id,
             dispute_status=fulfillment.dispute_status,
+            payment_retry_at=fulfillment.payment_retry_at,
             tracking=[TrackingRead.model_validate(t) for t in fulfillment.tracking or []],
             created_at=fulfillment.created_at,
             updated_at=fulfillment.updated_at,

@@ -274,6 +274,7 @@ class TestPaymentTriedAgain:
         placed = response.json()
         assert placed["status"] == "unpaid"
         assert placed["status_reason"].startswith("Placed at CJ but not paid from the balance yet")
+        assert placed["payment_retry_at"] is not None  # the API says when it is tried again
         assert placed["status_reason"].endswith(
             "tries the payment again (until PAYMENT_GIVE_UP_SECONDS)."
         )
