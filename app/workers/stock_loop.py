@@ -1,5 +1,7 @@
-"""The stock loop: reads the mapped products' stock from CJ every STOCK_POLL_SECONDS, and
-within `poll_seconds` the products a CJ callback named."""
+"""The stock loop: reads the mapped products' stock from CJ every STOCK_POLL_SECONDS (the
+first pass one interval after start: adding a product read its stock, and a worker that
+restarts often must not spend CJ's points on it), and within `poll_seconds` the products
+a CJ callback named."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ class StockWorker:
         self._poll_seconds = poll_seconds
 
     async def run(self, stop: asyncio.Event) -> None:
-        next_pass = time.monotonic()
+        next_pass = time.monotonic() + self._interval_seconds
         while not stop.is_set():
             try:
                 if self._interval_seconds and time.monotonic() >= next_pass:
