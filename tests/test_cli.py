@@ -26,6 +26,8 @@ from app.db.models import Fulfillment, OutboxMessage
 from app.db.token_store import DatabaseTokenStore
 from app.services.notifications import OutboxWriter
 from app.sinks.notification import NotificationEvent
+from tests.fixtures.medusa_admin import SECRET_KEY as MEDUSA_SECRET_KEY
+from tests.fixtures.medusa_admin import FakeMedusa
 from tests.fixtures.notifications import outbox_rows, stored_fulfillment
 
 
@@ -586,3 +588,51 @@ class TestProductsStock:
         assert out[0].startswith(f"[1/1] {mug['pid']}: 1 SKUs")
         assert out[1] == "  variant.stock_changed\tCJ-MUG-WHITE-11OZ\tUS:7"
         assert out[2].startswith("done: 1 of 1 products read, 1 variants changed, 0 delisted")
+
+
+class TestMedusaImport:
+    def test_dry_run_then_created_once_then_unchanged_with_progress(
+        self,
+        cj_env: str,
+        fake_medusa_thread: FakeMedusa,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
+        monkeypatch.setenv("MEDUSA_SECRET_KEY", MEDUSA_SECRET_KEY)
+        monkeypatch.setenv("MEDUSA_IMPORT_MARKUP_PERCENT", "100")
+        mug = sim_products(cj_env)["CJ-MUG"]
+        assert main(["products", "add", str(mug["pid"])]) == 0
+        capsys.readouterr()
+
+        assert main(["products", "medusa-import", "--dry-run"]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith(f"[1/1] Ceramic Mug White 11oz ({mug['pid']}): would be created")
+        assert "· 0 CJ requests · ~0 s left" in out[0]
+        assert out[1] == "  new product with 1 variants"
+        assert out[2].startswith("done: dry run, nothing written: 1 to create, 0 to update")
+        assert fake_medusa_thread.products == {}
+
+        assert main(["products", "medusa-import", "--markup", "50%"]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith(f"[1/1] Ceramic Mug White 11oz ({mug['pid']}): created")
+        assert out[-1].startswith("done: 1 created, 0 updated, 0 unchanged, 0 failed (markup 50%)")
+        [product] = fake_medusa_thread.products.values()
+        [variant] = product["variants"]
+        assert variant["sku"] == "CJ-MUG-WHITE-11OZ"
+        assert {p["currency_code"] for p in variant["prices"]} == {"usd", "jpy"}
+
+        assert main(["products", "medusa-import"]) == 0  # the setting's 100 %: new prices
+        out = capsys.readouterr().out.splitlines()
+        assert ": updated · 0 CJ requests" in out[0]
+        assert out[1].startswith("  CJ-MUG-WHITE-11OZ: USD ")
+        assert main(["products", "medusa-import"]) == 0
+        assert ": unchanged" in capsys.readouterr().out
+        assert len(fake_medusa_thread.products) == 1
+
+    def test_without_medusa_settings_is_exit_2(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("MEDUSA_URL", "")
+        assert main(["products", "medusa-import"]) == 2
+        assert "set MEDUSA_URL and MEDUSA_SECRET_KEY" in capsys.readouterr().err

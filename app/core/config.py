@@ -190,6 +190,12 @@ class Settings(BaseSettings):
         description="a refund dispute CJ has not decided this long after it was opened is "
         "no longer followed (the store is told)",
     )
+    medusa_import_markup_percent: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        description="products medusa-import: percent added to CJ's sell price for the store's "
+        "variant prices",
+    )
     catalogue_qps_share: Decimal = Field(
         default=Decimal("0.5"),
         gt=0,

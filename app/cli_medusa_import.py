@@ -1,0 +1,102 @@
+"""`cj-fulfillment products medusa-import`: the catalogue's products into the Medusa store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+
+from app.cli_progress import Progress
+from app.container import Container
+from app.core.config import get_settings
+from app.core.errors import AppError
+from app.core.logging import configure_logging
+from app.medusa.admin import MedusaProductsApi
+from app.services.medusa_import import ImportOutcome, MedusaImport
+from app.services.money import ExchangeRates
+
+WithContainer = Callable[[Callable[[Container], Awaitable[int]]], int]
+
+
+def _markup(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip().removesuffix("%"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"a markup is 0 or more percent, not {text!r}")
+    return value
+
+
+def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> int:
+    """0: every product created, updated or unchanged; 1: some failed; 2: not configured."""
+    settings = get_settings()
+    if not settings.medusa_url or settings.medusa_secret_key is None:
+        print("set MEDUSA_URL and MEDUSA_SECRET_KEY (a secret API key, sk_…)", file=sys.stderr)
+        return 2
+    secret_key = settings.medusa_secret_key
+    markup = args.markup if args.markup is not None else settings.medusa_import_markup_percent
+    configure_logging(settings.log_format, "WARNING")
+
+    async def work(container: Container) -> int:
+        products = await container.catalogue.list()
+        if args.products:
+            wanted = set(args.products)
+            products = [p for p in products if p.product.pid in wanted]
+            missing = wanted - {p.product.pid for p in products}
+            if missing:
+                print(f"not in the catalogue: {', '.join(sorted(missing))}", file=sys.stderr)
+                return 2
+        api = MedusaProductsApi(settings.medusa_url, secret_key)
+        rates = ExchangeRates(container.options.exchange_rates)
+        progress = Progress(len(products), container.cj.transport)
+        verb = "would be " if args.dry_run else ""
+
+        def each(outcome: ImportOutcome) -> None:
+            progress.step(f"{outcome.title} ({outcome.pid}): {verb}{outcome.outcome}")
+            for change in outcome.changes:
+                print(f"  {change}", flush=True)
+
+        try:
+            outcomes = await MedusaImport(api, rates, markup).run(
+                products, dry_run=args.dry_run, each=each
+            )
+        except AppError as exc:
+            print(f"cannot import: {exc.detail}", file=sys.stderr)
+            return 1
+        finally:
+            await api.aclose()
+        counts = {
+            kind: sum(o.outcome == kind for o in outcomes)
+            for kind in ("created", "updated", "unchanged", "failed")
+        }
+        labels = {"created": "to create", "updated": "to update"} if args.dry_run else {}
+        progress.summary(
+            ("dry run, nothing written: " if args.dry_run else "")
+            + ", ".join(f"{n} {labels.get(kind, kind)}" for kind, n in counts.items())
+            + f" (markup {markup}%); {api.requests_sent} Medusa requests"
+        )
+        return 1 if counts["failed"] else 0
+
+    return with_container(work)
+
+
+def add_medusa_import_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], with_container: WithContainer
+) -> None:
+    command = sub.add_parser(
+        "medusa-import",
+        help="create or update a Medusa product for each catalogue product (Admin API)",
+    )
+    command.add_argument("products", nargs="*", metavar="PID", help="only these (default: all)")
+    command.add_argument(
+        "--markup",
+        type=_markup,
+        metavar="PERCENT",
+        help="added to CJ's sell price (default MEDUSA_IMPORT_MARKUP_PERCENT)",
+    )
+    command.add_argument(
+        "--dry-run", action="store_true", help="print what would change, write nothing"
+    )
+    command.set_defaults(handler=lambda args: medusa_import(args, with_container))

@@ -1,0 +1,1 @@
+"""Medusa's Admin API for the catalogue: product payloads and the calls that send them."""

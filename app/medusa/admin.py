@@ -1,0 +1,118 @@
+"""The Admin API calls the catalogue import makes, with the secret key (HTTP Basic, as
+Medusa 2 takes a secret API key)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr
+
+from app.core.errors import UpstreamUnavailable
+from app.medusa.products import PRODUCT_FIELDS
+
+
+class MedusaRefused(Exception):
+    """Medusa answered a call with an error: its status and message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"Medusa answered {status}: {message}")
+        self.status = status
+
+
+class MedusaUnreachable(UpstreamUnavailable):
+    description = "Medusa's Admin API could not be reached"
+
+
+class MedusaProductsApi:
+    def __init__(
+        self, base_url: str, secret_key: SecretStr, *, http: httpx.AsyncClient | None = None
+    ) -> None:
+        self._http = http or httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=60, headers={"User-Agent": "cj-fulfillment"}
+        )
+        self._auth = {"Authorization": f"Basic {secret_key.get_secret_value()}"}
+        self.requests_sent = 0
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(
+        self, method: str, path: str, *, params: Any = None, body: Any = None
+    ) -> dict[str, Any]:
+        self.requests_sent += 1
+        try:
+            response = await self._http.request(
+                method, path, params=params, json=body, headers=self._auth
+            )
+        except httpx.HTTPError as exc:
+            raise MedusaUnreachable(f"Medusa could not be reached ({exc!r})") from exc
+        if not response.is_success:
+            raise MedusaRefused(response.status_code, _message(response))
+        data = response.json()
+        return data if isinstance(data, dict) else {}
+
+    async def currencies(self) -> list[str]:
+        """The store's currencies, lower case, the default first."""
+        stores = (await self._call("GET", "/admin/stores"))["stores"]
+        supported = stores[0].get("supported_currencies") or [] if stores else []
+        ordered = sorted(supported, key=lambda c: not c.get("is_default"))
+        return [str(c["currency_code"]).lower() for c in ordered]
+
+    async def sales_channel_ids(self) -> list[str]:
+        channels = await self._call("GET", "/admin/sales-channels", params={"limit": 100})
+        return [str(c["id"]) for c in channels["sales_channels"]]
+
+    async def default_shipping_profile_id(self) -> str | None:
+        profiles = (await self._call("GET", "/admin/shipping-profiles"))["shipping_profiles"]
+        chosen = next((p for p in profiles if p.get("type") == "default"), None) or (
+            profiles[0] if profiles else None
+        )
+        return str(chosen["id"]) if chosen else None
+
+    async def products_by_external_id(self, external_ids: list[str]) -> list[dict[str, Any]]:
+        if not external_ids:
+            return []
+        data = await self._call(
+            "GET",
+            "/admin/products",
+            params={
+                "external_id[]": external_ids,
+                "fields": PRODUCT_FIELDS,
+                "limit": max(len(external_ids) * 2, 20),
+            },
+        )
+        return list(data["products"])
+
+    async def create_product(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict((await self._call("POST", "/admin/products", body=body))["product"])
+
+    async def update_product(self, product_id: str, body: dict[str, Any]) -> None:
+        await self._call("POST", f"/admin/products/{quote(product_id, safe='')}", body=body)
+
+    async def set_option_values(self, product_id: str, option_id: str, values: list[str]) -> None:
+        await self._call(
+            "POST",
+            f"/admin/products/{quote(product_id, safe='')}/options/{quote(option_id, safe='')}",
+            body={"values": values},
+        )
+
+    async def batch_variants(
+        self, product_id: str, create: list[dict[str, Any]], update: list[dict[str, Any]]
+    ) -> None:
+        await self._call(
+            "POST",
+            f"/admin/products/{quote(product_id, safe='')}/variants/batch",
+            body={"create": create, "update": update},
+        )
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])[:300]
+    return response.text[:300]

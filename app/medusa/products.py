@@ -1,0 +1,264 @@
+"""CJ products as Medusa 2.x Admin API product payloads, and what differs from Medusa's copy.
+
+No I/O. Shapes follow Medusa 2.21's validators (`@medusajs/medusa` api/admin/products):
+`POST /admin/products` takes `options: [{title, values}]` and `variants: [{title, sku,
+prices: [{currency_code, amount}], options: {title: value}, …}]`; since 2.16 a product update
+takes no `options`, so an option value a new variant needs is added through
+`POST /admin/products/{id}/options/{option_id}` first, and variants are created and updated
+through `POST /admin/products/{id}/variants/batch`. Amounts are in the currency's main unit
+(Medusa 2 stores 10.5 for $10.50). A product is Medusa's copy of a CJ product when its
+`external_id` is the CJ pid; a variant is matched by SKU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+# The one option every imported product has: CJ names a variant by its key ("Red-M").
+OPTION_TITLE = "Variant"
+# What the import reads back from Medusa to compare and to update.
+PRODUCT_FIELDS = (
+    "id,title,description,external_id,thumbnail,*images,*options,*options.values,"
+    "*variants,*variants.prices,*variants.options"
+)
+
+
+@dataclass(frozen=True)
+class ImportVariant:
+    sku: str
+    vid: str
+    title: str
+    weight_g: Decimal | None
+    prices: dict[str, Decimal]  # lower-case currency code -> amount
+
+
+@dataclass(frozen=True)
+class ImportProduct:
+    pid: str
+    title: str
+    description: str | None
+    images: list[str]
+    variants: list[ImportVariant]
+
+
+@dataclass(frozen=True)
+class MedusaVariant:
+    id: str
+    sku: str | None
+    title: str | None
+    weight: Decimal | None
+    prices: dict[str, Decimal]  # the prices without rules, by lower-case currency code
+    option_value: str | None
+    price_entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MedusaProduct:
+    id: str
+    title: str | None
+    description: str | None
+    images: list[str]
+    option_id: str | None
+    option_values: list[str]
+    variants: list[MedusaVariant]
+
+
+@dataclass
+class Plan:
+    """What an import changes on one Medusa product (nothing: `changes` is empty)."""
+
+    product_body: dict[str, Any] | None = None
+    new_option_values: list[str] = field(default_factory=list)
+    create: list[dict[str, Any]] = field(default_factory=list)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+
+def _number(amount: Decimal) -> int | float:
+    """A JSON number for Medusa: an integer when whole (JPY), else the decimal's float."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def _prices(variant: ImportVariant) -> list[dict[str, Any]]:
+    return [
+        {"currency_code": code, "amount": _number(amount)}
+        for code, amount in variant.prices.items()
+    ]
+
+
+def _variant_fields(variant: ImportVariant) -> dict[str, Any]:
+    return {
+        "title": variant.title,
+        "sku": variant.sku,
+        "weight": _number(variant.weight_g) if variant.weight_g is not None else None,
+        "prices": _prices(variant),
+        "metadata": {"cj_vid": variant.vid},
+    }
+
+
+def create_body(
+    product: ImportProduct, *, shipping_profile_id: str | None, sales_channel_ids: list[str]
+) -> dict[str, Any]:
+    """`POST /admin/products`: published, in the store's sales channels. Medusa does not
+    manage the variants' inventory (CJ holds the stock)."""
+    body: dict[str, Any] = {
+        "title": product.title,
+        "description": product.description,
+        "external_id": product.pid,
+        "status": "published",
+        "images": [{"url": url} for url in product.images],
+        "thumbnail": product.images[0] if product.images else None,
+        "metadata": {"cj_pid": product.pid},
+        "options": [{"title": OPTION_TITLE, "values": [v.title for v in product.variants]}],
+        "variants": [
+            {
+                **_variant_fields(variant),
+                "manage_inventory": False,
+                "options": {OPTION_TITLE: variant.title},
+            }
+            for variant in product.variants
+        ],
+        "sales_channels": [{"id": channel} for channel in sales_channel_ids],
+    }
+    if shipping_profile_id:
+        body["shipping_profile_id"] = shipping_profile_id
+    return body
+
+
+def read_product(data: dict[str, Any]) -> MedusaProduct:
+    """Medusa's product (read with PRODUCT_FIELDS) in the import's terms."""
+    options = [o for o in data.get("options") or [] if isinstance(o, dict)]
+    option = next((o for o in options if o.get("title") == OPTION_TITLE), None)
+    variants = []
+    for raw in data.get("variants") or []:
+        values = [
+            v.get("value")
+            for v in raw.get("options") or []
+            if isinstance(v, dict) and (option is None or v.get("option_id") == option.get("id"))
+        ]
+        prices: dict[str, Decimal] = {}
+        for price in raw.get("prices") or []:
+            amount = _decimal(price.get("amount"))
+            if amount is not None and not price.get("rules") and price.get("currency_code"):
+                prices[str(price["currency_code"]).lower()] = amount
+        variants.append(
+            MedusaVariant(
+                id=str(raw["id"]),
+                sku=raw.get("sku"),
+                title=raw.get("title"),
+                weight=_decimal(raw.get("weight")),
+                prices=prices,
+                option_value=values[0] if values else None,
+                price_entries=[p for p in raw.get("prices") or [] if isinstance(p, dict)],
+            )
+        )
+    return MedusaProduct(
+        id=str(data["id"]),
+        title=data.get("title"),
+        description=data.get("description"),
+        images=[str(i["url"]) for i in data.get("images") or [] if isinstance(i, dict)],
+        option_id=str(option["id"]) if option else None,
+        option_values=[
+            str(v["value"]) for v in (option or {}).get("values") or [] if isinstance(v, dict)
+        ],
+        variants=variants,
+    )
+
+
+def plan_update(product: ImportProduct, medusa: MedusaProduct) -> Plan:
+    """The calls that bring Medusa's product to the CJ product, and what they change.
+
+    Medusa's variants the catalogue does not know are left alone; so are prices in other
+    currencies than the store's and prices with rules (a region's)."""
+    plan = Plan()
+    product_body: dict[str, Any] = {}
+    if medusa.title != product.title:
+        product_body["title"] = product.title
+        plan.changes.append("title")
+    if (medusa.description or None) != (product.description or None):
+        product_body["description"] = product.description
+        plan.changes.append("description")
+    if medusa.images != product.images:
+        product_body["images"] = [{"url": url} for url in product.images]
+        product_body["thumbnail"] = product.images[0] if product.images else None
+        plan.changes.append("images")
+    plan.product_body = product_body or None
+    by_sku = {v.sku: v for v in medusa.variants if v.sku}
+    for variant in product.variants:
+        existing = by_sku.get(variant.sku)
+        if existing is None:
+            if medusa.option_id is None:
+                plan.changes.append(
+                    f"{variant.sku}: not added (the product has no option "
+                    f"{OPTION_TITLE!r}; delete it in Medusa to import it again)"
+                )
+                continue
+            if variant.title not in medusa.option_values:
+                plan.new_option_values.append(variant.title)
+            plan.create.append(
+                {
+                    **_variant_fields(variant),
+                    "manage_inventory": False,
+                    "options": {OPTION_TITLE: variant.title},
+                }
+            )
+            plan.changes.append(f"{variant.sku}: new variant")
+            continue
+        changed = _variant_changes(variant, existing)
+        if changed:
+            body = {"id": existing.id, **_variant_fields(variant)}
+            body["prices"] = _merged_prices(variant, existing)
+            plan.update.append(body)
+            plan.changes.append(f"{variant.sku}: {', '.join(changed)}")
+    return plan
+
+
+def _merged_prices(variant: ImportVariant, existing: MedusaVariant) -> list[dict[str, Any]]:
+    """The variant's whole price list: Medusa replaces a variant's prices with the list
+    sent, so every price it has is sent back by id, the store currencies' at the new amount."""
+    prices: list[dict[str, Any]] = []
+    done = set()
+    for entry in existing.price_entries:
+        code = str(entry.get("currency_code") or "").lower()
+        kept: dict[str, Any] = {"id": entry.get("id"), "currency_code": code}
+        if code in variant.prices and not entry.get("rules") and code not in done:
+            kept["amount"] = _number(variant.prices[code])
+            done.add(code)
+        else:
+            kept["amount"] = entry.get("amount")
+            for name in ("min_quantity", "max_quantity"):
+                if entry.get(name) is not None:
+                    kept[name] = entry[name]
+            if entry.get("rules"):
+                kept["rules"] = entry["rules"]
+        prices.append(kept)
+    prices += [
+        {"currency_code": code, "amount": _number(amount)}
+        for code, amount in variant.prices.items()
+        if code not in done
+    ]
+    return prices
+
+
+def _variant_changes(variant: ImportVariant, existing: MedusaVariant) -> list[str]:
+    changed = []
+    if existing.title != variant.title:
+        changed.append("title")
+    if existing.weight != variant.weight_g:
+        changed.append("weight")
+    for code, amount in variant.prices.items():
+        before = existing.prices.get(code)
+        if before != amount:
+            changed.append(f"{code.upper()} {before if before is not None else '-'} -> {amount}")
+    return changed

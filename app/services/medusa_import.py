@@ -1,0 +1,175 @@
+"""CJ-first catalogue: the products in the catalogue become Medusa products (opt-in).
+
+Each catalogue product (its stored mappings: store SKU, CJ's sell price, weight) becomes
+one Medusa product whose `external_id` is the CJ pid, with one option (`Variant`) and a
+variant per mapped SKU, priced in each of the store's currencies at CJ's sell price plus
+the markup, converted with the options file's exchange rates and rounded to the
+currency's minor unit (whole yen for JPY). A second run finds the product by its pid and
+changes only what differs; a dry run reads Medusa and writes nothing.
+
+Nothing is read from CJ: the prices are those `products add` stored (run it again for
+CJ's current ones). Each product is written by one Medusa workflow per call (create; or
+option values, product fields, variants), each all-or-nothing; a run stopped between two
+calls leaves a product that the next run completes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.core.errors import Unprocessable
+from app.medusa.admin import MedusaProductsApi, MedusaRefused
+from app.medusa.products import (
+    ImportProduct,
+    ImportVariant,
+    MedusaProduct,
+    create_body,
+    plan_update,
+    read_product,
+)
+from app.services.catalogue import StoredProduct
+from app.services.money import ExchangeRates, round_for
+
+
+class StoreCurrencyWithoutRate(Unprocessable):
+    type_slug = "unknown-currency"
+    description = "`unknown-currency`: a store currency has no exchange rate"
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    pid: str
+    title: str
+    outcome: str  # created | updated | unchanged | failed
+    changes: list[str]
+    medusa_id: str | None = None
+
+
+def sell_price(
+    usd: Decimal, markup_percent: Decimal, currency: str, rates: ExchangeRates
+) -> Decimal:
+    """CJ's USD sell price with the markup, in `currency`, rounded to its minor unit."""
+    marked_up = usd * (1 + markup_percent / 100)
+    code = currency.upper()
+    return round_for(rates.convert(marked_up, "USD", code), code)
+
+
+def import_product(
+    stored: StoredProduct, currencies: list[str], markup_percent: Decimal, rates: ExchangeRates
+) -> ImportProduct:
+    """The Medusa product a catalogue product becomes; a variant without a price is left out."""
+    product = stored.product
+    titles: set[str] = set()
+    variants = []
+    for mapping in stored.mappings:
+        if mapping.sell_price is None or mapping.listed is False:
+            continue
+        title = mapping.variant_name or mapping.cj_sku or mapping.sku
+        if title in titles:
+            title = f"{title} ({mapping.sku})"
+        titles.add(title)
+        variants.append(
+            ImportVariant(
+                sku=mapping.sku,
+                vid=mapping.vid,
+                title=title,
+                weight_g=mapping.weight_g,
+                prices={
+                    code: sell_price(mapping.sell_price, markup_percent, code, rates)
+                    for code in currencies
+                },
+            )
+        )
+    return ImportProduct(
+        pid=product.pid,
+        title=product.name,
+        description=product.description,
+        images=list(product.images or []),
+        variants=variants,
+    )
+
+
+class MedusaImport:
+    def __init__(
+        self, api: MedusaProductsApi, rates: ExchangeRates, markup_percent: Decimal
+    ) -> None:
+        self._api = api
+        self._rates = rates
+        self._markup = markup_percent
+
+    async def run(
+        self,
+        products: list[StoredProduct],
+        *,
+        dry_run: bool,
+        each: Callable[[ImportOutcome], None],
+    ) -> list[ImportOutcome]:
+        """Import every product, telling `each` as it goes. A product Medusa refuses is
+        `failed` with Medusa's reason and the others go on; a store currency without an
+        exchange rate stops the run before anything is written."""
+        currencies = await self._api.currencies()
+        for code in currencies:
+            try:
+                self._rates.require(code)
+            except Unprocessable as exc:
+                raise StoreCurrencyWithoutRate(
+                    f"the store sells in {code.upper()}: {exc.detail}; nothing imported"
+                ) from None
+        existing = {
+            str(p.get("external_id")): read_product(p)
+            for p in await self._api.products_by_external_id([s.product.pid for s in products])
+        }
+        channels: list[str] | None = None
+        profile: str | None = None
+        outcomes = []
+        for stored in products:
+            wanted = import_product(stored, currencies, self._markup, self._rates)
+            try:
+                if wanted.pid in existing:
+                    outcome = await self._update(wanted, existing[wanted.pid], dry_run)
+                elif dry_run:
+                    outcome = ImportOutcome(
+                        wanted.pid,
+                        wanted.title,
+                        "created",
+                        [f"new product with {len(wanted.variants)} variants"],
+                    )
+                else:
+                    if channels is None:
+                        channels = await self._api.sales_channel_ids()
+                        profile = await self._api.default_shipping_profile_id()
+                    body = create_body(
+                        wanted, shipping_profile_id=profile, sales_channel_ids=channels
+                    )
+                    created = await self._api.create_product(body)
+                    outcome = ImportOutcome(
+                        wanted.pid,
+                        wanted.title,
+                        "created",
+                        [f"new product with {len(wanted.variants)} variants"],
+                        str(created["id"]),
+                    )
+            except MedusaRefused as exc:
+                outcome = ImportOutcome(wanted.pid, wanted.title, "failed", [str(exc)])
+            outcomes.append(outcome)
+            each(outcome)
+        return outcomes
+
+    async def _update(
+        self, wanted: ImportProduct, medusa_product: MedusaProduct, dry_run: bool
+    ) -> ImportOutcome:
+        plan = plan_update(wanted, medusa_product)
+        kind = "updated" if plan.changes else "unchanged"
+        if not dry_run:
+            if plan.new_option_values and medusa_product.option_id:
+                values = list(dict.fromkeys(medusa_product.option_values + plan.new_option_values))
+                await self._api.set_option_values(
+                    medusa_product.id, medusa_product.option_id, values
+                )
+            if plan.product_body:
+                await self._api.update_product(medusa_product.id, plan.product_body)
+            if plan.create or plan.update:
+                await self._api.batch_variants(medusa_product.id, plan.create, plan.update)
+        return ImportOutcome(wanted.pid, wanted.title, kind, plan.changes, medusa_product.id)

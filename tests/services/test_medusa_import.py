@@ -1,0 +1,184 @@
+"""The CJ-first import against a Medusa Admin API that checks Medusa 2.21's payloads."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from app.db.models import CatalogueProduct, SkuMapping
+from app.medusa.admin import MedusaProductsApi
+from app.services.catalogue import StoredProduct
+from app.services.medusa_import import (
+    ImportOutcome,
+    MedusaImport,
+    StoreCurrencyWithoutRate,
+    sell_price,
+)
+from app.services.money import ExchangeRates
+from tests.fixtures.medusa_admin import SECRET_KEY, FakeMedusa
+
+RATES = ExchangeRates({"USD": Decimal(1), "JPY": Decimal("151.37"), "EUR": Decimal("0.92")})
+PID = "2503190327561613000"
+
+
+def tshirt(*prices: str, name: str = "Cotton T-Shirt") -> StoredProduct:
+    product = CatalogueProduct(
+        pid=PID,
+        name=name,
+        description="<p>Soft cotton</p>",
+        images=["https://cf.cjdropshipping.com/a.jpg", "https://cf.cjdropshipping.com/b.jpg"],
+        listed=True,
+    )
+    mappings = [
+        SkuMapping(
+            sku=f"CJ-TSHIRT-{size}",
+            vid=f"vid-{size}",
+            pid=PID,
+            cj_sku=f"CJ-TSHIRT-{size}",
+            variant_name=f"Cotton T-Shirt {size}",
+            weight_g=Decimal("180.00"),
+            sell_price=Decimal(price),
+            listed=True,
+        )
+        for size, price in zip(("S", "M", "L"), prices, strict=False)
+    ]
+    return StoredProduct(product, mappings, {})
+
+
+async def run(
+    medusa: FakeMedusa,
+    products: list[StoredProduct],
+    *,
+    markup: str = "50",
+    dry_run: bool = False,
+    rates: ExchangeRates = RATES,
+) -> list[ImportOutcome]:
+    api = MedusaProductsApi(medusa.url, SecretStr(SECRET_KEY))
+    try:
+        return await MedusaImport(api, rates, Decimal(markup)).run(
+            products, dry_run=dry_run, each=lambda _outcome: None
+        )
+    finally:
+        await api.aclose()
+
+
+def prices_of(variant: dict[str, Any]) -> dict[str, Any]:
+    return {p["currency_code"]: p["amount"] for p in variant["prices"] if not p.get("rules")}
+
+
+def test_prices_are_marked_up_converted_and_rounded_per_currency() -> None:
+    assert sell_price(Decimal("2.10"), Decimal(50), "usd", RATES) == Decimal("3.15")
+    # 3.15 USD is 476.8155 yen: whole yen.
+    assert sell_price(Decimal("2.10"), Decimal(50), "jpy", RATES) == Decimal(477)
+    assert sell_price(Decimal("2.10"), Decimal(0), "eur", RATES) == Decimal("1.93")
+
+
+async def test_a_first_run_creates_the_product_in_medusas_shape(fake_medusa: FakeMedusa) -> None:
+    [outcome] = await run(fake_medusa, [tshirt("4.20", "4.20", "5.00")])
+
+    assert outcome.outcome == "created"
+    product = fake_medusa.by_external_id(PID)
+    assert outcome.medusa_id == product["id"]
+    assert product["title"] == "Cotton T-Shirt"
+    assert product["description"] == "<p>Soft cotton</p>"
+    assert product["status"] == "published"
+    assert [i["url"] for i in product["images"]] == [
+        "https://cf.cjdropshipping.com/a.jpg",
+        "https://cf.cjdropshipping.com/b.jpg",
+    ]
+    assert product["thumbnail"] == "https://cf.cjdropshipping.com/a.jpg"
+    assert product["sales_channels"] == [{"id": "sc_default"}]
+    assert product["shipping_profile_id"] == "sp_default"
+    assert [o["title"] for o in product["options"]] == ["Variant"]
+    by_sku = {v["sku"]: v for v in product["variants"]}
+    assert set(by_sku) == {"CJ-TSHIRT-S", "CJ-TSHIRT-M", "CJ-TSHIRT-L"}
+    large = by_sku["CJ-TSHIRT-L"]
+    assert prices_of(large) == {"usd": 7.5, "jpy": 1135}  # 7.50 USD; 1135.275 yen
+    assert isinstance(prices_of(large)["jpy"], int)
+    assert large["weight"] == 180
+    assert large["manage_inventory"] is False
+    assert large["metadata"] == {"cj_vid": "vid-L"}
+    assert large["options"][0]["value"] == "Cotton T-Shirt L"
+
+
+async def test_a_second_run_changes_nothing_and_writes_nothing(fake_medusa: FakeMedusa) -> None:
+    await run(fake_medusa, [tshirt("4.20", "4.20", "5.00")])
+    writes = list(fake_medusa.writes)
+
+    [outcome] = await run(fake_medusa, [tshirt("4.20", "4.20", "5.00")])
+
+    assert (outcome.outcome, outcome.changes) == ("unchanged", [])
+    assert fake_medusa.writes == writes
+    assert len(fake_medusa.products) == 1
+
+
+async def test_a_rerun_updates_prices_and_title_and_adds_a_new_variant(
+    fake_medusa: FakeMedusa,
+) -> None:
+    await run(fake_medusa, [tshirt("4.20", "4.20")])
+    product = fake_medusa.by_external_id(PID)
+    small = next(v for v in product["variants"] if v["sku"] == "CJ-TSHIRT-S")
+    region_price = {"id": "price_region", "currency_code": "usd", "amount": 9}
+    region_price["rules"] = {"region_id": "reg_1"}
+    small["prices"].append(region_price)
+
+    [outcome] = await run(fake_medusa, [tshirt("4.80", "4.20", "5.00", name="Cotton T-Shirt 2026")])
+
+    assert outcome.outcome == "updated"
+    assert "title" in outcome.changes
+    assert "CJ-TSHIRT-L: new variant" in outcome.changes
+    assert any(c.startswith("CJ-TSHIRT-S: USD 6.3 -> 7.20") for c in outcome.changes)
+    assert len(fake_medusa.products) == 1
+    product = fake_medusa.by_external_id(PID)
+    assert product["title"] == "Cotton T-Shirt 2026"
+    by_sku = {v["sku"]: v for v in product["variants"]}
+    assert prices_of(by_sku["CJ-TSHIRT-S"]) == {"usd": 7.2, "jpy": 1090}
+    assert region_price["id"] in {p["id"] for p in by_sku["CJ-TSHIRT-S"]["prices"]}
+    assert prices_of(by_sku["CJ-TSHIRT-M"]) == {"usd": 6.3, "jpy": 954}
+    assert prices_of(by_sku["CJ-TSHIRT-L"]) == {"usd": 7.5, "jpy": 1135}
+    assert [v["value"] for v in product["options"][0]["values"]][-1] == "Cotton T-Shirt L"
+
+    [again] = await run(fake_medusa, [tshirt("4.80", "4.20", "5.00", name="Cotton T-Shirt 2026")])
+    assert again.outcome == "unchanged"
+
+
+async def test_a_dry_run_says_what_would_change_and_writes_nothing(
+    fake_medusa: FakeMedusa,
+) -> None:
+    [created] = await run(fake_medusa, [tshirt("4.20")], dry_run=True)
+    assert (created.outcome, created.changes) == ("created", ["new product with 1 variants"])
+    assert fake_medusa.products == {}
+
+    await run(fake_medusa, [tshirt("4.20")])
+    writes = list(fake_medusa.writes)
+    [updated] = await run(fake_medusa, [tshirt("4.20")], markup="100", dry_run=True)
+    assert updated.outcome == "updated"
+    assert updated.changes == ["CJ-TSHIRT-S: USD 6.3 -> 8.40, JPY 954 -> 1272"]
+    assert fake_medusa.writes == writes
+
+
+async def test_a_store_currency_without_an_exchange_rate_stops_before_any_write(
+    fake_medusa: FakeMedusa,
+) -> None:
+    fake_medusa.currencies = ["usd", "gbp"]
+    with pytest.raises(StoreCurrencyWithoutRate, match="GBP"):
+        await run(fake_medusa, [tshirt("4.20")])
+    assert fake_medusa.writes == []
+
+
+async def test_a_product_medusa_refuses_fails_alone(fake_medusa: FakeMedusa) -> None:
+    other = tshirt("3.00")
+    other.product.pid = "OTHER-PID"
+    await run(fake_medusa, [other])  # holds SKU CJ-TSHIRT-S
+    hoodie = tshirt("9.00")
+    hoodie.product.pid = "HOODIE"
+    hoodie.mappings[0].sku = "CJ-HOODIE-S"
+
+    outcomes = await run(fake_medusa, [tshirt("4.20"), hoodie])
+
+    assert [o.outcome for o in outcomes] == ["failed", "created"]
+    assert "CJ-TSHIRT-S, already exists" in outcomes[0].changes[0]
+    assert "400" in outcomes[0].changes[0]
