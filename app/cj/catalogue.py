@@ -24,9 +24,7 @@ from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, field
 from app.cj.errors import CJUpstreamError
 from app.cj.models import CJId, CJModel, Money
 
-PRODUCT_HOSTS = frozenset(
-    {"cjdropshipping.com", "www.cjdropshipping.com", "app.cjdropshipping.com"}
-)
+PRODUCT_HOSTS = frozenset({"cjdropshipping.com", "www.cjdropshipping.com"})
 # CJ's pids: long numbers (2503190327561613000) or UUIDs (038DE737-0136-41A9-AAE1-…).
 _PID = r"(?:\d{6,25}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"
 _PRODUCT_PATH = re.compile(rf"^/product/(?:[^/]*-)?p-(?P<pid>{_PID})\.html$")
@@ -95,7 +93,6 @@ class CJProduct(CJModel):
     image: str | None = Field(default=None, alias="productImage")
     images: list[str] = Field(default_factory=list, alias="productImageSet")
     description: str | None = None
-    status: str | None = None
     variants: list[CJVariant] = Field(default_factory=list)
 
     @field_validator("images", mode="before")
