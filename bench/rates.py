@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import csv
 import json
+import math
 import os
 import platform
 import signal
@@ -32,7 +33,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -41,14 +42,19 @@ from typing import Any
 import asyncpg
 import httpx
 import uvloop
+from harness.best_share import Quotes, QuotesNeeded, best_share
+from harness.charts import levels_chart
+from harness.cpu import CpuWatch, Usage, peak_rss_mb, process_group
 from harness.loadgen import SATURATED_CPU_PCT, LevelResult, RequestStream, run_level
 from harness.processes import HOST, ROOT, ChildProcess, Children, free_port
+from harness.store_traffic import StoreMix, StoreResult, plan_store, run_store
 from harness.workload import Mix, Variant, make_workload, options_by_country
 from redis import Redis
 
 LEVELS = (4, 16, 64)
 SECONDS_PER_LEVEL = 20.0
 MAX_REQUESTS_PER_LEVEL = 200_000
+STORE_SECONDS = 180.0  # the realistic store: its first minute warms the cache
 # cjsim draws each call's latency uniformly from latency_ms ± jitter_ms: 300-800 ms.
 CJSIM_CONFIG = {
     "qps": 1,
@@ -197,13 +203,52 @@ def start_bare(children: Children) -> tuple[ChildProcess, str]:
     return bare, base_url
 
 
+@dataclass(frozen=True)
+class Level:
+    """One level's answers, the target's CPU during it, and the best share of answers any
+    scheduler could have priced with CJ's requests so far (None for bare: no CJ)."""
+
+    result: LevelResult
+    usage: Usage
+    best_pct: float | None
+
+    @property
+    def cpu_us(self) -> float:
+        """The target's CPU (all its processes) per request, in µs."""
+        return self.usage.microseconds_per("target", self.result.requests)
+
+
+def watch(child: ChildProcess) -> CpuWatch:
+    return CpuWatch({"target": lambda: process_group(child.proc.pid)})
+
+
+def peak_rss(child: ChildProcess) -> list[float]:
+    """Peak RSS (MB) of each of the target's processes (uvicorn's supervisor, its workers)."""
+    return [peak_rss_mb(pid) for pid in sorted(process_group(child.proc.pid))]
+
+
 def drive(
-    target: str, base_url: str, api_key: str, bodies: Sequence[bytes], args: argparse.Namespace
-) -> list[LevelResult]:
-    """Every level in turn, one request stream for the whole target (the cache warms up)."""
+    target: str,
+    child: ChildProcess,
+    base_url: str,
+    api_key: str,
+    bodies: Sequence[bytes],
+    args: argparse.Namespace,
+    bare: Sequence[Level] = (),
+) -> list[Level]:
+    """Every level in turn, one request stream for the whole target (the cache warms up).
+
+    Given bare's levels (a service), each line also says the share of bare's req/s and
+    the best share any scheduler could have priced."""
     stream = RequestStream(bodies)
-    results = []
-    for concurrency in args.levels:
+    cpu = watch(child)
+    needed = QuotesNeeded(OPTIONS_FILE)
+    asked: list[Quotes] = []
+    elapsed = 0.0
+    levels = []
+    for n, concurrency in enumerate(args.levels):
+        first = stream.taken
+        cpu.start()
         result = uvloop.run(
             run_level(
                 target=target,
@@ -215,13 +260,53 @@ def drive(
                 max_requests=args.max_requests,
             )
         )
-        log(
+        usage = cpu.stop()
+        best = None
+        if bare:
+            this_level = [needed.of(body) for body in stream.since(first)]
+            asked += this_level
+            elapsed += result.seconds
+            quotes = math.floor(elapsed * CJSIM_CONFIG["qps"])
+            best = 100 * best_share(asked, this_level, quotes)
+        level = Level(result, usage, best)
+        line = (
             f"  {target:<8} {concurrency:>3} clients: {result.ok_per_second:8.1f} req/s, "
-            f"p99 {result.latency_ms(0.99):7.1f} ms, priced {result.pct(result.priced):5.1f}%, "
-            f"errors {result.errors}"
+            f"p99 {result.latency_ms(0.99):7.1f} ms, priced {result.pct(result.priced):5.1f}%"
         )
-        results.append(result)
-    return results
+        if best is not None:
+            line += f" (best {best:.1f}%)"
+        line += f", errors {result.errors}, cpu {level.cpu_us:.0f} µs/req"
+        if bare:
+            ceiling = bare[n]
+            ratio = result.ok_per_second / ceiling.result.ok_per_second
+            line += f" (bare {ceiling.cpu_us:.0f}), {100 * ratio:.0f}% of bare's req/s"
+        log(f"{line}, others used {usage.others_cores:.2f} cores")
+        levels.append(level)
+    return levels
+
+
+def drive_store(
+    child: ChildProcess,
+    base_url: str,
+    catalog: Sequence[Mapping[str, Any]],
+    args: argparse.Namespace,
+) -> tuple[StoreMix, StoreResult, Usage]:
+    """The realistic store on a cold service: a few requests a second, open loop."""
+    mix = StoreMix(rate=args.store_rate)
+    variants = [Variant(ref=v["sku"], weight_g=v["weight_g"]) for v in catalog]
+    plan = plan_store(variants, options_by_country(OPTIONS_FILE), mix, args.store_seconds)
+    cpu = watch(child)
+    cpu.start()
+    result = uvloop.run(run_store(f"{base_url}/v1/rates", SERVICE_KEY, plan, mix))
+    usage = cpu.stop()
+    log(
+        f"  store    {mix.rate:g} req/s offered: {result.requests} requests in "
+        f"{result.seconds:.0f} s, p99 {result.latency_ms(0.99):.1f} ms, errors {result.errors}; "
+        f"after the first {mix.warmup_seconds:g} s {result.cj_priced_after_warmup_pct:.1f}% of "
+        f"{sum(result.after_warmup().values())} answers carry CJ's price (live or cache); "
+        f"cpu {usage.microseconds_per('target', result.requests):.0f} µs/req"
+    )
+    return mix, result, usage
 
 
 TABLE_COLUMNS: tuple[tuple[str, Callable[[LevelResult], str]], ...] = (
@@ -254,6 +339,10 @@ def table(results: Sequence[LevelResult]) -> list[str]:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return lines
+
+
+def results_of(runs: Mapping[str, Sequence[Level]]) -> dict[str, list[LevelResult]]:
+    return {target: [level.result for level in levels] for target, levels in runs.items()}
 
 
 def share_priced(results: Sequence[LevelResult]) -> float:
@@ -325,11 +414,32 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--levels", type=int, nargs="+", default=list(LEVELS), help="concurrent clients"
     )
     parser.add_argument("--max-requests", type=int, default=MAX_REQUESTS_PER_LEVEL)
+    parser.add_argument(
+        "--store-seconds",
+        type=float,
+        default=STORE_SECONDS,
+        help="the realistic store's level (0: skip it)",
+    )
+    parser.add_argument(
+        "--store-rate", type=float, default=StoreMix.rate, help="its requests per second"
+    )
     return parser.parse_args(argv)
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def chart(runs: Mapping[str, Sequence[Level]], path: Path, host: Mapping[str, Any]) -> Path:
+    """req/s and p99 per level, each target beside the others."""
+    levels = [f"{level.result.concurrency} clients" for level in runs["bare"]]
+    per_second = {t: [lv.result.ok_per_second for lv in levels_] for t, levels_ in runs.items()}
+    p99 = {t: [lv.result.latency_ms(0.99) for lv in levels_] for t, levels_ in runs.items()}
+    title = (
+        f"bench/rates.py {path.stem.removeprefix('rates-')}: {host['cpus']} cores, "
+        f"load average {host['load_average_at_start'][0]:.2f} at the start"
+    )
+    return levels_chart(path, title, levels, [("req/s", per_second, False), ("p99 ms", p99, True)])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -347,7 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{host['cpu_model']} (load average {host['load_average_at_start'][0]:.2f}); "
         f"logs in {log_dir}"
     )
-    runs: dict[str, list[LevelResult]] = {}
+    runs: dict[str, list[Level]] = {}
+    rss: dict[str, list[float]] = {}
     cj_stats: dict[str, dict[str, Any]] = {}
     with Children(log_dir, os.environ) as children:
         sim = Simulator(children)
@@ -363,23 +474,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
         bare, url = start_bare(children)
-        runs["bare"] = drive("bare", url, BARE_KEY, workload.bodies, args)
+        runs["bare"] = drive("bare", bare, url, BARE_KEY, workload.bodies, args)
+        rss["bare"] = peak_rss(bare)
         children.stop(bare)
 
         for target, cache in (("service", True), ("naive", False)):
             sim.reset()
             service, url = start_service(children, target, sim, skus_csv, cache=cache)
-            runs[target] = drive(target, url, SERVICE_KEY, workload.bodies, args)
+            runs[target] = drive(
+                target, service, url, SERVICE_KEY, workload.bodies, args, runs["bare"]
+            )
+            rss[target] = peak_rss(service)
             cj_stats[target] = sim.stats()
+            children.stop(service)
+
+        store: tuple[StoreMix, StoreResult, Usage] | None = None
+        if args.store_seconds > 0:
+            sim.reset()
+            service, url = start_service(children, "store", sim, skus_csv, cache=True)
+            store = drive_store(service, url, catalog, args)
+            rss["store"] = peak_rss(service)
+            cj_stats["store"] = sim.stats()
             children.stop(service)
     flush_redis()
 
-    summary = last_line(runs, cj_stats["service"]["qps_violations"])
+    summary = last_line(results_of(runs), cj_stats["service"]["qps_violations"])
     raw = RESULTS / f"rates-{stamp}.json"
     report = {
         "started_at": stamp,
         "seconds_total": round(time.monotonic() - started, 1),
-        "machine": host,
+        "machine": host | {"load_average_at_end": os.getloadavg()},
         "levels": args.levels,
         "seconds_per_level": args.seconds,
         "mix": asdict(mix),
@@ -387,17 +511,38 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "distinct_pairs": workload.distinct_pairs},
         "cjsim_config": CJSIM_CONFIG,
         "cjsim_stats": cj_stats,
-        "results": [result.summary() for results in runs.values() for result in results],
+        "results": [
+            level.result.summary() | {
+                "cpu_us_per_request": round(level.cpu_us, 1),
+                "others_cores": round(level.usage.others_cores, 2),
+                "best_priced_pct": None if level.best_pct is None else round(level.best_pct, 2),
+            }
+            for levels in runs.values() for level in levels
+        ],
+        "peak_rss_mb": {target: [round(mb, 1) for mb in sizes] for target, sizes in rss.items()},
+        "store": None if store is None else {
+            "mix": asdict(store[0]),
+            "requests": store[1].requests,
+            "seconds": round(store[1].seconds, 1),
+            "answers_after_warmup": dict(store[1].after_warmup()),
+            "cj_priced_after_warmup_pct": round(store[1].cj_priced_after_warmup_pct, 2),
+            "p99_ms": round(store[1].latency_ms(0.99), 1),
+            "errors": store[1].errors,
+            "cpu_us_per_request": round(store[2].microseconds_per("target", store[1].requests), 1),
+        },
         "summary": summary,
     }  # fmt: skip
     raw.write_text(json.dumps(report, indent=2) + "\n")
+    drawn = chart(runs, raw.with_suffix(".png"), host)
 
     log("")
-    for line in table([result for results in runs.values() for result in results]):
+    for line in table([level.result for levels in runs.values() for level in levels]):
         log(line)
-    for line in notes(runs, cj_stats):
+    for target, sizes in rss.items():
+        log(f"peak RSS ({target}): {', '.join(f'{mb:.0f}' for mb in sizes)} MB per process")
+    for line in notes(results_of(runs), cj_stats):
         log(line)
-    log(f"raw results: {raw}")
+    log(f"raw results: {raw}, chart: {drawn}")
     log(summary)
     return 0
 

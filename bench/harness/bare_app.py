@@ -46,7 +46,8 @@ class RateRequest(BaseModel):
     currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")]
 
 
-def authorised(authorization: Annotated[str, Header()] = "") -> None:
+# async, as the service's dependencies: FastAPI runs a plain function in its thread pool.
+async def authorised(authorization: Annotated[str, Header()] = "") -> None:
     if not secrets.compare_digest(authorization.encode(), f"Bearer {API_KEY}".encode()):
         raise HTTPException(status_code=401)
 

@@ -104,6 +104,14 @@ class RequestStream:
         self._next += 1
         return body
 
+    @property
+    def taken(self) -> int:
+        return self._next
+
+    def since(self, taken: int) -> list[bytes]:
+        """The bodies handed out since `taken` had been."""
+        return [self._bodies[i % len(self._bodies)] for i in range(taken, self._next)]
+
 
 async def run_level(
     *,
