@@ -36,6 +36,9 @@ KEY_PREFIX = "rates:quotes:"
 # Every write of an entry is published here as "<digest> <entry>".
 CHANNEL = "rates:quotes:written"
 LOCAL_ENTRIES = 10_000
+# While it holds fewer entries, the mirror has room for all that Redis holds.
+COMPLETE_UP_TO = LOCAL_ENTRIES // 2
+LOAD_BATCH = 500
 RESUBSCRIBE_SECONDS = 1.0
 LISTEN_POLL_SECONDS = 1.0
 
@@ -157,9 +160,12 @@ class RedisQuoteStore:
     """The entries in Redis, mirrored in this process while it listens to CHANNEL.
 
     The mirror holds what Redis holds for each digest it has seen, None for one Redis does
-    not have. A read it cannot answer goes to Redis, and its answer is kept unless a write
-    was published meanwhile (that one is newer). Every published write replaces the entry,
-    in the order Redis applied them; this process's own writes come back the same way.
+    not have. Once subscribed it loads every entry Redis holds: while they all fit, the
+    mirror is complete and a digest it does not hold is one Redis does not have either (a
+    cart never seen costs no round trip). Otherwise a read it cannot answer goes to Redis,
+    and its answer is kept unless a write was published meanwhile (that one is newer).
+    Every published write replaces the entry, in the order Redis applied them; this
+    process's own writes come back the same way.
     Entries are only ever written through `put`: one deleted in Redis by hand stays in the
     mirrors of running processes until it expires.
     """
@@ -171,6 +177,9 @@ class RedisQuoteStore:
             maxsize=LOCAL_ENTRIES, ttl=stale_ttl.total_seconds()
         )
         self._mirroring = False
+        self._complete = False  # every entry Redis holds is in the mirror
+        # Written by this process, its publication not back yet: read from Redis meanwhile.
+        self._unsure: set[str] = set()
         # Changes whenever mirroring starts or stops: a Redis read that began under
         # another generation may predate the subscription, and is not kept.
         self._generation = 0
@@ -183,8 +192,9 @@ class RedisQuoteStore:
 
     async def get(self, key: FreightKey) -> QuoteSet | None:
         digest = key.digest
-        if self._mirroring and digest in self._mirror:
-            entry = self._mirror[digest]
+        sure = digest not in self._unsure
+        if self._mirroring and sure and (self._complete or digest in self._mirror):
+            entry = self._mirror.get(digest)
             if entry is not None and datetime.now(UTC) - entry.fetched_at >= self._ttl:
                 return None  # Redis has let it expire by now
             return entry
@@ -195,8 +205,13 @@ class RedisQuoteStore:
             log.warning("rates_cache_read_failed", error=type(exc).__name__)
             return None
         entry = QuoteSet.loads(raw) if raw is not None else None
-        if self._mirroring and self._generation == generation and digest not in self._mirror:
-            self._mirror[digest] = entry
+        if (
+            self._mirroring
+            and self._generation == generation
+            and digest not in self._mirror
+            and digest not in self._unsure
+        ):
+            self._keep(digest, entry)
         return entry
 
     async def put(self, key: FreightKey, quotes: QuoteSet) -> None:
@@ -208,7 +223,7 @@ class RedisQuoteStore:
         payload = quotes.dumps()
         # Until the published write comes back, this process reads the entry from Redis
         # (a write another process published just before may still be on its way).
-        self._mirror.pop(digest, None)
+        self._unsure.add(digest)
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(KEY_PREFIX + digest, payload, ex=seconds)
         pipe.publish(CHANNEL, f"{digest} {payload}")
@@ -236,10 +251,29 @@ class RedisQuoteStore:
         self._mirror.clear()
         self._generation += 1
         self._mirroring = on
+        self._complete = False
+        self._unsure.clear()  # a write before the subscription is in what `_load` reads
+
+    def _keep(self, digest: str, entry: QuoteSet | None) -> None:
+        if len(self._mirror) >= COMPLETE_UP_TO:
+            self._complete = False  # the cache may drop entries from here on
+        self._mirror[digest] = entry
 
     def _written(self, data: bytes) -> None:
         digest, _, payload = data.partition(b" ")
-        self._mirror[digest.decode()] = QuoteSet.loads(payload)
+        self._keep(digest.decode(), QuoteSet.loads(payload))
+        self._unsure.discard(digest.decode())
+
+    async def _load(self) -> None:
+        """Every entry Redis holds now (the writes published meanwhile are applied after,
+        in order, so the newest wins); complete when they fit."""
+        keys = [key async for key in self._redis.scan_iter(match=KEY_PREFIX + "*", count=1000)]
+        for start in range(0, len(keys), LOAD_BATCH):
+            batch = keys[start : start + LOAD_BATCH]
+            for key, raw in zip(batch, await self._redis.mget(batch), strict=True):
+                if raw is not None:
+                    self._keep(key.decode().removeprefix(KEY_PREFIX), QuoteSet.loads(raw))
+        self._complete = len(self._mirror) < COMPLETE_UP_TO
 
     async def _listen_forever(self) -> None:
         # Stopped by an event, not by cancellation (a Redis read cancelled midway can hang).
@@ -253,6 +287,7 @@ class RedisQuoteStore:
                             continue
                         if message["type"] == "subscribe":
                             self._mirror_from_now(True)
+                            await self._load()
                         elif message["type"] == "message":
                             self._written(message["data"])
             except (RedisError, OSError, ValueError, KeyError) as exc:

@@ -44,6 +44,7 @@ class Flight:
 
 
 Fetch = Callable[[], Awaitable[QuoteSet]]
+Check = Callable[[], Awaitable[None]]
 
 
 class QuoteFlights:
@@ -59,19 +60,28 @@ class QuoteFlights:
         return key.digest in self._tasks
 
     def join(
-        self, key: FreightKey, fetch: Fetch, *, newer_than: datetime | None, wait_until: float
+        self,
+        key: FreightKey,
+        fetch: Fetch,
+        *,
+        newer_than: datetime | None,
+        wait_until: float,
+        before_lock: Check | None = None,
     ) -> tuple[asyncio.Task[Flight], bool]:
         """The task bringing a new entry for `key`, and whether it was already in flight.
 
         `newer_than` is the entry the caller already has (a process that waits for another
-        accepts only a newer one); `wait_until` (monotonic) bounds that wait.
+        accepts only a newer one); `wait_until` (monotonic) bounds that wait. `before_lock`
+        may raise, as the fetch would, before the cross-process lock is taken: what the
+        process learnt since the task was started can spare the lock's round trips.
         """
         digest = key.digest
         task = self._tasks.get(digest)
         if task is not None:
             return task, True
         task = asyncio.get_running_loop().create_task(
-            self._fly(key, fetch, newer_than, wait_until), name=f"rates-flight-{digest[:12]}"
+            self._fly(key, fetch, newer_than, wait_until, before_lock),
+            name=f"rates-flight-{digest[:12]}",
         )
         self._tasks[digest] = task
         task.add_done_callback(lambda done: self._landed(digest, done))
@@ -86,10 +96,17 @@ class QuoteFlights:
             log.debug("rates_flight_failed", error=type(task.exception()).__name__)
 
     async def _fly(
-        self, key: FreightKey, fetch: Fetch, newer_than: datetime | None, wait_until: float
+        self,
+        key: FreightKey,
+        fetch: Fetch,
+        newer_than: datetime | None,
+        wait_until: float,
+        before_lock: Check | None,
     ) -> Flight:
         if self._redis is None or self._release is None:
             return Flight(await fetch(), called_cj=True)
+        if before_lock is not None:
+            await before_lock()
         lock = LOCK_PREFIX + key.digest
         token = uuid.uuid4().hex
         try:

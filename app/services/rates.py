@@ -219,6 +219,7 @@ class RateService:
                 lambda: self._fetch(key, deadline),
                 newer_than=cached.fetched_at if cached else None,
                 wait_until=deadline,
+                before_lock=lambda: self._refuse_fast(key, deadline),
             )
             flight = await asyncio.wait_for(asyncio.shield(task), max(remaining, 0))
         except TimeoutError:

@@ -59,6 +59,25 @@ async def stores(redis_url: str) -> AsyncIterator[tuple[Redis, list[RedisQuoteSt
         await client.aclose()
 
 
+async def test_a_mirror_starts_with_what_redis_holds_and_then_needs_redis_for_nothing(
+    redis_url: str,
+) -> None:
+    redis = Redis.from_url(redis_url)
+    earlier = quotes("4.20")
+    await redis.set(KEY_PREFIX + KEY.digest, earlier.dumps())
+    store = RedisQuoteStore(redis, STALE)
+    store.start()
+    try:
+        await until(lambda: store.mirroring)
+        other = FreightKey.of("US", "US", "10001", [("vid-mug", 1)])
+        await redis.set(KEY_PREFIX + other.digest, quotes("3.00").dumps())  # unpublished
+        assert await store.get(KEY) == earlier  # loaded when it subscribed
+        assert await store.get(other) is None  # complete: what it has not seen is missing
+    finally:
+        await store.aclose()
+        await redis.aclose()
+
+
 async def test_what_a_mirror_has_seen_is_answered_without_redis(
     stores: tuple[Redis, list[RedisQuoteStore]],
 ) -> None:
