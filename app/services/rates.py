@@ -150,12 +150,12 @@ class RateService:
         quantity = sum(item.quantity for item in items)
 
         origins = sorted({option.from_country for option in options if not option.free})
-        found = await asyncio.gather(
-            *(
-                self._lookup(FreightKey.of(origin, country, query.zip, lines), deadline)
-                for origin in origins
-            )
-        )
+        lookups = [
+            self._lookup(FreightKey.of(origin, country, query.zip, lines), deadline)
+            for origin in origins
+        ]
+        # One origin (the usual case) is awaited as it is: gather would make it a task.
+        found = [await lookups[0]] if len(lookups) == 1 else await asyncio.gather(*lookups)
         by_origin = dict(zip(origins, found, strict=True))
         now = datetime.now(UTC)
         rates: list[PricedRate] = []
