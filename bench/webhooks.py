@@ -51,7 +51,9 @@ from typing import Any
 
 import asyncpg
 import uvloop
-from harness.cpu import Snapshot, busy_between, process_group, snapshot, used_between
+from harness.charts import levels_chart
+from harness.cpu import CpuWatch as GroupCpuWatch
+from harness.cpu import peak_rss_mb, process_group
 from harness.loadgen import SATURATED_CPU_PCT
 from harness.openloop import OK, OpenLoopResult, run_open_loop
 from harness.processes import HOST, ROOT, ChildProcess, Children, free_port
@@ -222,56 +224,40 @@ async def _backends() -> list[int]:
 
 
 class CpuWatch:
-    """The CPU the service, its database, the client and everyone else use in between."""
+    """The CPU the service, its database, the client and everyone else use in between
+    (harness/cpu.py's watch, as cores on average), summed over the levels per group."""
 
     def __init__(self, service: ChildProcess, worker: ChildProcess) -> None:
         self._service = service
         self._worker = worker
-        self._groups: dict[str, set[int]] = {}
-        self._before: Snapshot | None = None
-        self._started = 0.0
+        self._watch = GroupCpuWatch(
+            {
+                "service": lambda: process_group(service.proc.pid),
+                "worker": lambda: process_group(worker.proc.pid),
+                "database": lambda: asyncio.run(_backends()),
+                "client": lambda: [os.getpid()],
+            }
+        )
         self.cpu_seconds: dict[str, float] = {}
 
-    def _find(self) -> dict[str, set[int]]:
-        return {
-            "service": set(process_group(self._service.proc.pid)),
-            "worker": set(process_group(self._worker.proc.pid)),
-            "database": set(asyncio.run(_backends())),
-            "client": {os.getpid()},
-        }
-
     def start(self) -> None:
-        self._groups = self._find()
-        self._before = snapshot(set().union(*self._groups.values()))
-        self._started = time.perf_counter()
+        self._watch.start()
 
     def stop(self) -> Usage:
-        assert self._before is not None
-        after_groups = self._find()
-        groups = {name: pids | after_groups[name] for name, pids in self._groups.items()}
-        after = snapshot(set().union(*groups.values()))
-        elapsed = time.perf_counter() - self._started
-        used = {name: used_between(self._before, after, pids) for name, pids in groups.items()}
-        others = max(busy_between(self._before, after) - sum(used.values()), 0.0)
-        self.cpu_seconds = {name: self.cpu_seconds.get(name, 0.0) + v for name, v in used.items()}
-        return Usage(**{name: seconds / elapsed for name, seconds in used.items()},
-                     others=others / elapsed)  # fmt: skip
+        measured = self._watch.stop()
+        self.cpu_seconds = {
+            name: self.cpu_seconds.get(name, 0.0) + seconds
+            for name, seconds in measured.used.items()
+        }
+        return Usage(**{name: measured.cores(name) for name in measured.used},
+                     others=measured.others_cores)  # fmt: skip
 
     def peak_rss_mb(self) -> dict[str, list[float]]:
         """Each live web and worker process's peak resident memory (VmHWM), in MB."""
         return {
-            name: [_peak_rss_mb(pid) for pid in process_group(child.proc.pid)]
+            name: [peak_rss_mb(pid) for pid in process_group(child.proc.pid)]
             for name, child in (("service", self._service), ("worker", self._worker))
         }
-
-
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return 0.0
-    kb = next((int(line.split()[1]) for line in lines if line.startswith("VmHWM:")), 0)
-    return kb / 1024
 
 
 @dataclass(frozen=True)
@@ -436,6 +422,25 @@ def notes(rows: Sequence[Row], skipped: Sequence[int], why: str | None, found: A
     return lines
 
 
+def chart(rows: Sequence[Row], path: Path) -> Path:
+    """Intake and applied against offered per level, and their p99s."""
+    levels = [f"{r[1].rate:g}/s" for r in rows]
+    per_second = {
+        "offered": [r[1].rate for r in rows],
+        "intake": [r[1].ok_per_second for r in rows],
+        "applied": [r[3].per_second for r in rows],
+    }
+    p99 = {
+        "intake p99": [r[1].latency_ms(0.99) for r in rows],
+        "lag p99": [r[3].lag_p99_ms for r in rows],
+    }
+    title = (
+        f"bench/webhooks.py {path.stem.removeprefix('webhooks-')}: {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.2f} at the end"
+    )
+    return levels_chart(path, title, levels, [("messages/s", per_second, False), ("ms", p99, True)])
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=SECONDS_PER_LEVEL, help="per level")
@@ -582,6 +587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": summary,
     }
     raw.write_text(json.dumps(report, indent=2) + "\n")
+    drawn = chart(rows, raw.with_suffix(".png"))
 
     log("")
     for line in table(rows):
@@ -592,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"not applied within {DRAIN_TIMEOUT_SECONDS:g} s: {outcome['left_unapplied']}")
     log(f"cpu per stored message (µs): {cpu_line}")
     log(f"peak RSS per process: {rss_line}")
-    log(f"load average after: {os.getloadavg()[0]:.2f}; raw results: {raw}")
+    log(f"load average after: {os.getloadavg()[0]:.2f}; raw results: {raw}, chart: {drawn}")
     log(summary)
     return 1 if found.lost or found.duplicates_applied or found.inconsistencies else 0
 
