@@ -49,6 +49,7 @@ from app.services.webhook_intake import WebhookIntake
 from app.sinks.base import Sink
 from app.sinks.chat import ChatSink
 from app.sinks.medusa import MedusaAdminSink, MedusaDataSink
+from app.sinks.medusa_stock import MedusaStockSink
 from app.sinks.webhook import WebhookSink
 
 # Used only outside production (which requires TOKEN_ENCRYPTION_KEY), so a first run
@@ -110,6 +111,10 @@ def build_rate_service(
     )
 
 
+# The sinks the stock poll's catalogue events are written for.
+CATALOGUE_SINKS = frozenset({WebhookSink.name, MedusaStockSink.name})
+
+
 def build_sinks(settings: Settings) -> list[Sink]:
     """The notification sinks that are configured (Settings checks each has its secret)."""
     sinks: list[Sink] = []
@@ -117,6 +122,14 @@ def build_sinks(settings: Settings) -> list[Sink]:
         sinks.append(MedusaAdminSink(settings.medusa_url, settings.medusa_secret_key))
         if settings.medusa_fulfillment_data:
             sinks.append(MedusaDataSink(settings.medusa_url, settings.medusa_secret_key))
+        if settings.medusa_stock_location_id:
+            sinks.append(
+                MedusaStockSink(
+                    settings.medusa_url,
+                    settings.medusa_secret_key,
+                    settings.medusa_stock_location_id,
+                )
+            )
     if settings.notify_url and settings.notify_secret is not None:
         sinks.append(WebhookSink(settings.notify_url, settings.notify_secret))
     sinks += [ChatSink(parse_target(url)) for url in settings.ops_notify_urls]
@@ -228,7 +241,7 @@ class Container:
                 sessionmaker,
                 cj,
                 catalogue_pacer,
-                sinks=[s.name for s in sinks if s.name == WebhookSink.name],
+                sinks=[s.name for s in sinks if s.name in CATALOGUE_SINKS],
             ),
         )
 

@@ -3,6 +3,7 @@ from tests.fixtures.chat_platforms import *  # noqa: F403
 from tests.fixtures.cjsim import *  # noqa: F403
 from tests.fixtures.database import *  # noqa: F403
 from tests.fixtures.medusa_admin import *  # noqa: F403
+from tests.fixtures.medusa_inventory import *  # noqa: F403
 from tests.fixtures.notifications import *  # noqa: F403
 from tests.fixtures.receiver import *  # noqa: F403
 from tests.fixtures.redis import *  # noqa: F403

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         description="with MEDUSA_URL: keep each Medusa fulfillment's `data` current through "
         "the medusa-fulfillment-cj plugin's route (off for a store without the plugin)",
     )
+    medusa_stock_location_id: str = Field(
+        default="",
+        description="with MEDUSA_URL: the Medusa stock location (`sloc_...`) whose inventory "
+        "levels follow CJ's stock (empty: Medusa's levels are left alone)",
+    )
     cancel_after_payment: CancelAfterPayment = CancelAfterPayment.refuse
     ops_notify_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ops_alert_cj_down_minutes: float = Field(
@@ -284,6 +289,8 @@ class Settings(BaseSettings):
                 problems.append(f"NOTIFY_SECRET: {exc}")
         if self.medusa_url and self.medusa_secret_key is None:
             problems.append("MEDUSA_URL needs MEDUSA_SECRET_KEY (a secret API key, sk_...)")
+        if self.medusa_stock_location_id and not self.medusa_url:
+            problems.append("MEDUSA_STOCK_LOCATION_ID needs MEDUSA_URL")
         if self.medusa_secret_key is not None and not (
             self.medusa_secret_key.get_secret_value().startswith("sk_")
         ):

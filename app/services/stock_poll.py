@@ -8,8 +8,8 @@ products costs N requests and 10·N points. A mapping without a pid (an unchecke
 one transaction with their notifications: a variant whose stock changed
 (`variant.stock_changed`), one CJ took off the shelves (`variant.delisted`: CJ no longer
 lists it, or the product is gone) or put back (`variant.relisted`), for the generic
-webhook sink. A pass that CJ stops (points gone, CJ down) keeps what it wrote and says
-why; the next pass starts over.
+webhook sink and the Medusa stock sink (`MEDUSA_STOCK_LOCATION_ID`). A pass that CJ stops
+(points gone, CJ down) keeps what it wrote and says why; the next pass starts over.
 """
 
 from __future__ import annotations

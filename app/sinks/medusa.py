@@ -102,7 +102,7 @@ def _is_http_url(value: str | None) -> bool:
     return bool(url.host)
 
 
-class _MedusaAdminApi:
+class MedusaAdminApi:
     """POSTs to Medusa's Admin API with the secret key (HTTP Basic, as Medusa v2 wants)."""
 
     def __init__(
@@ -134,6 +134,13 @@ class _MedusaAdminApi:
         except httpx.HTTPError as exc:
             raise transport_failure(exc) from exc
 
+    async def get(self, path: str, params: httpx.QueryParams) -> httpx.Response:
+        """The answer, 2xx or not; a transport failure is a retried `DeliveryError`."""
+        try:
+            return await self._http.get(path, params=params, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise transport_failure(exc) from exc
+
     async def missing(self, order_id: str, fulfillment_id: str) -> str | None:
         """Why Medusa can never take a message for this fulfillment (it has no such order,
         or the order has no such fulfillment), or None when it has it or cannot say."""
@@ -162,7 +169,7 @@ class _MedusaAdminApi:
         return f"Medusa's order {order_id} has no fulfillment {fulfillment_id}"
 
 
-def _refusal(response: httpx.Response, reason: str) -> DeliveryError:
+def refusal(response: httpx.Response, reason: str) -> DeliveryError:
     status = response.status_code
     if status in (401, 403):
         return DeliveryError(f"Medusa refused MEDUSA_SECRET_KEY: {reason}", auth=True)
@@ -170,7 +177,7 @@ def _refusal(response: httpx.Response, reason: str) -> DeliveryError:
     return DeliveryError(reason, permanent=permanent, server_error=status >= 500)
 
 
-class _MedusaSink:
+class MedusaSink:
     """A sink on Medusa's Admin API; each sink has its own client and its own outbox rows."""
 
     def __init__(
@@ -180,13 +187,13 @@ class _MedusaSink:
         *,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        self._api = _MedusaAdminApi(base_url, secret_key, http=http)
+        self._api = MedusaAdminApi(base_url, secret_key, http=http)
 
     async def aclose(self) -> None:
         await self._api.aclose()
 
 
-class MedusaAdminSink(_MedusaSink):
+class MedusaAdminSink(MedusaSink):
     name = "medusa"
     events = frozenset(
         {
@@ -236,7 +243,7 @@ class MedusaAdminSink(_MedusaSink):
         reason = response_reason(response)
         if response.status_code == 400 and any(marker in reason for marker in _ALREADY_DONE):
             return DeliveryOutcome.already_done
-        raise _refusal(response, reason)
+        raise refusal(response, reason)
 
 
 def cj_data_body(notification: FulfillmentNotification) -> dict[str, Any]:
@@ -255,7 +262,7 @@ def cj_data_body(notification: FulfillmentNotification) -> dict[str, Any]:
     }
 
 
-class MedusaDataSink(_MedusaSink):
+class MedusaDataSink(MedusaSink):
     name = "medusa_data"
     events = frozenset(NotificationEvent)
 
@@ -272,7 +279,7 @@ class MedusaDataSink(_MedusaSink):
                 f"{reason} (Medusa has no route {path}: add the medusa-fulfillment-cj plugin "
                 "to medusa-config.ts `plugins`, or set MEDUSA_FULFILLMENT_DATA=false)"
             )[:300]
-        raise _refusal(response, reason)
+        raise refusal(response, reason)
 
 
 def _is_medusa_error(response: httpx.Response) -> bool:
