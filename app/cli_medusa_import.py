@@ -55,7 +55,7 @@ def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> in
 
         def each(outcome: ImportOutcome) -> None:
             progress.step(f"{outcome.title} ({outcome.pid}): {verb}{outcome.outcome}")
-            for change in outcome.changes:
+            for change in (*outcome.changes, *outcome.notes):
                 print(f"  {change}", flush=True)
 
         try:

@@ -85,17 +85,40 @@ class MedusaProductsApi:
         )
         return list(data["products"])
 
+    async def products_with_skus(self, skus: list[str]) -> list[dict[str, Any]]:
+        """The products holding a variant with one of these SKUs."""
+        if not skus:
+            return []
+        variants = await self._call(
+            "GET",
+            "/admin/product-variants",
+            params={"sku[]": skus, "fields": "id,sku,product_id", "limit": len(skus)},
+        )
+        ids = sorted({str(v["product_id"]) for v in variants["variants"] if v.get("product_id")})
+        if not ids:
+            return []
+        data = await self._call(
+            "GET",
+            "/admin/products",
+            params={"id[]": ids, "fields": PRODUCT_FIELDS, "limit": len(ids)},
+        )
+        return list(data["products"])
+
     async def create_product(self, body: dict[str, Any]) -> dict[str, Any]:
         return dict((await self._call("POST", "/admin/products", body=body))["product"])
 
     async def update_product(self, product_id: str, body: dict[str, Any]) -> None:
         await self._call("POST", f"/admin/products/{quote(product_id, safe='')}", body=body)
 
-    async def set_option_values(self, product_id: str, option_id: str, values: list[str]) -> None:
+    async def add_option_values(self, product_id: str, option_id: str, values: list[str]) -> None:
+        """New values of the product's option (Medusa 2.17+: options are linked to products,
+        `update[].add` objects are values to create)."""
         await self._call(
             "POST",
-            f"/admin/products/{quote(product_id, safe='')}/options/{quote(option_id, safe='')}",
-            body={"values": values},
+            f"/admin/products/{quote(product_id, safe='')}/options/batch",
+            body={
+                "update": [{"product_option_id": option_id, "add": [{"value": v} for v in values]}]
+            },
         )
 
     async def batch_variants(

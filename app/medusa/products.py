@@ -4,10 +4,12 @@ No I/O. Shapes follow Medusa 2.21's validators (`@medusajs/medusa` api/admin/pro
 `POST /admin/products` takes `options: [{title, values}]` and `variants: [{title, sku,
 prices: [{currency_code, amount}], options: {title: value}, …}]`; since 2.16 a product update
 takes no `options`, so an option value a new variant needs is added through
-`POST /admin/products/{id}/options/{option_id}` first, and variants are created and updated
+`POST /admin/products/{id}/options/batch` (`update: [{product_option_id, add: [{value}]}]`,
+2.17+) first, and variants are created and updated
 through `POST /admin/products/{id}/variants/batch`. Amounts are in the currency's main unit
 (Medusa 2 stores 10.5 for $10.50). A product is Medusa's copy of a CJ product when its
-`external_id` is the CJ pid; a variant is matched by SKU.
+`external_id` is the CJ pid, or, for a product made before the import (by hand, with the
+mapped SKUs), the one product holding its SKUs; a variant is matched by SKU.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-# The one option every imported product has: CJ names a variant by its key ("Red-M").
+# The one option every imported product has; its values are the variants' names.
 OPTION_TITLE = "Variant"
 # What the import reads back from Medusa to compare and to update.
 PRODUCT_FIELDS = (
@@ -57,10 +59,12 @@ class MedusaVariant:
 @dataclass(frozen=True)
 class MedusaProduct:
     id: str
+    external_id: str | None
     title: str | None
     description: str | None
     images: list[str]
     option_id: str | None
+    option_title: str | None
     option_values: list[str]
     variants: list[MedusaVariant]
 
@@ -74,6 +78,7 @@ class Plan:
     create: list[dict[str, Any]] = field(default_factory=list)
     update: list[dict[str, Any]] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the import cannot do there
 
 
 def _number(amount: Decimal) -> int | float:
@@ -140,6 +145,8 @@ def read_product(data: dict[str, Any]) -> MedusaProduct:
     """Medusa's product (read with PRODUCT_FIELDS) in the import's terms."""
     options = [o for o in data.get("options") or [] if isinstance(o, dict)]
     option = next((o for o in options if o.get("title") == OPTION_TITLE), None)
+    if option is None and len(options) == 1:
+        option = options[0]  # a product made by hand, with one option of its own
     variants = []
     for raw in data.get("variants") or []:
         values = [
@@ -165,10 +172,12 @@ def read_product(data: dict[str, Any]) -> MedusaProduct:
         )
     return MedusaProduct(
         id=str(data["id"]),
+        external_id=data.get("external_id"),
         title=data.get("title"),
         description=data.get("description"),
         images=[str(i["url"]) for i in data.get("images") or [] if isinstance(i, dict)],
         option_id=str(option["id"]) if option else None,
+        option_title=str(option["title"]) if option else None,
         option_values=[
             str(v["value"]) for v in (option or {}).get("values") or [] if isinstance(v, dict)
         ],
@@ -183,6 +192,9 @@ def plan_update(product: ImportProduct, medusa: MedusaProduct) -> Plan:
     currencies than the store's and prices with rules (a region's)."""
     plan = Plan()
     product_body: dict[str, Any] = {}
+    if medusa.external_id != product.pid:
+        product_body["external_id"] = product.pid
+        plan.changes.append(f"adopted: its SKUs are this product's (external_id {product.pid})")
     if medusa.title != product.title:
         product_body["title"] = product.title
         plan.changes.append("title")
@@ -198,10 +210,10 @@ def plan_update(product: ImportProduct, medusa: MedusaProduct) -> Plan:
     for variant in product.variants:
         existing = by_sku.get(variant.sku)
         if existing is None:
-            if medusa.option_id is None:
-                plan.changes.append(
-                    f"{variant.sku}: not added (the product has no option "
-                    f"{OPTION_TITLE!r}; delete it in Medusa to import it again)"
+            if medusa.option_id is None or medusa.option_title is None:
+                plan.notes.append(
+                    f"{variant.sku}: not added (the Medusa product has several options, none "
+                    f"{OPTION_TITLE!r}: add the variant in Medusa)"
                 )
                 continue
             if variant.title not in medusa.option_values:
@@ -210,7 +222,7 @@ def plan_update(product: ImportProduct, medusa: MedusaProduct) -> Plan:
                 {
                     **_variant_fields(variant),
                     "manage_inventory": False,
-                    "options": {OPTION_TITLE: variant.title},
+                    "options": {medusa.option_title: variant.title},
                 }
             )
             plan.changes.append(f"{variant.sku}: new variant")

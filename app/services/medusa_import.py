@@ -45,6 +45,7 @@ class ImportOutcome:
     outcome: str  # created | updated | unchanged | failed
     changes: list[str]
     medusa_id: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 def sell_price(
@@ -91,6 +92,29 @@ def import_product(
     )
 
 
+class SkusHeldElsewhere(Exception):
+    """The product's SKUs are on Medusa products the import cannot take as its copy."""
+
+
+def _holder(wanted: ImportProduct, held: list[MedusaProduct]) -> MedusaProduct | None:
+    """The Medusa product made before the import that holds the product's SKUs."""
+    skus = {v.sku for v in wanted.variants}
+    holders = [p for p in held if skus & {v.sku for v in p.variants}]
+    claimed = [p for p in holders if p.external_id]
+    if claimed:
+        raise SkusHeldElsewhere(
+            f"its SKUs are on Medusa product {claimed[0].title} ({claimed[0].id}), which is "
+            f"another's (external_id {claimed[0].external_id}); nothing changed"
+        )
+    if len(holders) > 1:
+        names = ", ".join(f"{p.title} ({p.id})" for p in holders)
+        raise SkusHeldElsewhere(
+            f"its SKUs are on {len(holders)} Medusa products ({names}): keep them on one, "
+            "or delete the others, and run again"
+        )
+    return holders[0] if holders else None
+
+
 class MedusaImport:
     def __init__(
         self, api: MedusaProductsApi, rates: ExchangeRates, markup_percent: Decimal
@@ -121,14 +145,20 @@ class MedusaImport:
             str(p.get("external_id")): read_product(p)
             for p in await self._api.products_by_external_id([s.product.pid for s in products])
         }
+        others = [s for s in products if s.product.pid not in existing]
+        held = [
+            read_product(p)
+            for p in await self._api.products_with_skus([m.sku for s in others for m in s.mappings])
+        ]
         channels: list[str] | None = None
         profile: str | None = None
         outcomes = []
         for stored in products:
             wanted = import_product(stored, currencies, self._markup, self._rates)
             try:
-                if wanted.pid in existing:
-                    outcome = await self._update(wanted, existing[wanted.pid], dry_run)
+                holder = existing.get(wanted.pid) or _holder(wanted, held)
+                if holder is not None:
+                    outcome = await self._update(wanted, holder, dry_run)
                 elif dry_run:
                     outcome = ImportOutcome(
                         wanted.pid,
@@ -151,7 +181,7 @@ class MedusaImport:
                         [f"new product with {len(wanted.variants)} variants"],
                         str(created["id"]),
                     )
-            except MedusaRefused as exc:
+            except (MedusaRefused, SkusHeldElsewhere) as exc:
                 outcome = ImportOutcome(wanted.pid, wanted.title, "failed", [str(exc)])
             outcomes.append(outcome)
             each(outcome)
@@ -164,12 +194,13 @@ class MedusaImport:
         kind = "updated" if plan.changes else "unchanged"
         if not dry_run:
             if plan.new_option_values and medusa_product.option_id:
-                values = list(dict.fromkeys(medusa_product.option_values + plan.new_option_values))
-                await self._api.set_option_values(
-                    medusa_product.id, medusa_product.option_id, values
+                await self._api.add_option_values(
+                    medusa_product.id, medusa_product.option_id, plan.new_option_values
                 )
             if plan.product_body:
                 await self._api.update_product(medusa_product.id, plan.product_body)
             if plan.create or plan.update:
                 await self._api.batch_variants(medusa_product.id, plan.create, plan.update)
-        return ImportOutcome(wanted.pid, wanted.title, kind, plan.changes, medusa_product.id)
+        return ImportOutcome(
+            wanted.pid, wanted.title, kind, plan.changes, medusa_product.id, tuple(plan.notes)
+        )

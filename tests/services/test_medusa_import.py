@@ -170,15 +170,77 @@ async def test_a_store_currency_without_an_exchange_rate_stops_before_any_write(
 
 
 async def test_a_product_medusa_refuses_fails_alone(fake_medusa: FakeMedusa) -> None:
-    other = tshirt("3.00")
-    other.product.pid = "OTHER-PID"
-    await run(fake_medusa, [other])  # holds SKU CJ-TSHIRT-S
     hoodie = tshirt("9.00")
     hoodie.product.pid = "HOODIE"
     hoodie.mappings[0].sku = "CJ-HOODIE-S"
+    fake_medusa.refusals.append((400, "Product with handle: cotton-t-shirt, already exists."))
 
     outcomes = await run(fake_medusa, [tshirt("4.20"), hoodie])
 
     assert [o.outcome for o in outcomes] == ["failed", "created"]
-    assert "CJ-TSHIRT-S, already exists" in outcomes[0].changes[0]
-    assert "400" in outcomes[0].changes[0]
+    assert outcomes[0].changes == [
+        "Medusa answered 400: Product with handle: cotton-t-shirt, already exists."
+    ]
+    assert [p["external_id"] for p in fake_medusa.products.values()] == ["HOODIE"]
+
+
+async def made_by_hand(medusa: FakeMedusa, sku: str, external_id: str | None = None) -> str:
+    """A product the merchant made in Medusa before the import, as seed.py makes them."""
+    api = MedusaProductsApi(medusa.url, SecretStr(SECRET_KEY))
+    body: dict[str, Any] = {
+        "title": "My tee",
+        "options": [{"title": "Size", "values": ["One size"]}],
+        "variants": [
+            {
+                "title": "One size",
+                "sku": sku,
+                "options": {"Size": "One size"},
+                "prices": [{"currency_code": "usd", "amount": 25}],
+            }
+        ],
+    }
+    if external_id:
+        body["external_id"] = external_id
+    try:
+        return str((await api.create_product(body))["id"])
+    finally:
+        await api.aclose()
+
+
+async def test_a_product_made_by_hand_with_the_skus_is_adopted_not_duplicated(
+    fake_medusa: FakeMedusa,
+) -> None:
+    by_hand = await made_by_hand(fake_medusa, "CJ-TSHIRT-S")
+
+    [outcome] = await run(fake_medusa, [tshirt("4.20", "4.20")])
+
+    assert (outcome.outcome, outcome.medusa_id) == ("updated", by_hand)
+    assert outcome.changes[0] == f"adopted: its SKUs are this product's (external_id {PID})"
+    assert "CJ-TSHIRT-M: new variant" in outcome.changes
+    assert list(fake_medusa.products) == [by_hand]
+    product = fake_medusa.products[by_hand]
+    assert product["external_id"] == PID
+    by_sku = {v["sku"]: v for v in product["variants"]}
+    assert prices_of(by_sku["CJ-TSHIRT-S"]) == {"usd": 6.3, "jpy": 954}
+    # The new variant takes a value of the product's own option.
+    assert by_sku["CJ-TSHIRT-M"]["options"][0]["value"] == "Cotton T-Shirt M"
+    assert [v["value"] for v in product["options"][0]["values"]] == [
+        "One size",
+        "Cotton T-Shirt M",
+    ]
+
+    [again] = await run(fake_medusa, [tshirt("4.20", "4.20")])
+    assert (again.outcome, again.changes) == ("unchanged", [])
+
+
+async def test_skus_on_another_imports_product_are_refused_and_nothing_changes(
+    fake_medusa: FakeMedusa,
+) -> None:
+    theirs = await made_by_hand(fake_medusa, "CJ-TSHIRT-S", external_id="shopify-123")
+    writes = list(fake_medusa.writes)
+
+    [outcome] = await run(fake_medusa, [tshirt("4.20")])
+
+    assert outcome.outcome == "failed"
+    assert f"({theirs}), which is another's (external_id shopify-123)" in outcome.changes[0]
+    assert fake_medusa.writes == writes

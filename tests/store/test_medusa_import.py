@@ -44,7 +44,7 @@ def medusa_import(store: Store, *args: str) -> list[str]:
 
 
 def imported(store: Store, pid: str) -> list[dict[str, Any]]:
-    fields = "id,title,external_id,*variants,*variants.prices,*options"
+    fields = "id,title,external_id,*variants,*variants.prices,*options,*options.values"
     answer = store.admin("GET", f"/admin/products?external_id={pid}&fields={fields}")
     return list(answer["products"])
 
@@ -71,10 +71,23 @@ def test_imported_once_updated_on_the_second_run_and_bought_through_cj(store: St
         [jpy] = [p for p in variant["prices"] if p["currency_code"] == "jpy"]
         assert Decimal(str(jpy["amount"])) == Decimal(str(jpy["amount"])).to_integral_value()
 
+    # The merchant deleted a variant and its option value: the next run brings them back.
+    gone_sku, gone = sorted(variants.items())[-1]
+    store.admin("DELETE", f"/admin/products/{product['id']}/variants/{gone['id']}")
+    [option] = product["options"]
+    [value] = [v["id"] for v in option["values"] if v["value"] == gone["title"]]
+    store.admin(
+        "POST",
+        f"/admin/products/{product['id']}/options/batch",
+        {"update": [{"product_option_id": option["id"], "remove": [value]}]},
+    )
+
     out = medusa_import(store, "--markup", "80")
     assert f"({pid}): updated" in out[0], out
+    assert f"  {gone_sku}: new variant" in out, out
     [again] = imported(store, pid)
     assert again["id"] == product["id"]
+    assert {v["sku"] for v in again["variants"]} == set(cj_price)
     sku, variant = sorted({v["sku"]: v for v in again["variants"]}.items())[0]
     assert usd_price(variant) == (cj_price[sku] * Decimal("1.8")).quantize(Decimal("0.01"))
 
