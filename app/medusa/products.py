@@ -14,6 +14,7 @@ mapped SKUs), the one product holding its SKUs; a variant is matched by SKU.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -139,6 +140,20 @@ def create_body(
     if shipping_profile_id:
         body["shipping_profile_id"] = shipping_profile_id
     return body
+
+
+def is_handle_taken(message: str) -> bool:
+    """Medusa's answer when a product's handle (by default made from its title) is taken:
+    "Product with handle: cotton-t-shirt, already exists."."""
+    return "with handle:" in message and "already exists" in message
+
+
+def own_handle(product: ImportProduct) -> str:
+    """A handle of the product's own when another product has the title's: Medusa's
+    `toHandle` of the title, then the pid's last eight characters."""
+    slug = re.sub(r"[^\w\s-]", "", product.title.lower().replace("ß", "ss"))
+    slug = re.sub(r"-+", "-", re.sub(r"[\s_]+", "-", slug)).strip("-")
+    return f"{slug}-{product.pid[-8:].lower()}".strip("-")
 
 
 def read_product(data: dict[str, Any]) -> MedusaProduct:

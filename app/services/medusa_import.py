@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from app.core.errors import Unprocessable
 from app.medusa.admin import MedusaProductsApi, MedusaRefused
@@ -26,6 +27,8 @@ from app.medusa.products import (
     ImportVariant,
     MedusaProduct,
     create_body,
+    is_handle_taken,
+    own_handle,
     plan_update,
     read_product,
 )
@@ -173,19 +176,26 @@ class MedusaImport:
                     body = create_body(
                         wanted, shipping_profile_id=profile, sales_channel_ids=channels
                     )
-                    created = await self._api.create_product(body)
-                    outcome = ImportOutcome(
-                        wanted.pid,
-                        wanted.title,
-                        "created",
-                        [f"new product with {len(wanted.variants)} variants"],
-                        str(created["id"]),
-                    )
+                    outcome = await self._create(wanted, body)
             except (MedusaRefused, SkusHeldElsewhere) as exc:
                 outcome = ImportOutcome(wanted.pid, wanted.title, "failed", [str(exc)])
             outcomes.append(outcome)
             each(outcome)
         return outcomes
+
+    async def _create(self, wanted: ImportProduct, body: dict[str, Any]) -> ImportOutcome:
+        """Create the product; when another product has its title's handle, once more with
+        a handle of its own (a refused create leaves nothing: Medusa's workflow rolls back)."""
+        changes = [f"new product with {len(wanted.variants)} variants"]
+        try:
+            created = await self._api.create_product(body)
+        except MedusaRefused as exc:
+            if not is_handle_taken(str(exc)):
+                raise
+            body["handle"] = own_handle(wanted)
+            changes.append(f"handle {body['handle']} (another product has the title's)")
+            created = await self._api.create_product(body)
+        return ImportOutcome(wanted.pid, wanted.title, "created", changes, str(created["id"]))
 
     async def _update(
         self, wanted: ImportProduct, medusa_product: MedusaProduct, dry_run: bool

@@ -173,13 +173,15 @@ async def test_a_product_medusa_refuses_fails_alone(fake_medusa: FakeMedusa) -> 
     hoodie = tshirt("9.00")
     hoodie.product.pid = "HOODIE"
     hoodie.mappings[0].sku = "CJ-HOODIE-S"
-    fake_medusa.refusals.append((400, "Product with handle: cotton-t-shirt, already exists."))
+    fake_medusa.refusals.append(
+        (400, "Variant (Cotton T-Shirt S) with provided options already exists.")
+    )
 
     outcomes = await run(fake_medusa, [tshirt("4.20"), hoodie])
 
     assert [o.outcome for o in outcomes] == ["failed", "created"]
     assert outcomes[0].changes == [
-        "Medusa answered 400: Product with handle: cotton-t-shirt, already exists."
+        "Medusa answered 400: Variant (Cotton T-Shirt S) with provided options already exists."
     ]
     assert [p["external_id"] for p in fake_medusa.products.values()] == ["HOODIE"]
 
@@ -244,3 +246,16 @@ async def test_skus_on_another_imports_product_are_refused_and_nothing_changes(
     assert outcome.outcome == "failed"
     assert f"({theirs}), which is another's (external_id shopify-123)" in outcome.changes[0]
     assert fake_medusa.writes == writes
+
+
+async def test_a_title_another_product_has_gets_a_handle_of_its_own(
+    fake_medusa: FakeMedusa,
+) -> None:
+    await made_by_hand(fake_medusa, "MY-OWN-TEE")  # "My tee": handle my-tee
+    mine = tshirt("4.20", name="My Tee!")
+
+    [outcome] = await run(fake_medusa, [mine])
+
+    assert outcome.outcome == "created"
+    assert outcome.changes[1] == "handle my-tee-61613000 (another product has the title's)"
+    assert fake_medusa.by_external_id(PID)["handle"] == "my-tee-61613000"
