@@ -12,7 +12,7 @@ from app.container import Container
 from app.core.config import get_settings
 from app.core.errors import AppError
 from app.core.logging import configure_logging
-from app.medusa.admin import MedusaProductsApi
+from app.medusa.admin import MedusaProductsApi, MedusaRefused
 from app.services.medusa_import import ImportOutcome, MedusaImport
 from app.services.money import ExchangeRates
 
@@ -64,6 +64,10 @@ def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> in
             )
         except AppError as exc:
             print(f"cannot import: {exc.detail}", file=sys.stderr)
+            return 1
+        except MedusaRefused as exc:
+            hint = " (check MEDUSA_SECRET_KEY)" if exc.status in (401, 403) else ""
+            print(f"cannot import: {exc}{hint}; nothing written", file=sys.stderr)
             return 1
         finally:
             await api.aclose()

@@ -630,6 +630,21 @@ class TestMedusaImport:
         assert ": unchanged" in capsys.readouterr().out
         assert len(fake_medusa_thread.products) == 1
 
+    def test_a_refused_secret_key_is_a_clear_error(
+        self,
+        cj_env: str,
+        fake_medusa_thread: FakeMedusa,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
+        monkeypatch.setenv("MEDUSA_SECRET_KEY", "sk_revoked")
+        assert main(["products", "medusa-import"]) == 1
+        assert capsys.readouterr().err == (
+            "cannot import: Medusa answered 401: Unauthorized (check MEDUSA_SECRET_KEY); "
+            "nothing written\n"
+        )
+
     def test_without_medusa_settings_is_exit_2(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:

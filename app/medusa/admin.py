@@ -12,6 +12,8 @@ from pydantic import SecretStr
 from app.core.errors import UpstreamUnavailable
 from app.medusa.products import PRODUCT_FIELDS
 
+_PER_QUERY = 50
+
 
 class MedusaRefused(Exception):
     """Medusa answered a call with an error: its status and message."""
@@ -72,37 +74,35 @@ class MedusaProductsApi:
         return str(chosen["id"]) if chosen else None
 
     async def products_by_external_id(self, external_ids: list[str]) -> list[dict[str, Any]]:
-        if not external_ids:
-            return []
-        data = await self._call(
-            "GET",
-            "/admin/products",
-            params={
-                "external_id[]": external_ids,
-                "fields": PRODUCT_FIELDS,
-                "limit": max(len(external_ids) * 2, 20),
-            },
-        )
-        return list(data["products"])
+        found = []
+        for chunk in _chunks(external_ids):
+            data = await self._call(
+                "GET",
+                "/admin/products",
+                params={"external_id[]": chunk, "fields": PRODUCT_FIELDS, "limit": 2 * len(chunk)},
+            )
+            found += data["products"]
+        return found
 
     async def products_with_skus(self, skus: list[str]) -> list[dict[str, Any]]:
         """The products holding a variant with one of these SKUs."""
-        if not skus:
-            return []
-        variants = await self._call(
-            "GET",
-            "/admin/product-variants",
-            params={"sku[]": skus, "fields": "id,sku,product_id", "limit": len(skus)},
-        )
-        ids = sorted({str(v["product_id"]) for v in variants["variants"] if v.get("product_id")})
-        if not ids:
-            return []
-        data = await self._call(
-            "GET",
-            "/admin/products",
-            params={"id[]": ids, "fields": PRODUCT_FIELDS, "limit": len(ids)},
-        )
-        return list(data["products"])
+        ids: set[str] = set()
+        for chunk in _chunks(skus):
+            variants = await self._call(
+                "GET",
+                "/admin/product-variants",
+                params={"sku[]": chunk, "fields": "id,sku,product_id", "limit": len(chunk)},
+            )
+            ids |= {str(v["product_id"]) for v in variants["variants"] if v.get("product_id")}
+        found = []
+        for chunk in _chunks(sorted(ids)):
+            data = await self._call(
+                "GET",
+                "/admin/products",
+                params={"id[]": chunk, "fields": PRODUCT_FIELDS, "limit": len(chunk)},
+            )
+            found += data["products"]
+        return found
 
     async def create_product(self, body: dict[str, Any]) -> dict[str, Any]:
         return dict((await self._call("POST", "/admin/products", body=body))["product"])
@@ -129,6 +129,11 @@ class MedusaProductsApi:
             f"/admin/products/{quote(product_id, safe='')}/variants/batch",
             body={"create": create, "update": update},
         )
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    """Lists short enough for a query string (Node refuses a request head over 16 KB)."""
+    return [values[i : i + _PER_QUERY] for i in range(0, len(values), _PER_QUERY)]
 
 
 def _message(response: httpx.Response) -> str:

@@ -259,3 +259,14 @@ async def test_a_title_another_product_has_gets_a_handle_of_its_own(
     assert outcome.outcome == "created"
     assert outcome.changes[1] == "handle my-tee-61613000 (another product has the title's)"
     assert fake_medusa.by_external_id(PID)["handle"] == "my-tee-61613000"
+
+
+async def test_many_products_are_looked_up_fifty_a_query(fake_medusa: FakeMedusa) -> None:
+    await run(fake_medusa, [tshirt("4.20")])
+    api = MedusaProductsApi(fake_medusa.url, SecretStr(SECRET_KEY))
+    try:
+        found = await api.products_by_external_id([f"pid-{n}" for n in range(119)] + [PID])
+    finally:
+        await api.aclose()
+    assert [p["external_id"] for p in found] == [PID]
+    assert api.requests_sent == 3
