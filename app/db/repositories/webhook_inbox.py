@@ -11,8 +11,20 @@ from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.models import WebhookInboxMessage
+
+
+def _due(status: str, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Messages in `status` whose next attempt (if any is set) has come."""
+    return (
+        WebhookInboxMessage.status == status,
+        or_(
+            WebhookInboxMessage.next_attempt_at.is_(None),
+            WebhookInboxMessage.next_attempt_at <= now,
+        ),
+    )
 
 
 class WebhookInboxRepository:
@@ -40,13 +52,7 @@ class WebhookInboxRepository:
         stay locked (SKIP LOCKED) until the caller's transaction ends."""
         statement = (
             select(WebhookInboxMessage)
-            .where(
-                WebhookInboxMessage.status == status,
-                or_(
-                    WebhookInboxMessage.next_attempt_at.is_(None),
-                    WebhookInboxMessage.next_attempt_at <= now,
-                ),
-            )
+            .where(*_due(status, now))
             .order_by(WebhookInboxMessage.id)
             .limit(limit)
         )
@@ -58,13 +64,7 @@ class WebhookInboxRepository:
         """Ids of the messages `due` would return, without locking them."""
         statement = (
             select(WebhookInboxMessage.id)
-            .where(
-                WebhookInboxMessage.status == status,
-                or_(
-                    WebhookInboxMessage.next_attempt_at.is_(None),
-                    WebhookInboxMessage.next_attempt_at <= now,
-                ),
-            )
+            .where(*_due(status, now))
             .order_by(WebhookInboxMessage.id)
             .limit(limit)
         )
