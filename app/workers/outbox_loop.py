@@ -27,14 +27,16 @@ class OutboxWorker:
             return
         log.info("outbox_worker_started", sinks=self._dispatcher.sinks)
         while not stop.is_set():
-            full = False
+            again = False
             try:
                 report = await self._dispatcher.deliver_due(limit=BATCH)
-                full = report.claimed == BATCH
+                # A full batch, or one that delivered: the next message of a queue (a
+                # fulfillment's, or the one catalogue queue per sink) is due now.
+                again = report.claimed == BATCH or report.delivered > 0
             except Exception:
                 log.exception("outbox_pass_failed")
             WORKER_LOOP_PASS.labels(loop="outbox").set(time.time())
-            if not full:
+            if not again:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self._poll_seconds)
         log.info("outbox_worker_stopped")

@@ -3,6 +3,7 @@ checks Medusa 2.21's inventory routes and payloads (tests/fixtures/medusa_invent
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from app.db.repositories.outbox_messages import OutboxRepository
 from app.services.notifications import OutboxDispatcher
 from app.sinks.catalogue_event import EventType, VariantChange, catalogue_event_type
 from app.sinks.medusa_stock import MedusaStockSink
+from app.workers.outbox_loop import OutboxWorker
 from tests.fixtures.medusa_inventory import INVENTORY_KEY, LOCATION, FakeInventory
 from tests.fixtures.notifications import outbox_rows
 
@@ -202,3 +204,29 @@ class TestRefusals:
         [row] = await outbox_rows(sessionmaker)
         assert row.status == "pending"
         assert row.last_error == "Medusa refused MEDUSA_SECRET_KEY: HTTP 401: Unauthorized"
+
+
+class TestThroughTheOutboxWorker:
+    async def test_a_pass_of_changes_reaches_medusa_without_a_poll_wait_per_message(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        fake_inventory: FakeInventory,
+    ) -> None:
+        """Catalogue messages are one queue per sink, delivered one per pass: the worker
+        goes on at once after a pass that delivered, not after `poll_seconds`."""
+        skus = [f"CJ-MUG-{n}" for n in range(5)]
+        for n, sku in enumerate(skus):
+            fake_inventory.add_item(sku, {LOCATION: 0})
+            await queue_change(sessionmaker, "variant.stock_changed", [sku], {"US": n + 1})
+        stop = asyncio.Event()
+        worker = asyncio.create_task(OutboxWorker(dispatcher, poll_seconds=30).run(stop))
+        try:
+            async with asyncio.timeout(10):
+                while len(fake_inventory.writes) < len(skus):
+                    await asyncio.sleep(0.02)
+        finally:
+            stop.set()
+            await worker
+
+        assert [fake_inventory.level(sku) for sku in skus] == [1, 2, 3, 4, 5]
