@@ -19,10 +19,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, TypeAdapter, field_validator
 
 from app.cj.errors import CJUpstreamError
 from app.cj.models import CJId, CJModel, Money
+from app.cj.translate import read_answer
 
 PRODUCT_HOSTS = frozenset({"cjdropshipping.com", "www.cjdropshipping.com"})
 # CJ's pids: long numbers (2503190327561613000) or UUIDs (038DE737-0136-41A9-AAE1-…).
@@ -112,28 +113,21 @@ class CJProduct(CJModel):
         return value or []
 
 
+_PRODUCT = TypeAdapter(CJProduct)
+_VARIANT = TypeAdapter(CJVariant)
 _VARIANTS = TypeAdapter(list[CJVariant])
 
 
 def read_product(data: Any) -> CJProduct:
-    try:
-        return CJProduct.model_validate(data)
-    except ValidationError as exc:
-        raise CJUpstreamError(f"CJ's product answer could not be read: {exc}") from exc
+    return read_answer(_PRODUCT, data, "product answer")
 
 
 def read_variant(data: Any) -> CJVariant:
-    try:
-        return CJVariant.model_validate(data)
-    except ValidationError as exc:
-        raise CJUpstreamError(f"CJ's variant answer could not be read: {exc}") from exc
+    return read_answer(_VARIANT, data, "variant answer")
 
 
 def read_variants(data: Any) -> list[CJVariant]:
-    try:
-        return _VARIANTS.validate_python(data or [])
-    except ValidationError as exc:
-        raise CJUpstreamError(f"CJ's variant list could not be read: {exc}") from exc
+    return read_answer(_VARIANTS, data or [], "variant list")
 
 
 def _count(value: Any) -> int | None:

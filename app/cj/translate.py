@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -60,6 +60,18 @@ SOURCE_FIELDS: Mapping[str, str] = {
 }
 
 _QUOTES = TypeAdapter(list[FreightQuote])
+_ORDER_DETAIL = TypeAdapter(OrderDetail)
+
+T = TypeVar("T")
+
+
+def read_answer(adapter: TypeAdapter[T], data: Any, what: str) -> T:
+    """CJ's `data` read as `adapter`'s type; an answer that does not fit is CJ's error
+    (`CJUpstreamError` naming `what`), never a crash."""
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        raise CJUpstreamError(f"CJ's {what} could not be read: {exc}") from exc
 
 
 class OrderLine(Protocol):
@@ -196,17 +208,11 @@ def read_created_order(data: Any) -> CreatedOrder:
 
 
 def read_order_detail(data: Any) -> OrderDetail:
-    try:
-        return OrderDetail.model_validate(data or {})
-    except ValidationError as exc:
-        raise CJUpstreamError(f"CJ's order detail could not be read: {exc}") from exc
+    return read_answer(_ORDER_DETAIL, data or {}, "order detail")
 
 
 def read_quotes(data: Any) -> list[FreightQuote]:
-    try:
-        return _QUOTES.validate_python(data or [])
-    except ValidationError as exc:
-        raise CJUpstreamError(f"CJ's freight quotes could not be read: {exc}") from exc
+    return read_answer(_QUOTES, data or [], "freight quotes")
 
 
 def interception_of(created: CreatedOrder) -> str | None:
