@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from app.container import Container
 from app.core.config import Settings
 from app.db.models import Fulfillment
 from app.main import create_app
@@ -36,6 +37,12 @@ def vid(sku: str) -> str:
     variant = catalog.variant_by_sku(sku)
     assert variant is not None, sku
     return variant.vid
+
+
+def container_of(app: FastAPI) -> Container:
+    """The container `create_app` built (the services the tests drive directly)."""
+    container: Container = app.state.container
+    return container
 
 
 def fulfillment_settings(service_env: dict[str, str], **overrides: Any) -> Settings:

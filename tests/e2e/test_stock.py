@@ -13,10 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.container import Container
 from app.db.models import SkuMapping, VariantStock
 from app.main import create_app
-from tests.e2e.fulfillments import SIM_QPS, body, fulfillment_settings, key, running
+from tests.e2e.fulfillments import SIM_QPS, body, container_of, fulfillment_settings, key, running
 from tests.e2e.test_products import sim_product
 from tests.fixtures.receiver import Receiver
 
@@ -39,11 +38,6 @@ async def app(sim: httpx.AsyncClient, service_env: dict[str, str], receiver: Rec
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for c in running(app):
         yield c
-
-
-def container_of(app: FastAPI) -> Container:
-    container: Container = app.state.container
-    return container
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from app.container import Container
 from app.main import create_app
-from tests.e2e.fulfillments import SIM_QPS, fulfillment_settings, running
+from tests.e2e.fulfillments import SIM_QPS, container_of, fulfillment_settings, running
 from tests.e2e.test_products import sim_product
 from tests.fixtures.medusa_inventory import INVENTORY_KEY, LOCATION, FakeInventory
 from tests.fixtures.receiver import Receiver
@@ -48,11 +48,6 @@ async def app(
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async for c in running(app):
         yield c
-
-
-def container_of(app: FastAPI) -> Container:
-    container: Container = app.state.container
-    return container
 
 
 async def deliver_all(container: Container) -> None:
