@@ -70,13 +70,16 @@ async def test_two_workers_place_each_fulfillment_once(
     processes: list[WorkerProcess],
     tmp_path: Path,
 ) -> None:
-    await sim.post("/_sim/config", json={"latency_ms": 150})
-    env = worker_env(service_env)
+    # Two submissions in flight per worker and a CJ that takes 1 s to answer: one worker
+    # alone would need 8 s for the 16 rows, so the other (polling every 0.1 s) takes part
+    # however the host schedules them.
+    env = worker_env(service_env, WORKER_CONCURRENCY="2", CJ_TIMEOUT_SECONDS="5")
     processes += [WorkerProcess(env, tmp_path / f"worker-{n}.log") for n in range(2)]
     for process in processes:
         await process.wait_for_event("submission_worker_started")
 
     ids = await pending_rows(client, sim, 16)
+    await sim.post("/_sim/config", json={"latency_ms": 1000})
     rows = await wait_until(clean_db, ids, AT_CJ, timeout=120)
 
     stats = await sim_stats(sim)
