@@ -192,6 +192,17 @@ class MedusaSink:
     async def aclose(self) -> None:
         await self._api.aclose()
 
+    async def _send(self, path: str, body: dict[str, Any]) -> DeliveryOutcome:
+        """POST `body`: delivered on a 2xx; any other answer goes to `_refused`."""
+        response = await self._api.post(path, body)
+        if response.is_success:
+            return DeliveryOutcome.delivered
+        return self._refused(response, response_reason(response), path)
+
+    def _refused(self, response: httpx.Response, reason: str, path: str) -> DeliveryOutcome:
+        """What a sink makes of Medusa's non-2xx answer to `path`: by default `refusal`."""
+        raise refusal(response, reason)
+
 
 class MedusaAdminSink(MedusaSink):
     name = "medusa"
@@ -224,7 +235,7 @@ class MedusaAdminSink(MedusaSink):
         else:
             path, body = f"{fulfillment_path}/shipments", shipment_body(notification)
         try:
-            return await self._post(path, body)
+            return await self._send(path, body)
         except DeliveryError as error:
             if delivery.event in _ENDED and _NOTHING_TO_CANCEL in error.reason:
                 return DeliveryOutcome.skipped
@@ -236,11 +247,7 @@ class MedusaAdminSink(MedusaSink):
             reason = f"{gone}; Medusa answered {error.reason}"
             raise DeliveryError(reason, permanent=True) from error
 
-    async def _post(self, path: str, body: dict[str, Any]) -> DeliveryOutcome:
-        response = await self._api.post(path, body)
-        if response.is_success:
-            return DeliveryOutcome.delivered
-        reason = response_reason(response)
+    def _refused(self, response: httpx.Response, reason: str, path: str) -> DeliveryOutcome:
         if response.status_code == 400 and any(marker in reason for marker in _ALREADY_DONE):
             return DeliveryOutcome.already_done
         raise refusal(response, reason)
@@ -270,10 +277,9 @@ class MedusaDataSink(MedusaSink):
         notification = delivery.notification
         external_id = quote(notification.data.external_id, safe="")
         path = f"/admin/cj-fulfillment/fulfillments/{external_id}/cj-data"
-        response = await self._api.post(path, cj_data_body(notification))
-        if response.is_success:
-            return DeliveryOutcome.delivered
-        reason = response_reason(response)
+        return await self._send(path, cj_data_body(notification))
+
+    def _refused(self, response: httpx.Response, reason: str, path: str) -> DeliveryOutcome:
         if response.status_code == 404 and not _is_medusa_error(response):
             reason = (
                 f"{reason} (Medusa has no route {path}: add the medusa-fulfillment-cj plugin "
