@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from app.cli_medusa_import import add_medusa_import_command
+from app.cli_medusa_stock import add_medusa_stock_command
 from app.cli_progress import Progress
 from app.container import Container
 from app.core.config import get_settings
@@ -173,3 +174,4 @@ def add_product_commands(
     remove.add_argument("products", nargs="+", metavar="URL|PID")
     remove.set_defaults(handler=lambda args: products_remove(args, with_container))
     add_medusa_import_command(sub, with_container)
+    add_medusa_stock_command(sub, with_container)

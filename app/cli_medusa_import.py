@@ -7,13 +7,16 @@ import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 
+from app.cli_medusa_stock import check_location, push_stock
 from app.cli_progress import Progress
 from app.container import Container
 from app.core.config import get_settings
 from app.core.errors import AppError
 from app.core.logging import configure_logging
 from app.medusa.admin import MedusaProductsApi, MedusaRefused
+from app.services.catalogue import StoredProduct
 from app.services.medusa_import import ImportOutcome, MedusaImport
+from app.services.medusa_stock_resync import MedusaStockResync
 from app.services.money import ExchangeRates
 
 WithContainer = Callable[[Callable[[Container], Awaitable[int]]], int]
@@ -30,14 +33,62 @@ def _markup(text: str) -> Decimal:
 
 
 def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> int:
-    """0: every product created, updated or unchanged; 1: some failed; 2: not configured."""
+    """0: every product created, updated or unchanged (and, with MEDUSA_STOCK_LOCATION_ID,
+    its stock set in Medusa); 1: some failed; 2: not configured."""
     settings = get_settings()
     if not settings.medusa_url or settings.medusa_secret_key is None:
         print("set MEDUSA_URL and MEDUSA_SECRET_KEY (a secret API key, sk_…)", file=sys.stderr)
         return 2
     secret_key = settings.medusa_secret_key
+    location_id = settings.medusa_stock_location_id
     markup = args.markup if args.markup is not None else settings.medusa_import_markup_percent
     configure_logging(settings.log_format, "WARNING")
+
+    async def run(api: MedusaProductsApi, products: list[StoredProduct], cj: Container) -> int:
+        rates = ExchangeRates(cj.options.exchange_rates)
+        progress = Progress(len(products), cj.cj.transport)
+        verb = "would be " if args.dry_run else ""
+
+        def each(outcome: ImportOutcome) -> None:
+            progress.step(f"{outcome.title} ({outcome.pid}): {verb}{outcome.outcome}")
+            for change in (*outcome.changes, *outcome.notes):
+                print(f"  {change}", flush=True)
+
+        resync = MedusaStockResync(api, location_id) if location_id else None
+        try:
+            if resync is not None:
+                await check_location(resync)
+            outcomes = await MedusaImport(
+                api, rates, markup, manage_inventory=resync is not None
+            ).run(products, dry_run=args.dry_run, each=each)
+        except AppError as exc:
+            print(f"cannot import: {exc.detail}", file=sys.stderr)
+            return 1
+        except MedusaRefused as exc:
+            hint = " (check MEDUSA_SECRET_KEY)" if exc.status in (401, 403) else ""
+            print(f"cannot import: {exc}{hint}; nothing written", file=sys.stderr)
+            return 1
+        counts = {
+            kind: sum(o.outcome == kind for o in outcomes)
+            for kind in ("created", "updated", "unchanged", "failed")
+        }
+        labels = {"created": "to create", "updated": "to update"} if args.dry_run else {}
+        progress.summary(
+            ("dry run, nothing written: " if args.dry_run else "")
+            + ", ".join(f"{n} {labels.get(kind, kind)}" for kind, n in counts.items())
+            + f" (markup {markup}%); {api.requests_sent} Medusa requests"
+        )
+        stock = 0
+        if resync is not None and not args.dry_run:
+            done = {o.pid for o in outcomes if o.outcome != "failed"}
+            try:
+                stock = await push_stock(
+                    resync, [p for p in products if p.product.pid in done], cj.cj.transport
+                )
+            except MedusaRefused as exc:
+                print(f"stock not set: {exc}; run products medusa-stock", file=sys.stderr)
+                stock = 1
+        return 1 if counts["failed"] or stock else 0
 
     async def work(container: Container) -> int:
         products = await container.catalogue.list()
@@ -49,39 +100,10 @@ def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> in
                 print(f"not in the catalogue: {', '.join(sorted(missing))}", file=sys.stderr)
                 return 2
         api = MedusaProductsApi(settings.medusa_url, secret_key)
-        rates = ExchangeRates(container.options.exchange_rates)
-        progress = Progress(len(products), container.cj.transport)
-        verb = "would be " if args.dry_run else ""
-
-        def each(outcome: ImportOutcome) -> None:
-            progress.step(f"{outcome.title} ({outcome.pid}): {verb}{outcome.outcome}")
-            for change in (*outcome.changes, *outcome.notes):
-                print(f"  {change}", flush=True)
-
         try:
-            outcomes = await MedusaImport(api, rates, markup).run(
-                products, dry_run=args.dry_run, each=each
-            )
-        except AppError as exc:
-            print(f"cannot import: {exc.detail}", file=sys.stderr)
-            return 1
-        except MedusaRefused as exc:
-            hint = " (check MEDUSA_SECRET_KEY)" if exc.status in (401, 403) else ""
-            print(f"cannot import: {exc}{hint}; nothing written", file=sys.stderr)
-            return 1
+            return await run(api, products, container)
         finally:
             await api.aclose()
-        counts = {
-            kind: sum(o.outcome == kind for o in outcomes)
-            for kind in ("created", "updated", "unchanged", "failed")
-        }
-        labels = {"created": "to create", "updated": "to update"} if args.dry_run else {}
-        progress.summary(
-            ("dry run, nothing written: " if args.dry_run else "")
-            + ", ".join(f"{n} {labels.get(kind, kind)}" for kind, n in counts.items())
-            + f" (markup {markup}%); {api.requests_sent} Medusa requests"
-        )
-        return 1 if counts["failed"] else 0
 
     return with_container(work)
 

@@ -131,7 +131,8 @@ class Settings(BaseSettings):
     medusa_stock_location_id: str = Field(
         default="",
         description="with MEDUSA_URL: the Medusa stock location (`sloc_...`) whose inventory "
-        "levels follow CJ's stock (empty: Medusa's levels are left alone)",
+        "levels follow CJ's stock; products medusa-import then makes variants that manage "
+        "inventory (empty: Medusa's levels are left alone)",
     )
     cancel_after_payment: CancelAfterPayment = CancelAfterPayment.refuse
     ops_notify_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)

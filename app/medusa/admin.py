@@ -1,5 +1,5 @@
-"""The Admin API calls the catalogue import makes, with the secret key (HTTP Basic, as
-Medusa 2 takes a secret API key)."""
+"""The Admin API calls the catalogue import and the stock resync make, with the secret key
+(HTTP Basic, as Medusa 2 takes a secret API key)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 from pydantic import SecretStr
 
 from app.core.errors import UpstreamUnavailable
+from app.medusa.inventory import BATCH_PATH
 from app.medusa.products import PRODUCT_FIELDS
 
 _PER_QUERY = 50
@@ -129,6 +130,32 @@ class MedusaProductsApi:
             f"/admin/products/{quote(product_id, safe='')}/variants/batch",
             body={"create": create, "update": update},
         )
+
+    async def stock_location(self, location_id: str) -> dict[str, Any] | None:
+        """The stock location with its sales channels; None when Medusa has no such one."""
+        try:
+            answer = await self._call(
+                "GET",
+                f"/admin/stock-locations/{quote(location_id, safe='')}",
+                params={"fields": "id,name,*sales_channels"},
+            )
+        except MedusaRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(answer["stock_location"])
+
+    async def inventory_items(self, skus: list[str]) -> list[dict[str, Any]]:
+        """The inventory items with these SKUs, with their `location_levels`."""
+        found = []
+        for chunk in _chunks(skus):
+            params = [("sku", sku) for sku in chunk] + [("limit", str(len(chunk)))]
+            answer = await self._call("GET", "/admin/inventory-items", params=params)
+            found += [i for i in answer["inventory_items"] if i.get("sku") in chunk]
+        return found
+
+    async def set_levels(self, body: dict[str, list[dict[str, Any]]]) -> None:
+        await self._call("POST", BATCH_PATH, body=body)
 
 
 def _chunks(values: list[str]) -> list[list[str]]:

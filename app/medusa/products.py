@@ -55,6 +55,7 @@ class MedusaVariant:
     prices: dict[str, Decimal]  # the prices without rules, by lower-case currency code
     option_value: str | None
     price_entries: list[dict[str, Any]] = field(default_factory=list)
+    manage_inventory: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,27 @@ def _variant_fields(variant: ImportVariant) -> dict[str, Any]:
     }
 
 
+def _inventory(managed: bool) -> dict[str, Any]:
+    """A variant's inventory settings. Managed (stock sync on): Medusa's create and update
+    workflows give it a default inventory item with its SKU (core-flows
+    `createDefaultInventoryItem`), whose level at the stock location the stock resync and
+    the stock sink set, and no backorders, so Medusa sells no more than CJ holds. Not
+    managed: Medusa sells without counting (CJ's stock is checked at rates and fulfilment)."""
+    return (
+        {"manage_inventory": True, "allow_backorder": False}
+        if managed
+        else {"manage_inventory": False}
+    )
+
+
 def create_body(
-    product: ImportProduct, *, shipping_profile_id: str | None, sales_channel_ids: list[str]
+    product: ImportProduct,
+    *,
+    shipping_profile_id: str | None,
+    sales_channel_ids: list[str],
+    manage_inventory: bool = False,
 ) -> dict[str, Any]:
-    """`POST /admin/products`: published, in the store's sales channels. Medusa does not
-    manage the variants' inventory (CJ holds the stock)."""
+    """`POST /admin/products`: published, in the store's sales channels."""
     body: dict[str, Any] = {
         "title": product.title,
         "description": product.description,
@@ -130,7 +147,7 @@ def create_body(
         "variants": [
             {
                 **_variant_fields(variant),
-                "manage_inventory": False,
+                **_inventory(manage_inventory),
                 "options": {OPTION_TITLE: variant.title},
             }
             for variant in product.variants
@@ -183,6 +200,7 @@ def read_product(data: dict[str, Any]) -> MedusaProduct:
                 prices=prices,
                 option_value=values[0] if values else None,
                 price_entries=[p for p in raw.get("prices") or [] if isinstance(p, dict)],
+                manage_inventory=raw.get("manage_inventory") is True,
             )
         )
     return MedusaProduct(
@@ -200,11 +218,15 @@ def read_product(data: dict[str, Any]) -> MedusaProduct:
     )
 
 
-def plan_update(product: ImportProduct, medusa: MedusaProduct) -> Plan:
+def plan_update(
+    product: ImportProduct, medusa: MedusaProduct, *, manage_inventory: bool = False
+) -> Plan:
     """The calls that bring Medusa's product to the CJ product, and what they change.
 
     Medusa's variants the catalogue does not know are left alone; so are prices in other
-    currencies than the store's and prices with rules (a region's)."""
+    currencies than the store's and prices with rules (a region's). With `manage_inventory`
+    (stock sync on) a variant Medusa does not count stock for is switched to counting;
+    without it, a variant's inventory setting is left as it is."""
     plan = Plan()
     product_body: dict[str, Any] = {}
     if medusa.external_id != product.pid:
@@ -236,16 +258,21 @@ def plan_update(product: ImportProduct, medusa: MedusaProduct) -> Plan:
             plan.create.append(
                 {
                     **_variant_fields(variant),
-                    "manage_inventory": False,
+                    **_inventory(manage_inventory),
                     "options": {medusa.option_title: variant.title},
                 }
             )
             plan.changes.append(f"{variant.sku}: new variant")
             continue
         changed = _variant_changes(variant, existing)
+        body: dict[str, Any] = {"id": existing.id}
         if changed:
-            body = {"id": existing.id, **_variant_fields(variant)}
+            body |= _variant_fields(variant)
             body["prices"] = _merged_prices(variant, existing)
+        if manage_inventory and not existing.manage_inventory:
+            body |= _inventory(True)
+            changed.append("inventory managed")
+        if changed:
             plan.update.append(body)
             plan.changes.append(f"{variant.sku}: {', '.join(changed)}")
     return plan

@@ -7,6 +7,11 @@ the markup, converted with the options file's exchange rates and rounded to the
 currency's minor unit (whole yen for JPY). A second run finds the product by its pid and
 changes only what differs; a dry run reads Medusa and writes nothing.
 
+With stock sync on (`MEDUSA_STOCK_LOCATION_ID`), the variants manage their inventory in
+Medusa (an inventory item each, no backorders; a variant imported before is switched), so
+that the levels `MedusaStockResync` and the stock sink set at that location are what a
+shopper can buy; the location is checked before anything is written.
+
 Nothing is read from CJ: the prices are those `products add` stored (run it again for
 CJ's current ones). Each product is written by one Medusa workflow per call (create; or
 option values, product fields, variants), each all-or-nothing; a run stopped between two
@@ -120,11 +125,17 @@ def _holder(wanted: ImportProduct, held: list[MedusaProduct]) -> MedusaProduct |
 
 class MedusaImport:
     def __init__(
-        self, api: MedusaProductsApi, rates: ExchangeRates, markup_percent: Decimal
+        self,
+        api: MedusaProductsApi,
+        rates: ExchangeRates,
+        markup_percent: Decimal,
+        *,
+        manage_inventory: bool = False,
     ) -> None:
         self._api = api
         self._rates = rates
         self._markup = markup_percent
+        self._manage_inventory = manage_inventory
 
     async def run(
         self,
@@ -174,7 +185,10 @@ class MedusaImport:
                         channels = await self._api.sales_channel_ids()
                         profile = await self._api.default_shipping_profile_id()
                     body = create_body(
-                        wanted, shipping_profile_id=profile, sales_channel_ids=channels
+                        wanted,
+                        shipping_profile_id=profile,
+                        sales_channel_ids=channels,
+                        manage_inventory=self._manage_inventory,
                     )
                     outcome = await self._create(wanted, body)
             except (MedusaRefused, SkusHeldElsewhere) as exc:
@@ -200,7 +214,7 @@ class MedusaImport:
     async def _update(
         self, wanted: ImportProduct, medusa_product: MedusaProduct, dry_run: bool
     ) -> ImportOutcome:
-        plan = plan_update(wanted, medusa_product)
+        plan = plan_update(wanted, medusa_product, manage_inventory=self._manage_inventory)
         kind = "updated" if plan.changes else "unchanged"
         if not dry_run:
             if plan.new_option_values and medusa_product.option_id:

@@ -2,9 +2,7 @@
 its Medusa inventory item at the store's stock location (`MEDUSA_STOCK_LOCATION_ID`).
 
 It takes the catalogue events (`variant.stock_changed`, `variant.delisted`,
-`variant.relisted`), never a fulfillment's. The figure is the variant's stock summed over
-CJ's warehouses, 0 while CJ has it off the shelves; it is Medusa's `stocked_quantity`, so
-Medusa's own reservations (orders placed, not yet fulfilled) still come off what it sells.
+`variant.relisted`), never a fulfillment's; the figure is `app.medusa.inventory`'s.
 
 Through Medusa 2.21's Admin API:
 - `GET /admin/stock-locations/{id}` once per process: a 404 means the setting names no
@@ -31,37 +29,11 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
+from app.medusa.inventory import BATCH_PATH, level_batch, stocked_quantity
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome, response_reason
-from app.sinks.catalogue_event import CatalogueEvent, VariantStockData
+from app.sinks.catalogue_event import CatalogueEvent
 from app.sinks.medusa import MedusaSink, refusal
 from app.sinks.notification import NotificationEvent
-
-BATCH_PATH = "/admin/inventory-items/location-levels/batch"
-
-
-def stocked_quantity(data: VariantStockData) -> int:
-    return sum(max(n, 0) for n in data.stock.values()) if data.listed else 0
-
-
-def level_batch(
-    items: list[dict[str, Any]], location_id: str, quantity: int
-) -> dict[str, list[dict[str, Any]]]:
-    """Medusa's AdminBatchInventoryItemLevels body for the items whose level at
-    `location_id` is not `quantity` yet (empty lists: nothing to change)."""
-    body: dict[str, list[dict[str, Any]]] = {"create": [], "update": []}
-    for item in items:
-        levels = [
-            level
-            for level in item.get("location_levels") or []
-            if isinstance(level, dict) and level.get("location_id") == location_id
-        ]
-        if levels and levels[0].get("stocked_quantity") == quantity:
-            continue
-        body["update" if levels else "create"].append(
-            {"inventory_item_id": item["id"], "location_id": location_id,
-             "stocked_quantity": quantity}
-        )  # fmt: skip
-    return body
 
 
 class MedusaStockSink(MedusaSink):
@@ -91,7 +63,8 @@ class MedusaStockSink(MedusaSink):
                 f"Medusa has no inventory item with SKU {', '.join(data.skus)}"[:300],
                 permanent=True,
             )
-        body = level_batch(items, self._location_id, stocked_quantity(data))
+        quantity = stocked_quantity(data.stock, data.listed)
+        body = level_batch(items, self._location_id, dict.fromkeys(data.skus, quantity))
         if not body["create"] and not body["update"]:
             return DeliveryOutcome.already_done
         response = await self._api.post(BATCH_PATH, body)

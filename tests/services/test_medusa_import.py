@@ -55,12 +55,13 @@ async def run(
     markup: str = "50",
     dry_run: bool = False,
     rates: ExchangeRates = RATES,
+    manage_inventory: bool = False,
 ) -> list[ImportOutcome]:
     api = MedusaProductsApi(medusa.url, SecretStr(SECRET_KEY))
     try:
-        return await MedusaImport(api, rates, Decimal(markup)).run(
-            products, dry_run=dry_run, each=lambda _outcome: None
-        )
+        return await MedusaImport(
+            api, rates, Decimal(markup), manage_inventory=manage_inventory
+        ).run(products, dry_run=dry_run, each=lambda _outcome: None)
     finally:
         await api.aclose()
 
@@ -102,6 +103,26 @@ async def test_a_first_run_creates_the_product_in_medusas_shape(fake_medusa: Fak
     assert large["manage_inventory"] is False
     assert large["metadata"] == {"cj_vid": "vid-L"}
     assert large["options"][0]["value"] == "Cotton T-Shirt L"
+
+
+async def test_with_stock_sync_the_variants_manage_inventory_without_backorders(
+    fake_medusa: FakeMedusa,
+) -> None:
+    await run(fake_medusa, [tshirt("4.20", "4.20")])
+    product = fake_medusa.by_external_id(PID)
+    assert [v["manage_inventory"] for v in product["variants"]] == [False, False]
+
+    [outcome] = await run(fake_medusa, [tshirt("4.20", "4.20", "5.00")], manage_inventory=True)
+
+    assert "CJ-TSHIRT-S: inventory managed" in outcome.changes
+    assert "CJ-TSHIRT-L: new variant" in outcome.changes
+    variants = fake_medusa.by_external_id(PID)["variants"]
+    assert all(v["manage_inventory"] and v["allow_backorder"] is False for v in variants)
+    [again] = await run(fake_medusa, [tshirt("4.20", "4.20", "5.00")], manage_inventory=True)
+    assert again.outcome == "unchanged"
+    # Stock sync off again: Medusa's setting is left as it is.
+    [off] = await run(fake_medusa, [tshirt("4.20", "4.20", "5.00")])
+    assert off.outcome == "unchanged"
 
 
 async def test_a_second_run_changes_nothing_and_writes_nothing(fake_medusa: FakeMedusa) -> None:

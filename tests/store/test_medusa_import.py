@@ -22,18 +22,20 @@ __all__ = ["store"]
 PRODUCT_SKU = "CJ-HOODIE"  # ships from the US, like the store's CJ option; not seeded
 
 
-def medusa_import(store: Store, *args: str) -> list[str]:
-    env = {
+def cli(store: Store, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    """`cj-fulfillment ARGS…` on the store's service database; its stdout lines."""
+    full_env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", ""),
         "ENVIRONMENT": "development",
         "DATABASE_URL": store.env["CJ_FULFILLMENT_DATABASE_URL"],
         "MEDUSA_URL": store.env["MEDUSA_URL"],
         "MEDUSA_SECRET_KEY": store.env["MEDUSA_SECRET_KEY"],
+        **(env or {}),
     }
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "cj-fulfillment"), "products", "medusa-import", *args],
-        env=env,
+        [str(Path(sys.executable).parent / "cj-fulfillment"), *args],
+        env=full_env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -41,6 +43,10 @@ def medusa_import(store: Store, *args: str) -> list[str]:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.splitlines()
+
+
+def medusa_import(store: Store, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    return cli(store, "products", "medusa-import", *args, env=env)
 
 
 def imported(store: Store, pid: str) -> list[dict[str, Any]]:
@@ -61,7 +67,7 @@ def test_imported_once_updated_on_the_second_run_and_bought_through_cj(store: St
     added = store.service("POST", "/v1/products", {"product": pid})
     cj_price = {v["sku"]: Decimal(str(v["sell_price"])) for v in added["variants"]}
 
-    out = medusa_import(store, "--markup", "50")
+    out = medusa_import(store, pid, "--markup", "50")
     assert f"({pid}): created" in out[0], out
     [product] = imported(store, pid)
     variants = {v["sku"]: v for v in product["variants"]}
@@ -82,7 +88,7 @@ def test_imported_once_updated_on_the_second_run_and_bought_through_cj(store: St
         {"update": [{"product_option_id": option["id"], "remove": [value]}]},
     )
 
-    out = medusa_import(store, "--markup", "80")
+    out = medusa_import(store, pid, "--markup", "80")
     assert f"({pid}): updated" in out[0], out
     assert f"  {gone_sku}: new variant" in out, out
     [again] = imported(store, pid)
