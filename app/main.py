@@ -70,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # The service exports Prometheus metrics (app.api.middleware.metrics) and no
+        # OpenTelemetry; FastAPI's own would otherwise look for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
     app.include_router(health_router)

@@ -16,10 +16,15 @@ from app.core.security import api_key_matches
 from app.db.session import autocommit_scope, session_scope
 
 
-async def get_container(request: Request) -> Container:
-    # async: FastAPI runs a plain function dependency in its thread pool, per request.
+def container_of(request: Request) -> Container:
+    """The app's container; for the hot paths, which skip FastAPI's dependency solving."""
     container: Container = request.app.state.container
     return container
+
+
+async def get_container(request: Request) -> Container:
+    # async: FastAPI runs a plain function dependency in its thread pool, per request.
+    return container_of(request)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -51,13 +56,16 @@ class ApiKeyRefused(Unauthorized):
 
 
 async def require_api_key(
-    container: ContainerDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
+    # The request, not ContainerDep: every /v1 call runs this, and each dependency is one
+    # more FastAPI solves per request.
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiKeyRefused("Send `Authorization: Bearer <key>`.", headers=challenge)
-    if not api_key_matches(credentials.credentials, container.settings.service_api_keys):
+    service_keys = container_of(request).settings.service_api_keys
+    if not api_key_matches(credentials.credentials, service_keys):
         raise ApiKeyRefused("The API key is not valid.", headers=challenge)
 
 
