@@ -143,6 +143,17 @@ async def sim_stats(sim: httpx.AsyncClient) -> dict[str, Any]:
     return stats
 
 
+async def wait_for_calls(
+    sim: httpx.AsyncClient, operation: str, count: int, timeout: float = 20
+) -> None:
+    """Until cjsim has counted `count` calls of `operation` (the service's own pace, however
+    loaded the host), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (await sim_stats(sim))["calls"].get(operation, 0) < count:
+        assert time.monotonic() < deadline, f"cjsim saw fewer than {count} {operation} calls"
+        await asyncio.sleep(0.05)
+
+
 class WorkerProcess:
     """`python -m app.workers` with the service's settings as environment variables; its
     JSON log goes to a file that tests can read."""

@@ -22,6 +22,7 @@ from tests.e2e.fulfillments import (
     key,
     running,
     sim_stats,
+    wait_for_calls,
     wait_until,
 )
 from tests.fixtures.notifications import outbox_rows
@@ -320,7 +321,7 @@ class TestPaymentTriedAgain:
         assert response.status_code == 201, response.text
         placed = response.json()
         assert placed["status"] == "created"
-        await asyncio.sleep(0.6)  # tried again meanwhile: still too little
+        await wait_for_calls(sim, "getBalance", 2)  # tried again meanwhile: still too little
         assert "addCart" not in (await sim_stats(sim))["calls"]
 
         await sim.post("/_sim/config", json={"balance": "1000.00"})
