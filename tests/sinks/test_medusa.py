@@ -20,6 +20,7 @@ from app.sinks.notification import NotificationEvent
 from tests.fixtures.notifications import (
     FIRST_LABEL,
     SECOND_LABEL,
+    DispatcherOf,
     outbox_rows,
     queue,
     stored_fulfillment,
@@ -31,12 +32,8 @@ WRITER = OutboxWriter({"medusa": MedusaAdminSink.events})
 
 
 @pytest.fixture
-async def dispatcher(
-    sessionmaker: async_sessionmaker[AsyncSession], receiver: Receiver
-) -> AsyncIterator[OutboxDispatcher]:
-    dispatcher = OutboxDispatcher(sessionmaker, [MedusaAdminSink(receiver.url, KEY)])
-    yield dispatcher
-    await dispatcher.aclose()
+def dispatcher(dispatcher_of: DispatcherOf, receiver: Receiver) -> OutboxDispatcher:
+    return dispatcher_of(MedusaAdminSink(receiver.url, KEY))
 
 
 notify = functools.partial(queue, writer=WRITER)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import SecretStr
@@ -13,7 +13,14 @@ from app.db.models import Fulfillment
 from app.services.notifications import OutboxDispatcher, OutboxWriter
 from app.sinks.medusa import MedusaDataSink
 from app.sinks.notification import NotificationEvent
-from tests.fixtures.notifications import FIRST_LABEL, SECOND_LABEL, outbox_rows, stored_fulfillment
+from tests.fixtures.notifications import (
+    FIRST_LABEL,
+    SECOND_LABEL,
+    DispatcherOf,
+    outbox_rows,
+    queue,
+    stored_fulfillment,
+)
 from tests.fixtures.receiver import Receiver
 
 KEY = SecretStr("sk_9d41c0b7e2a84f16")
@@ -21,26 +28,11 @@ WRITER = OutboxWriter({"medusa_data": MedusaDataSink.events})
 
 
 @pytest.fixture
-async def dispatcher(
-    sessionmaker: async_sessionmaker[AsyncSession], receiver: Receiver
-) -> AsyncIterator[OutboxDispatcher]:
-    dispatcher = OutboxDispatcher(sessionmaker, [MedusaDataSink(receiver.url, KEY)])
-    yield dispatcher
-    await dispatcher.aclose()
+def dispatcher(dispatcher_of: DispatcherOf, receiver: Receiver) -> OutboxDispatcher:
+    return dispatcher_of(MedusaDataSink(receiver.url, KEY))
 
 
-async def change(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    fulfillment: Fulfillment,
-    event: NotificationEvent,
-    **values: object,
-) -> None:
-    """Change the fulfillment and queue `event` in the same transaction, as services do."""
-    async with sessionmaker.begin() as session:
-        row = await session.get_one(Fulfillment, fulfillment.id)
-        for name, value in values.items():
-            setattr(row, name, value)
-        await WRITER.enqueue(session, row, event)
+change = functools.partial(queue, writer=WRITER)
 
 
 def path_of(fulfillment: Fulfillment) -> str:

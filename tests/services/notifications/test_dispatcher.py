@@ -4,7 +4,6 @@ import asyncio
 import functools
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from app.db.repositories.outbox_messages import OutboxRepository
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
 from app.sinks.notification import NotificationEvent
 from app.sinks.webhook import WebhookSink
-from tests.fixtures.notifications import outbox_rows, queue, stored_fulfillment
+from tests.fixtures.notifications import DispatcherOf, outbox_rows, queue, stored_fulfillment
 from tests.fixtures.receiver import Receiver
 
 SECRET = SecretStr("receiver-shared-secret")
@@ -26,12 +25,8 @@ WRITER = OutboxWriter({"webhook": WebhookSink.events})
 
 
 @pytest.fixture
-async def dispatcher(
-    sessionmaker: async_sessionmaker[AsyncSession], receiver: Receiver
-) -> AsyncIterator[OutboxDispatcher]:
-    dispatcher = OutboxDispatcher(sessionmaker, [WebhookSink(f"{receiver.url}/hooks", SECRET)])
-    yield dispatcher
-    await dispatcher.aclose()
+def dispatcher(dispatcher_of: DispatcherOf, receiver: Receiver) -> OutboxDispatcher:
+    return dispatcher_of(WebhookSink(f"{receiver.url}/hooks", SECRET))
 
 
 notify = functools.partial(queue, writer=WRITER)
