@@ -29,7 +29,7 @@ from app.cj.webhooks import (
     WebhookEnvelope,
 )
 from app.core.clock import utcnow
-from app.db.models import Fulfillment, FulfillmentEvent
+from app.db.models import Fulfillment
 from app.db.repositories.fulfillments import FulfillmentRepository
 from app.services.statuses import Status, can_move, from_cj
 from app.services.transitions import StatusChanges
@@ -229,21 +229,17 @@ class TrackingApplier:
             return False
         entry["problem"] = problem
         fulfillment.tracking = known
-        await repository.add_event(
-            FulfillmentEvent(
-                fulfillment_id=fulfillment.id,
-                source=source,
-                from_status=fulfillment.status,
-                to_status=fulfillment.status,
-                detail={
-                    "tracking_number": report.tracking.number,
-                    "tracking_status": report.tracking_status,
-                    "problem": problem,
-                },
-                created_at=utcnow(),
-            )
+        await self._changes.annotate(
+            repository,
+            fulfillment,
+            source=source,
+            detail={
+                "tracking_number": report.tracking.number,
+                "tracking_status": report.tracking_status,
+                "problem": problem,
+            },
+            event=event,
         )
-        await self._changes.notify(repository, fulfillment, event)
         return True
 
 

@@ -96,16 +96,18 @@ class StatusChanges:
         fulfillment: Fulfillment,
         *,
         source: str,
-        reason: str,
+        reason: str | None = None,
         detail: dict[str, Any] | None,
         event: NotificationEvent,
     ) -> None:
         """Something the store must hear about that does not change the status (CJ refused
-        a refund dispute, the balance cannot pay): `status_reason` says it, one event
-        records it (from and to the same status) and `event` is queued, in the caller's
-        transaction."""
+        a refund dispute, the balance cannot pay, a parcel's exception): `status_reason`
+        says it when there is a `reason` (a parcel's problem is on its tracking number
+        instead), one event records it (from and to the same status) and `event` is
+        queued, in the caller's transaction."""
         now = utcnow()
-        fulfillment.status_reason = reason
+        if reason is not None:
+            fulfillment.status_reason = reason
         fulfillment.updated_at = now
         await repository.add_event(
             FulfillmentEvent(
@@ -113,7 +115,7 @@ class StatusChanges:
                 source=source,
                 from_status=fulfillment.status,
                 to_status=fulfillment.status,
-                detail={**(detail or {}), "reason": reason},
+                detail={**(detail or {}), **({"reason": reason} if reason is not None else {})},
                 created_at=now,
             )
         )

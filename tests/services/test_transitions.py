@@ -1,6 +1,7 @@
 """`StatusChanges.move`: one event and its notifications per change, in the caller's
 transaction; nothing for a move the rules refuse (late, repeated, backwards, out of a
-terminal status); a notification that cannot be written fails the change."""
+terminal status); a notification that cannot be written fails the change. `annotate`:
+news without a status change."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from app.db.session import transaction
 from app.services.notifications import OutboxWriter
 from app.services.statuses import Status
 from app.services.transitions import StatusChanges
+from app.sinks.notification import NotificationEvent
 from app.sinks.webhook import WebhookSink
 
 CHANGES = StatusChanges(OutboxWriter({"webhook": WebhookSink.events}))
@@ -133,3 +135,44 @@ async def test_a_notification_that_cannot_be_written_fails_the_change(
         status = await conn.scalar(select(Fulfillment.status))
     assert (events, status) == (0, "pending")
     assert await outbox_events(clean_db) == []
+
+
+async def test_an_annotation_keeps_the_status_and_says_its_reason_only_when_given(
+    clean_db: AsyncEngine,
+) -> None:
+    sessions = async_sessionmaker(clean_db, expire_on_commit=False)
+    async with transaction(sessions) as session:
+        repository = FulfillmentRepository(session)
+        row = a_fulfillment()
+        row.status_reason = "queued at CJ"
+        await repository.add(row)
+        before = row.updated_at
+        await CHANGES.annotate(
+            repository,
+            row,
+            source="webhook",
+            detail={"problem": "exception"},
+            event=NotificationEvent.tracking_exception,
+        )
+        assert row.status_reason == "queued at CJ"
+        await CHANGES.annotate(
+            repository,
+            row,
+            source="cj_dispute",
+            reason="CJ refused the refund",
+            detail=None,
+            event=NotificationEvent.dispute_rejected,
+        )
+    async with clean_db.connect() as conn:
+        details = (
+            await conn.scalars(select(FulfillmentEvent.detail).order_by(FulfillmentEvent.id))
+        ).all()
+        stored = (await conn.execute(select(Fulfillment.status, Fulfillment.status_reason))).one()
+    assert await history(clean_db) == [
+        ("webhook", "pending", "pending"),
+        ("cj_dispute", "pending", "pending"),
+    ]
+    assert details == [{"problem": "exception"}, {"reason": "CJ refused the refund"}]
+    assert tuple(stored) == ("pending", "CJ refused the refund")
+    assert row.updated_at > before
+    assert await outbox_events(clean_db) == ["tracking_exception", "dispute_rejected"]
