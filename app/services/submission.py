@@ -20,6 +20,8 @@ than CJ accepts, or CJ could not take it in time.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -358,9 +360,7 @@ class Submitter:
         self, fulfillment_id: str, placed: PlacedOrder, outcome: SubmissionOutcome, source: str
     ) -> SubmissionResult:
         orphan = False
-        async with transaction(self._sessionmaker) as session:
-            repository = FulfillmentRepository(session)
-            row = await repository.get_for_update(fulfillment_id)
+        async with self._released(fulfillment_id) as (repository, row):
             if row is None:  # pragma: no cover - rows are never deleted
                 return SubmissionResult(SubmissionOutcome.skipped, None)
             orphan = row.status == Status.cancelled and row.cj_order_id is None
@@ -372,7 +372,6 @@ class Submitter:
                 row.tracking = [
                     {"number": order.track_number, "carrier": None, "url": order.tracking_url}
                 ]
-            _release(row)
             detail: dict[str, Any] = {
                 "cj_order_id": order.cj_order_id,
                 "cj_status": order.cj_status,
@@ -412,15 +411,25 @@ class Submitter:
         except CJError as exc:
             log.error("cj_orphan_order_not_deleted", cj_order_id=placed.cj_order_id, error=str(exc))
 
-    async def _record_failed(
-        self, fulfillment_id: str, reason: str, source: str
-    ) -> SubmissionResult:
+    @asynccontextmanager
+    async def _released(
+        self, fulfillment_id: str
+    ) -> AsyncIterator[tuple[FulfillmentRepository, Fulfillment | None]]:
+        """The fulfillment's row, locked in a transaction of its own and released from this
+        attempt's claim (None if it is gone), for recording how the attempt ended."""
         async with transaction(self._sessionmaker) as session:
             repository = FulfillmentRepository(session)
             row = await repository.get_for_update(fulfillment_id)
-            if row is None:  # pragma: no cover
+            if row is not None:
+                _release(row)
+            yield repository, row
+
+    async def _record_failed(
+        self, fulfillment_id: str, reason: str, source: str
+    ) -> SubmissionResult:
+        async with self._released(fulfillment_id) as (repository, row):
+            if row is None:  # pragma: no cover - rows are never deleted
                 return SubmissionResult(SubmissionOutcome.skipped, None)
-            _release(row)
             row.last_error = reason
             row.may_be_at_cj = False
             await self._changes.move(repository, row, Status.failed, source=source, reason=reason)
@@ -431,12 +440,9 @@ class Submitter:
     async def _record_retry(
         self, fulfillment_id: str, error: CJError, maybe_at_cj: bool, source: str
     ) -> SubmissionResult:
-        async with transaction(self._sessionmaker) as session:
-            repository = FulfillmentRepository(session)
-            row = await repository.get_for_update(fulfillment_id)
-            if row is None:  # pragma: no cover
+        async with self._released(fulfillment_id) as (repository, row):
+            if row is None:  # pragma: no cover - rows are never deleted
                 return SubmissionResult(SubmissionOutcome.skipped, None)
-            _release(row)
             give_up = timedelta(seconds=self._settings.submit_give_up_seconds)
             if utcnow() - _aware(row.created_at) >= give_up:
                 reason = gave_up_reason(error, give_up, maybe_at_cj, row.cj_order_number)
