@@ -584,10 +584,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    handler: Command = args.handler
+    """Run one command; its exit status. Ctrl-C is one line and 130 (128 + SIGINT), not a
+    traceback: asyncio.run cancels the command's task first, so the transaction in
+    progress rolls back and the clients close; what was committed before stays."""
     try:
+        args = build_parser().parse_args(argv)
+        handler: Command = args.handler
         return handler(args)
     except SettingsError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -89,6 +90,51 @@ def cj_env(
     monkeypatch.setenv("CJ_API_KEY", "CJ7000001@api@cli-test")
     monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", "cli-test-key")
     return cjsim_url
+
+
+@pytest.fixture
+def silent_cj() -> Iterator[socket.socket]:
+    """A CJ that takes connections and never answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(60)
+        yield server
+
+
+def test_ctrl_c_is_one_line_and_130_and_saves_nothing_half_done(
+    tmp_path: Path,
+    clean_db: AsyncEngine,
+    db_env: None,
+    redis_url: str,
+    silent_cj: socket.socket,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SIGINT while `skus import` waits for CJ, as Ctrl-C sends it: no traceback, and the
+    import saves no row (its one transaction never began)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": clean_db.url.render_as_string(hide_password=False),
+        "REDIS_URL": redis_url,
+        "CJ_API_BASE_URL": f"http://127.0.0.1:{silent_cj.getsockname()[1]}/api2.0/v1",
+        "CJ_API_KEY": "CJ7000001@api@cli-test",
+        "TOKEN_ENCRYPTION_KEY": "cli-test-key",
+    }
+    code = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", code, "skus", "import", csv_file(tmp_path, FIRST_IMPORT)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        connection, _ = silent_cj.accept()  # the command is waiting for CJ now
+        with connection:
+            process.send_signal(signal.SIGINT)
+            _out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert "Traceback" not in err.decode()
+    assert err.decode().splitlines()[-1] == "interrupted"
+    assert listed(capsys) == ["sku\tvid\tfrom_country"]
 
 
 class TestCJToken:
