@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.e2e.support import SimServer, Workers
-
-TOKEN_ENCRYPTION_KEY = "e2e-encryption-passphrase"
+from tests.e2e.fulfillments import client_on_sim, fulfillment_settings
+from tests.e2e.support import TOKEN_ENCRYPTION_KEY, SimServer, Workers
 
 
 @pytest.fixture
@@ -42,6 +42,16 @@ def service_env(
 async def settings_overrides() -> dict[str, Any]:
     """Settings a test class changes for its app (override the fixture in the class)."""
     return {}
+
+
+@pytest.fixture
+async def client(
+    sim: httpx.AsyncClient, service_env: dict[str, str], settings_overrides: dict[str, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in this process against the cjsim server (at the fulfillment tests' QPS),
+    with the fulfillment tests' settings and the module's or class's `settings_overrides`."""
+    async for c in client_on_sim(sim, fulfillment_settings(service_env, **settings_overrides)):
+        yield c
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ from app.core.config import Settings
 from app.db.models import Fulfillment
 from app.main import create_app
 from cjsim import catalog
-from tests.e2e.conftest import TOKEN_ENCRYPTION_KEY
-from tests.e2e.support import ROOT
+from tests.e2e.support import ROOT, TOKEN_ENCRYPTION_KEY
 from tests.fixtures.app import API_KEY, make_settings, start
 
 SIM_QPS = 50

@@ -16,6 +16,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 API_PREFIX = "/api2.0/v1"
+# What the service processes of the end-to-end tests encrypt stored CJ tokens with.
+TOKEN_ENCRYPTION_KEY = "e2e-encryption-passphrase"
 
 
 # A process's start on a shared 2-core machine under load (imports alone took 20 s).

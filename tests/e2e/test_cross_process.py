@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from app.cj.tokens import account_id
 from app.core.encryption import TokenCipher
 from app.db.token_store import DatabaseTokenStore
-from tests.e2e.conftest import TOKEN_ENCRYPTION_KEY
-from tests.e2e.support import API_PREFIX, Workers
+from tests.e2e.support import API_PREFIX, TOKEN_ENCRYPTION_KEY, Workers
 
 FREIGHT_CALLS_PER_PROCESS = 25
 TOKEN_REQUESTS_PER_PROCESS = 20

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -28,21 +27,15 @@ from tests.fixtures.notifications import outbox_rows
 
 
 @pytest.fixture
-async def client(
-    sim: httpx.AsyncClient, service_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    await sim.post("/_sim/config", json={"qps": SIM_QPS})
-    settings = fulfillment_settings(
-        service_env,
-        cj_pay_type=PayType.balance,
-        cancel_after_payment=CancelAfterPayment.dispute,
-        run_worker_in_process=True,
-        dispute_poll_seconds=0.2,
-        notify_url="http://127.0.0.1:9/never-called",
-        notify_secret="a-plain-shared-secret",
-    )
-    async for c in running(app_for(settings)):
-        yield c
+def settings_overrides() -> dict[str, Any]:
+    return {
+        "cj_pay_type": PayType.balance,
+        "cancel_after_payment": CancelAfterPayment.dispute,
+        "run_worker_in_process": True,
+        "dispute_poll_seconds": 0.2,
+        "notify_url": "http://127.0.0.1:9/never-called",
+        "notify_secret": "a-plain-shared-secret",
+    }
 
 
 async def paid_fulfillment(client: httpx.AsyncClient) -> dict[str, Any]:

@@ -5,8 +5,9 @@ worker killed with SIGKILL in the middle of its submissions loses and duplicates
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,8 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.e2e.fulfillments import (
     WorkerProcess,
     body,
-    client_on_sim,
-    fulfillment_settings,
     key,
     sim_stats,
     wait_until,
@@ -27,16 +26,10 @@ AT_CJ = {"created"}
 
 
 @pytest.fixture
-async def client(
-    sim: httpx.AsyncClient, service_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
+def settings_overrides() -> dict[str, Any]:
     """The web app, without an in-process worker: rows it cannot place stay pending, and
     are due again 6 s later (so every worker process is up and polling by then)."""
-    settings = fulfillment_settings(
-        service_env, submit_retry_initial_seconds=6, submit_retry_max_seconds=6
-    )
-    async for c in client_on_sim(sim, settings):
-        yield c
+    return {"submit_retry_initial_seconds": 6, "submit_retry_max_seconds": 6}
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ permanent refusals, and the history of every status change."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,20 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.models import IdempotencyKey
 from tests.e2e.fulfillments import (
     body,
-    client_on_sim,
-    fulfillment_settings,
     key,
     sim_stats,
     vid,
 )
-
-
-@pytest.fixture
-async def client(
-    sim: httpx.AsyncClient, service_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in client_on_sim(sim, fulfillment_settings(service_env)):
-        yield c
 
 
 class TestCreate:

@@ -6,7 +6,6 @@ unreachable (nothing changes)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,20 +16,11 @@ from tests.e2e.fulfillments import (
     SIM_QPS,
     app_for,
     body,
-    client_on_sim,
     fulfillment_settings,
     key,
     running,
     sim_stats,
 )
-
-
-@pytest.fixture
-async def client(
-    sim: httpx.AsyncClient, service_env: dict[str, str], settings_overrides: dict[str, Any]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in client_on_sim(sim, fulfillment_settings(service_env, **settings_overrides)):
-        yield c
 
 
 async def create(client: httpx.AsyncClient, expected: int = 201) -> dict[str, Any]:

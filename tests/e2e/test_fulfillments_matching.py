@@ -6,31 +6,16 @@ it). Real Postgres (its partial unique index) and a real cjsim server."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.e2e.fulfillments import (
-    SIM_QPS,
-    app_for,
     body,
-    fulfillment_settings,
     key,
-    running,
     sim_stats,
     vid,
 )
-
-
-@pytest.fixture
-async def client(
-    sim: httpx.AsyncClient, service_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    await sim.post("/_sim/config", json={"qps": SIM_QPS})
-    async for c in running(app_for(fulfillment_settings(service_env))):
-        yield c
 
 
 def line(line_item_id: str, quantity: int = 1, fulfilled: int = 0) -> dict[str, Any]:

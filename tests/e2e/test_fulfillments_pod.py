@@ -4,25 +4,16 @@ checked and reach CJ's createOrder body as its JSON text."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.fulfillments import body, client_on_sim, fulfillment_settings, key, vid
+from tests.e2e.fulfillments import body, key, vid
 
 LOGO = "https://cc-west-usa.oss-us-west-1.aliyuncs.com/9f0b99e6_LOGO_NavyBlue.png"
 POD_2 = [{"areaName": "LogoArea", "links": [LOGO], "type": "1"}]
 POD_3 = [{"links": [LOGO, LOGO.replace("LOGO", "BACK")], "effectImgs": [LOGO + "?mockup"]}]
-
-
-@pytest.fixture
-async def client(
-    sim: httpx.AsyncClient, service_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in client_on_sim(sim, fulfillment_settings(service_env)):
-        yield c
 
 
 def pod_item(line: str, pod: Any) -> dict[str, Any]:

@@ -4,19 +4,14 @@ No worker runs here (RUN_WORKER_IN_PROCESS off), so only the retry can place the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.fulfillments import (
-    SIM_QPS,
-    app_for,
     body,
-    fulfillment_settings,
     key,
-    running,
     sim_stats,
 )
 
@@ -27,13 +22,8 @@ async def fault(sim: httpx.AsyncClient, endpoint: str, kind: str, **extra: Any) 
 
 
 @pytest.fixture
-async def client(
-    sim: httpx.AsyncClient, service_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    await sim.post("/_sim/config", json={"qps": SIM_QPS})
-    settings = fulfillment_settings(service_env, run_worker_in_process=False)
-    async for c in running(app_for(settings)):
-        yield c
+def settings_overrides() -> dict[str, Any]:
+    return {"run_worker_in_process": False}
 
 
 async def queued(client: httpx.AsyncClient, sim: httpx.AsyncClient) -> dict[str, Any]:

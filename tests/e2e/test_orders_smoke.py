@@ -14,7 +14,7 @@ from app.cj.models import CreateOrderRequest, OrderProduct
 from app.container import Container
 from app.core.config import Settings
 from cjsim import catalog
-from tests.e2e.conftest import TOKEN_ENCRYPTION_KEY
+from tests.e2e.support import TOKEN_ENCRYPTION_KEY
 from tests.fixtures.app import make_settings
 
 T_SHIRT = catalog.variant_by_sku("CJ-TSHIRT-RED-M")

@@ -3,7 +3,6 @@ mapping for every variant; refusals name the input and leave nothing behind."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,15 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import CatalogueProduct, SkuMapping, VariantStock
-from tests.e2e.fulfillments import client_on_sim, fulfillment_settings
-
-
-@pytest.fixture
-async def client(
-    sim: httpx.AsyncClient, service_env: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in client_on_sim(sim, fulfillment_settings(service_env)):
-        yield c
 
 
 async def sim_product(sim: httpx.AsyncClient, sku: str) -> dict[str, Any]:
