@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import logging.config
+from collections.abc import MutableMapping
+from contextvars import ContextVar, Token
 from typing import Any
 
 import structlog
@@ -11,8 +13,36 @@ import structlog
 from app.core.config import LogFormat
 from app.core.redaction import redact_processor
 
+# The request being served (id, method, path): one context variable set per request, read
+# only when a line is logged, instead of binding structlog's context for every request.
+_REQUEST: ContextVar[tuple[str, str, str] | None] = ContextVar("request", default=None)
+
+
+def bind_request(request_id: str, method: str, path: str) -> Token[tuple[str, str, str] | None]:
+    """Every line logged until `unbind_request` carries this request's id, method and path."""
+    return _REQUEST.set((request_id, method, path))
+
+
+def unbind_request(token: Token[tuple[str, str, str] | None]) -> None:
+    _REQUEST.reset(token)
+
+
+def add_request_context(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: the request's id, method and path (see `bind_request`); a
+    field the line names itself wins."""
+    request = _REQUEST.get()
+    if request is not None:
+        event_dict.setdefault("request_id", request[0])
+        event_dict.setdefault("method", request[1])
+        event_dict.setdefault("path", request[2])
+    return event_dict
+
+
 _SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
+    add_request_context,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -1,23 +1,45 @@
 """The request id: taken from a valid `X-Request-Id` or made, and then everywhere.
 
-It is bound to structlog's context (with the method and path) for every log line of the
-request, kept in `scope["state"]` for the problem documents (read it with
-`request_id_of`, the one way), and sent back on every response.
+It is in every log line of the request (with the method and path, through
+`app.core.logging.bind_request`: nothing is bound in structlog unless a line is logged),
+kept in `scope["state"]` for the problem documents (read it with `request_id_of`, the one
+way), and sent back on every response.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import uuid
 
-import structlog
-from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
 from app.api.middleware.base import HTTPMiddleware
+from app.core.logging import bind_request, unbind_request
 
 REQUEST_ID_HEADER = "x-request-id"
+_HEADER_BYTES = REQUEST_ID_HEADER.encode()
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class _Ids:
+    """Made ids: 32 hex digits, a random half per process and a counter (unique without
+    asking the OS for randomness per request, as uuid4 does)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._prefix = uuid.uuid4().hex[:16]
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
+
+
+_IDS = _Ids()
+os.register_at_fork(after_in_child=_IDS.reset)
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -26,24 +48,27 @@ def request_id_of(scope: Scope) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _incoming(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == _HEADER_BYTES:
+            incoming = value.decode("latin-1")
+            return incoming if _VALID_REQUEST_ID.match(incoming) else None
+    return None
+
+
 class RequestIdMiddleware(HTTPMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER)
-        request_id = (
-            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        )
+        request_id = _incoming(scope) or _IDS.next()
         scope.setdefault("state", {})["request_id"] = request_id
-        header = (REQUEST_ID_HEADER.encode(), request_id.encode())
+        header = (_HEADER_BYTES, request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        structlog.contextvars.bind_contextvars(
-            request_id=request_id, method=scope["method"], path=scope["path"]
-        )
+        token = bind_request(request_id, scope["method"], scope["path"])
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            structlog.contextvars.unbind_contextvars("request_id", "method", "path")
+            unbind_request(token)
