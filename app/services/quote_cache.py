@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -64,10 +65,17 @@ class FreightKey:
 
     @cached_property
     def digest(self) -> str:
-        canonical = json.dumps(
-            [self.origin, self.destination, self.zip, self.lines], separators=(",", ":")
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return _digest(self.origin, self.destination, self.zip, self.lines)
+
+
+@functools.lru_cache(maxsize=LOCAL_ENTRIES)
+def _digest(
+    origin: str, destination: str, zip_code: str | None, lines: tuple[tuple[str, int], ...]
+) -> str:
+    """A key's digest, computed once per cart: checkout asks the same carts again at every
+    refresh, and the JSON and SHA-256 of a key cost more than hashing its fields."""
+    canonical = json.dumps([origin, destination, zip_code, lines], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

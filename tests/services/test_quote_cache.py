@@ -126,3 +126,13 @@ async def kill_subscription(redis: Redis, name: str) -> None:
     assert ids, clients
     for client_id in ids:
         await redis.client_kill_filter(_id=client_id)
+
+
+def test_a_key_digest_is_the_one_redis_already_holds_entries_under() -> None:
+    """The digest names the Redis entry: computed once per cart now, it must stay the
+    SHA-256 of the canonical JSON, or running processes would miss each other's entries."""
+    key = FreightKey.of("cn", "us", " 100 01 ", [("v2", 1), ("v1", 2), ("v2", 1)])
+    assert key.digest == "5150b9a93388683cba16bedaab15f13fa374d129014c26286d146ede9990e0c6"
+    again = FreightKey.of("CN", "US", "10001", [("v1", 2), ("v2", 2)])
+    assert again.digest == key.digest
+    assert FreightKey.of("CN", "US", "10001", [("v1", 2)]).digest != key.digest
