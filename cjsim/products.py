@@ -14,6 +14,7 @@ page for their cost, public clients for the shapes; the pages give no full sampl
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,28 @@ IMAGES = "https://cf.cjdropshipping.com/cjsim"
 AREAS = {"CN": ("1", "China Warehouse"), "US": ("2", "US Warehouse")}
 # Products made to order with the buyer's artwork (seed 002 "Logo Area POD").
 POD_FAMILIES = frozenset({"CJ-TSHIRT", "CJ-MUG"})
+
+# Each product's option names, as product/query gives them: `productKeyEn` the English
+# names joined with "-" (its variants' `variantKey` joins their values the same way, e.g.
+# "Color-Size" and "Red-M"), `productKey` the Chinese names as a JSON list in a string
+# (CJ's product/query sample: "productKey": "[\"颜色\"]", "productKeyEn": "Color").
+_OPTION_NAMES = {
+    "CJ-TSHIRT": (("Color", "颜色"), ("Size", "尺码")),
+    "CJ-HOODIE": (("Color", "颜色"), ("Size", "尺码")),
+    "CJ-TEE": (("Color", "颜色"), ("Size", "尺码")),
+    "CJ-MUG": (("Color", "颜色"), ("Capacity", "容量")),
+    "CJ-BOTTLE": (("Material", "材质"), ("Capacity", "容量")),
+    "CJ-PHONECASE": (("Model", "型号"), ("Color", "颜色")),
+    "CJ-EARBUDS": (("Type", "类型"), ("Color", "颜色")),
+    "CJ-WATCH": (("Style", "款式"), ("Color", "颜色")),
+    "CJ-BLANKET": (("Size", "尺码"),),
+    "CJ-CANDLE": (("Scent", "香味"),),
+    "CJ-LEDSTRIP": (("Length", "长度"),),
+    "CJ-DESKLAMP": (("Type", "类型"),),
+    "CJ-SOCKS": (("Quantity", "数量"),),
+    "CJ-KETTLEBELL": (("Weight", "重量"),),
+}
+_COLOR_ONLY = (("Color", "颜色"),)
 
 _FAMILY_NAMES = {
     "CJ-TSHIRT": "Cotton T-Shirt",
@@ -53,6 +76,11 @@ class Product:
     @property
     def image(self) -> str:
         return f"{IMAGES}/{self.sku.lower()}.jpg"
+
+    @property
+    def option_names(self) -> tuple[tuple[str, str], ...]:
+        """(English, Chinese) per option, in `variantKey`'s order."""
+        return _OPTION_NAMES.get(self.sku, _COLOR_ONLY)
 
     def variant_key(self, variant: Variant) -> str:
         """The variant's options as CJ writes `variantKey` ("Red-M"); "Default" alone."""
@@ -159,6 +187,10 @@ def product_view(product: Product, variants: list[dict[str, Any]]) -> dict[str, 
         "productName": f'["{product.name}"]',
         "productNameEn": product.name,
         "productSku": product.sku,
+        "productKey": json.dumps(
+            [zh for _en, zh in product.option_names], ensure_ascii=False, separators=(",", ":")
+        ),
+        "productKeyEn": "-".join(en for en, _zh in product.option_names),
         "productImage": product.image,
         "productImageSet": [product.image, product.image.replace(".jpg", "-2.jpg")],
         "productWeight": str(max(v.weight_g for v in product.variants)),

@@ -4,6 +4,11 @@
   bare pid is read as the pid; anything else is `NotAProductLink`;
 - product/query and product/variant/query answers become `CJProduct` / `CJVariant`
   (weights in grams, dimensions in millimetres, seed 001 §3; CJ sends numbers or strings);
+- a product's option names (`productKeyEn`, "Color-Size") and a variant's values
+  (`variantKey`, "Black-XL") are both "-"-joined; `option_values` splits a key against the
+  names only when it has exactly one part per name (CJ's own product/query sample pairs
+  `productKeyEn` "Color" with `variantKey` "Black-XXL", so a key that does not fit is not
+  guessed at: the caller falls back to one option);
 - stock answers become `{vid: {country: quantity}}`: stock/getInventoryByPid's
   `variantInventories[].inventory[]` (CJ's MCP client reads it so), stock/queryByVid's rows
   (`countryCode`, `totalInventoryNum`, seed 001 §2.5).
@@ -92,6 +97,7 @@ class CJProduct(CJModel):
     name: str | None = Field(default=None, alias="productNameEn")
     product_sku: str | None = Field(default=None, alias="productSku")
     image: str | None = Field(default=None, alias="productImage")
+    option_key: str | None = Field(default=None, alias="productKeyEn")
     images: list[str] = Field(default_factory=list, alias="productImageSet")
     description: str | None = None
     variants: list[CJVariant] = Field(default_factory=list)
@@ -111,6 +117,26 @@ class CJProduct(CJModel):
     @classmethod
     def _no_variants(cls, value: Any) -> Any:
         return value or []
+
+
+def option_names(option_key: str | None) -> list[str]:
+    """`productKeyEn`'s option names ("Color-Size" -> Color, Size); [] when it names none
+    or names one twice."""
+    names = [part.strip() for part in (option_key or "").split("-")]
+    if not all(names) or len(set(names)) != len(names):
+        return []
+    return names
+
+
+def option_values(variant_key: str | None, names: list[str]) -> list[str] | None:
+    """`variantKey`'s value for each of `names` ("Black-XL" -> Black, XL), or None when
+    the key does not have exactly one non-empty part per name."""
+    if not names or not variant_key:
+        return None
+    values = [part.strip() for part in variant_key.split("-")]
+    if len(values) != len(names) or not all(values):
+        return None
+    return values
 
 
 _PRODUCT = TypeAdapter(CJProduct)

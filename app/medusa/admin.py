@@ -111,14 +111,17 @@ class MedusaProductsApi:
     async def update_product(self, product_id: str, body: dict[str, Any]) -> None:
         await self._call("POST", f"/admin/products/{quote(product_id, safe='')}", body=body)
 
-    async def add_option_values(self, product_id: str, option_id: str, values: list[str]) -> None:
-        """New values of the product's option (Medusa 2.17+: options are linked to products,
-        `update[].add` objects are values to create)."""
+    async def add_option_values(self, product_id: str, values: dict[str, list[str]]) -> None:
+        """New values of the product's options, by option id (Medusa 2.17+: options are
+        linked to products, `update[].add` objects are values to create)."""
         await self._call(
             "POST",
             f"/admin/products/{quote(product_id, safe='')}/options/batch",
             body={
-                "update": [{"product_option_id": option_id, "add": [{"value": v} for v in values]}]
+                "update": [
+                    {"product_option_id": option_id, "add": [{"value": v} for v in added]}
+                    for option_id, added in values.items()
+                ]
             },
         )
 

@@ -10,6 +10,12 @@ through `POST /admin/products/{id}/variants/batch`. Amounts are in the currency'
 (Medusa 2 stores 10.5 for $10.50). A product is Medusa's copy of a CJ product when its
 `external_id` is the CJ pid, or, for a product made before the import (by hand, with the
 mapped SKUs), the one product holding its SKUs; a variant is matched by SKU.
+
+Options: one Medusa option per CJ option (Color, Size), each variant with its values, when
+CJ's keys give them (`app.cj.catalogue.option_values`); otherwise one option `Variant`
+whose values are the variants' names. An existing product's options are kept as they are
+(Medusa has no way to move its variants to new options): a new variant takes values of
+the product's options when their titles are CJ's, or the only option's value its name.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-# The one option every imported product has; its values are the variants' names.
+# The one option of a product whose CJ keys give no options; its values are the names.
 OPTION_TITLE = "Variant"
 # What the import reads back from Medusa to compare and to update.
 PRODUCT_FIELDS = (
@@ -35,6 +41,7 @@ class ImportVariant:
     title: str
     weight_g: Decimal | None
     prices: dict[str, Decimal]  # lower-case currency code -> amount
+    options: dict[str, str]  # option title -> value
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,14 @@ class ImportProduct:
     description: str | None
     images: list[str]
     variants: list[ImportVariant]
+    options: list[tuple[str, list[str]]]  # (title, values) in CJ's order
+
+
+@dataclass(frozen=True)
+class MedusaOption:
+    id: str
+    title: str
+    values: list[str]
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,7 @@ class MedusaVariant:
     title: str | None
     weight: Decimal | None
     prices: dict[str, Decimal]  # the prices without rules, by lower-case currency code
-    option_value: str | None
+    options: dict[str, str]  # option title -> value
     price_entries: list[dict[str, Any]] = field(default_factory=list)
     manage_inventory: bool = False
 
@@ -65,9 +80,7 @@ class MedusaProduct:
     title: str | None
     description: str | None
     images: list[str]
-    option_id: str | None
-    option_title: str | None
-    option_values: list[str]
+    options: list[MedusaOption]
     variants: list[MedusaVariant]
 
 
@@ -76,7 +89,7 @@ class Plan:
     """What an import changes on one Medusa product (nothing: `changes` is empty)."""
 
     product_body: dict[str, Any] | None = None
-    new_option_values: list[str] = field(default_factory=list)
+    new_option_values: dict[str, list[str]] = field(default_factory=dict)  # option id -> values
     create: list[dict[str, Any]] = field(default_factory=list)
     update: list[dict[str, Any]] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
@@ -143,12 +156,12 @@ def create_body(
         "images": [{"url": url} for url in product.images],
         "thumbnail": product.images[0] if product.images else None,
         "metadata": {"cj_pid": product.pid},
-        "options": [{"title": OPTION_TITLE, "values": [v.title for v in product.variants]}],
+        "options": [{"title": title, "values": values} for title, values in product.options],
         "variants": [
             {
                 **_variant_fields(variant),
                 **_inventory(manage_inventory),
-                "options": {OPTION_TITLE: variant.title},
+                "options": variant.options,
             }
             for variant in product.variants
         ],
@@ -175,17 +188,23 @@ def own_handle(product: ImportProduct) -> str:
 
 def read_product(data: dict[str, Any]) -> MedusaProduct:
     """Medusa's product (read with PRODUCT_FIELDS) in the import's terms."""
-    options = [o for o in data.get("options") or [] if isinstance(o, dict)]
-    option = next((o for o in options if o.get("title") == OPTION_TITLE), None)
-    if option is None and len(options) == 1:
-        option = options[0]  # a product made by hand, with one option of its own
+    options = [
+        MedusaOption(
+            id=str(o["id"]),
+            title=str(o.get("title")),
+            values=[str(v["value"]) for v in o.get("values") or [] if isinstance(v, dict)],
+        )
+        for o in data.get("options") or []
+        if isinstance(o, dict)
+    ]
+    titles = {o.id: o.title for o in options}
     variants = []
     for raw in data.get("variants") or []:
-        values = [
-            v.get("value")
+        values = {
+            titles[str(v.get("option_id"))]: str(v.get("value"))
             for v in raw.get("options") or []
-            if isinstance(v, dict) and (option is None or v.get("option_id") == option.get("id"))
-        ]
+            if isinstance(v, dict) and str(v.get("option_id")) in titles
+        }
         prices: dict[str, Decimal] = {}
         for price in raw.get("prices") or []:
             amount = _decimal(price.get("amount"))
@@ -198,7 +217,7 @@ def read_product(data: dict[str, Any]) -> MedusaProduct:
                 title=raw.get("title"),
                 weight=_decimal(raw.get("weight")),
                 prices=prices,
-                option_value=values[0] if values else None,
+                options=values,
                 price_entries=[p for p in raw.get("prices") or [] if isinstance(p, dict)],
                 manage_inventory=raw.get("manage_inventory") is True,
             )
@@ -209,11 +228,7 @@ def read_product(data: dict[str, Any]) -> MedusaProduct:
         title=data.get("title"),
         description=data.get("description"),
         images=[str(i["url"]) for i in data.get("images") or [] if isinstance(i, dict)],
-        option_id=str(option["id"]) if option else None,
-        option_title=str(option["title"]) if option else None,
-        option_values=[
-            str(v["value"]) for v in (option or {}).get("values") or [] if isinstance(v, dict)
-        ],
+        options=options,
         variants=variants,
     )
 
@@ -243,23 +258,35 @@ def plan_update(
         product_body["thumbnail"] = product.images[0] if product.images else None
         plan.changes.append("images")
     plan.product_body = product_body or None
+    wanted = [title for title, _values in product.options]
+    have = [o.title for o in medusa.options]
+    if set(have) != set(wanted) and wanted != [OPTION_TITLE] and medusa.variants:
+        plan.notes.append(
+            f"options {', '.join(have) or 'none'} kept (CJ's are {', '.join(wanted)}; Medusa "
+            "cannot move variants to other options: delete the product and import it again)"
+        )
     by_sku = {v.sku: v for v in medusa.variants if v.sku}
     for variant in product.variants:
         existing = by_sku.get(variant.sku)
         if existing is None:
-            if medusa.option_id is None or medusa.option_title is None:
+            chosen = _new_variant_options(variant, medusa.options)
+            if chosen is None:
                 plan.notes.append(
-                    f"{variant.sku}: not added (the Medusa product has several options, none "
-                    f"{OPTION_TITLE!r}: add the variant in Medusa)"
+                    f"{variant.sku}: not added (the Medusa product's options are not CJ's and "
+                    "are several: add the variant in Medusa)"
                 )
                 continue
-            if variant.title not in medusa.option_values:
-                plan.new_option_values.append(variant.title)
+            for option in medusa.options:
+                value = chosen[option.title]
+                added = plan.new_option_values.setdefault(option.id, [])
+                if value not in option.values and value not in added:
+                    added.append(value)
+            plan.new_option_values = {k: v for k, v in plan.new_option_values.items() if v}
             plan.create.append(
                 {
                     **_variant_fields(variant),
                     **_inventory(manage_inventory),
-                    "options": {medusa.option_title: variant.title},
+                    "options": chosen,
                 }
             )
             plan.changes.append(f"{variant.sku}: new variant")
@@ -276,6 +303,18 @@ def plan_update(
             plan.update.append(body)
             plan.changes.append(f"{variant.sku}: {', '.join(changed)}")
     return plan
+
+
+def _new_variant_options(
+    variant: ImportVariant, options: list[MedusaOption]
+) -> dict[str, str] | None:
+    """A new variant's value of each of the product's options: CJ's, when the titles are
+    CJ's; the variant's name, when the product has one option of other title; else None."""
+    if {o.title for o in options} == set(variant.options):
+        return dict(variant.options)
+    if len(options) == 1:
+        return {options[0].title: variant.title}
+    return None
 
 
 def _merged_prices(variant: ImportVariant, existing: MedusaVariant) -> list[dict[str, Any]]:

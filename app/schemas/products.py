@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from app.cj.catalogue import option_names
 from app.db.models import SkuMapping
 from app.schemas.rules import StrictInput, id_field, text_field
 from app.services.catalogue import StoredProduct
@@ -56,6 +57,9 @@ class VariantRead(BaseModel):
     vid: str
     cj_sku: str | None
     name: str | None
+    variant_key: str | None = Field(
+        description="CJ's option values, '-'-joined in the product's `options` order ('Black-XL')"
+    )
     ship_from: list[str] = Field(description="Countries of the CJ warehouses holding it")
     stock: dict[str, int] = Field(description="Quantity per warehouse country, as CJ last said")
     weight_g: str | None = Field(description="Grams, a decimal string")
@@ -74,6 +78,7 @@ class VariantRead(BaseModel):
             vid=mapping.vid,
             cj_sku=mapping.cj_sku,
             name=mapping.variant_name,
+            variant_key=mapping.variant_key,
             ship_from=list(mapping.ship_from or []),
             stock=stock,
             weight_g=text(mapping.weight_g),
@@ -94,6 +99,10 @@ class ProductRead(BaseModel):
     url: str | None
     listed: bool
     images: list[str]
+    options: list[str] = Field(
+        description="CJ's option names (productKeyEn: 'Color-Size' is Color, Size); empty "
+        "when CJ names none"
+    )
     variants: list[VariantRead]
     created_at: datetime
     updated_at: datetime
@@ -107,6 +116,7 @@ class ProductRead(BaseModel):
             url=product.url,
             listed=product.listed,
             images=list(product.images or []),
+            options=option_names(product.option_key),
             variants=[VariantRead.of(m, stored.stock.get(m.vid, {})) for m in stored.mappings],
             created_at=product.created_at,
             updated_at=product.updated_at,

@@ -1,8 +1,9 @@
 """CJ-first catalogue: the products in the catalogue become Medusa products (opt-in).
 
 Each catalogue product (its stored mappings: store SKU, CJ's sell price, weight) becomes
-one Medusa product whose `external_id` is the CJ pid, with one option (`Variant`) and a
-variant per mapped SKU, priced in each of the store's currencies at CJ's sell price plus
+one Medusa product whose `external_id` is the CJ pid, with CJ's options (Color, Size: its
+`productKeyEn` and each variant's `variantKey`; one option `Variant` when those do not
+fit) and a variant per mapped SKU, priced in each of the store's currencies at CJ's sell price plus
 the markup, converted with the options file's exchange rates and rounded to the
 currency's minor unit (whole yen for JPY). A second run finds the product by its pid and
 changes only what differs; a dry run reads Medusa and writes nothing.
@@ -25,9 +26,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.cj.catalogue import option_names, option_values
 from app.core.errors import Unprocessable
 from app.medusa.admin import MedusaProductsApi, MedusaRefused
 from app.medusa.products import (
+    OPTION_TITLE,
     ImportProduct,
     ImportVariant,
     MedusaProduct,
@@ -71,7 +74,7 @@ def import_product(
     """The Medusa product a catalogue product becomes; a variant without a price is left out."""
     product = stored.product
     titles: set[str] = set()
-    variants = []
+    kept = []
     for mapping in stored.mappings:
         if mapping.sell_price is None or mapping.listed is False:
             continue
@@ -79,25 +82,46 @@ def import_product(
         if title in titles:
             title = f"{title} ({mapping.sku})"
         titles.add(title)
-        variants.append(
-            ImportVariant(
-                sku=mapping.sku,
-                vid=mapping.vid,
-                title=title,
-                weight_g=mapping.weight_g,
-                prices={
-                    code: sell_price(mapping.sell_price, markup_percent, code, rates)
-                    for code in currencies
-                },
-            )
+        kept.append((mapping, mapping.sell_price, title))
+    names, values = cj_options(product.option_key, [m.variant_key for m, _p, _t in kept])
+    variants = [
+        ImportVariant(
+            sku=mapping.sku,
+            vid=mapping.vid,
+            title=title,
+            weight_g=mapping.weight_g,
+            prices={code: sell_price(price, markup_percent, code, rates) for code in currencies},
+            options=dict(zip(names, chosen, strict=True)) if names else {OPTION_TITLE: title},
         )
+        for (mapping, price, title), chosen in zip(kept, values, strict=True)
+    ]
+    options = (
+        [(name, list(dict.fromkeys(v[i] for v in values))) for i, name in enumerate(names)]
+        if names
+        else [(OPTION_TITLE, [v.title for v in variants])]
+    )
     return ImportProduct(
         pid=product.pid,
         title=product.name,
         description=product.description,
         images=list(product.images or []),
         variants=variants,
+        options=options,
     )
+
+
+def cj_options(
+    option_key: str | None, variant_keys: list[str | None]
+) -> tuple[list[str], list[list[str]]]:
+    """CJ's option names and each variant's values, when every variant's key splits
+    against the names and no two variants share values; ([], [[]…]) otherwise (then the
+    product gets one option, `Variant`)."""
+    names = option_names(option_key)
+    split = [option_values(key, names) for key in variant_keys]
+    chosen = [v for v in split if v is not None]
+    if not names or len(chosen) != len(split) or len({tuple(v) for v in chosen}) != len(chosen):
+        return [], [[] for _key in variant_keys]
+    return names, chosen
 
 
 class SkusHeldElsewhere(Exception):
@@ -217,10 +241,8 @@ class MedusaImport:
         plan = plan_update(wanted, medusa_product, manage_inventory=self._manage_inventory)
         kind = "updated" if plan.changes else "unchanged"
         if not dry_run:
-            if plan.new_option_values and medusa_product.option_id:
-                await self._api.add_option_values(
-                    medusa_product.id, medusa_product.option_id, plan.new_option_values
-                )
+            if plan.new_option_values:
+                await self._api.add_option_values(medusa_product.id, plan.new_option_values)
             if plan.product_body:
                 await self._api.update_product(medusa_product.id, plan.product_body)
             if plan.create or plan.update:

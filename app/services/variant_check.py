@@ -58,6 +58,7 @@ class VariantCheck:
                 pid=variant.pid,
                 cj_sku=variant.variant_sku,
                 variant_name=(variant.name or "")[:255] or None,
+                variant_key=(variant.variant_key or "")[:255] or None,
                 weight_g=_cents(variant.weight_g),
                 length_mm=_cents(variant.length_mm),
                 width_mm=_cents(variant.width_mm),

@@ -14,6 +14,8 @@ import respx
 
 from app.cj.catalogue import (
     NotAProductLink,
+    option_names,
+    option_values,
     product_id_from,
     read_inventory,
     read_product,
@@ -96,6 +98,32 @@ class TestTranslation:
             Decimal("210.00"), Decimal("310"), None, None,
         )  # fmt: skip
         assert black_l.sell_price == Decimal("7.10")
+        assert product.option_key == "Color-Size"
+        assert option_values(black_l.variant_key, option_names(product.option_key)) == [
+            "Black", "L",
+        ]  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("option_key", "variant_key", "values"),
+        [
+            ("Color-Size", "Black-XL", ["Black", "XL"]),
+            ("Color", "Black", ["Black"]),
+            (" Color - Size ", "Black - XL", ["Black", "XL"]),
+            # CJ's own product/query sample: "Color" with "Black-XXL": not guessed at.
+            ("Color", "Black-XXL", None),
+            ("Color-Size", "Dark-Blue-XL", None),
+            ("Color-Size", "Black", None),
+            ("Color-Size", "Black-", None),
+            ("Color-Color", "Black-XL", None),
+            ("", "Black", None),
+            (None, "Black", None),
+            ("Color", None, None),
+        ],
+    )
+    def test_a_variant_key_splits_only_one_part_per_option_name(
+        self, option_key: str | None, variant_key: str | None, values: list[str] | None
+    ) -> None:
+        assert option_values(variant_key, option_names(option_key)) == values
 
     def test_variant_query_sample(self) -> None:
         [variant] = read_variants(data_of("product_variant_query_response.json"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from cjsim import products
@@ -24,6 +26,10 @@ class TestProductQuery:
         tee = next(v for v in data["variants"] if v["vid"] == US_TEE.vid)
         assert tee["variantSku"] == "CJ-TSHIRT-RED-M"
         assert tee["variantKey"] == "Red-M"
+        # Option names as CJ's product/query sample gives them: English "-"-joined in
+        # variantKey's order, Chinese as a JSON list in a string.
+        assert data["productKeyEn"] == "Color-Size"
+        assert json.loads(data["productKey"]) == ["颜色", "尺码"]
         assert tee["variantWeight"] == US_TEE.weight_g
         assert all(tee[f"variant{d}"] > 0 for d in ("Length", "Width", "Height"))
 

@@ -48,6 +48,8 @@ class TestAdd:
         assert red_m["weight_g"] == "190.00"
         assert all(red_m["dimensions_mm"][d] for d in ("length", "width", "height"))
         assert red_m["sell_price"] == "6.50"
+        assert product["options"] == ["Color", "Size"]
+        assert red_m["variant_key"] == "Red-M"
         # The store SKU now prices at checkout.
         rate = await client.post(
             "/v1/rates",

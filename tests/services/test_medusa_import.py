@@ -48,6 +48,29 @@ def tshirt(*prices: str, name: str = "Cotton T-Shirt") -> StoredProduct:
     return StoredProduct(product, mappings, {})
 
 
+def tees(*keys: str, option_key: str | None = "Color-Size") -> StoredProduct:
+    """A CJ product with CJ's options: one variant per variantKey."""
+    product = CatalogueProduct(pid=PID, name="Tee", images=[], listed=True, option_key=option_key)
+    mappings = [
+        SkuMapping(sku=f"TEE-{key}", vid=f"vid-{key}", pid=PID, variant_name=f"Tee {key}",
+                   variant_key=key, sell_price=Decimal("3.00"), listed=True)
+        for key in keys
+    ]  # fmt: skip
+    return StoredProduct(product, mappings, {})
+
+
+def option_values_of(product: dict[str, Any]) -> dict[str, list[str]]:
+    return {o["title"]: [v["value"] for v in o["values"]] for o in product["options"]}
+
+
+def variant_options(product: dict[str, Any]) -> dict[str, dict[str, str]]:
+    titles = {o["id"]: o["title"] for o in product["options"]}
+    return {
+        v["sku"]: {titles[o["option_id"]]: o["value"] for o in v["options"]}
+        for v in product["variants"]
+    }
+
+
 async def run(
     medusa: FakeMedusa,
     products: list[StoredProduct],
@@ -103,6 +126,58 @@ async def test_a_first_run_creates_the_product_in_medusas_shape(fake_medusa: Fak
     assert large["manage_inventory"] is False
     assert large["metadata"] == {"cj_vid": "vid-L"}
     assert large["options"][0]["value"] == "Cotton T-Shirt L"
+
+
+async def test_cj_options_become_medusa_options_with_each_variants_values(
+    fake_medusa: FakeMedusa,
+) -> None:
+    await run(fake_medusa, [tees("Black-S", "Black-M", "White-M")])
+
+    product = fake_medusa.by_external_id(PID)
+    assert option_values_of(product) == {"Color": ["Black", "White"], "Size": ["S", "M"]}
+    assert variant_options(product) == {
+        "TEE-Black-S": {"Color": "Black", "Size": "S"},
+        "TEE-Black-M": {"Color": "Black", "Size": "M"},
+        "TEE-White-M": {"Color": "White", "Size": "M"},
+    }
+
+    # CJ adds White-L: one new value (L) on Size, none on Color, and the variant.
+    [outcome] = await run(fake_medusa, [tees("Black-S", "Black-M", "White-M", "White-L")])
+    assert outcome.changes == ["TEE-White-L: new variant"]
+    product = fake_medusa.by_external_id(PID)
+    assert option_values_of(product) == {"Color": ["Black", "White"], "Size": ["S", "M", "L"]}
+    assert variant_options(product)["TEE-White-L"] == {"Color": "White", "Size": "L"}
+
+
+@pytest.mark.parametrize(
+    ("option_key", "keys"),
+    [
+        ("Color", ("Black-XXL", "White-XXL")),  # CJ's own sample: one name, two parts
+        ("Color-Size", ("Black-M", "Black")),  # one variant's key does not fit
+        ("Color-Size", ("Black-M", "Black-M ")),  # two variants, the same values
+        (None, ("Black-M", "White-M")),  # CJ named no options
+    ],
+)
+async def test_keys_that_do_not_fit_give_one_variant_option(
+    fake_medusa: FakeMedusa, option_key: str | None, keys: tuple[str, ...]
+) -> None:
+    await run(fake_medusa, [tees(*keys, option_key=option_key)])
+
+    product = fake_medusa.by_external_id(PID)
+    assert option_values_of(product) == {"Variant": [f"Tee {key}" for key in keys]}
+
+
+async def test_a_product_imported_with_the_variant_option_keeps_it(
+    fake_medusa: FakeMedusa,
+) -> None:
+    await run(fake_medusa, [tees("Black-S", "Black-M", option_key=None)])
+
+    [outcome] = await run(fake_medusa, [tees("Black-S", "Black-M", "White-M")])
+
+    assert "TEE-White-M: new variant" in outcome.changes
+    assert any(n.startswith("options Variant kept (CJ's are Color, Size") for n in outcome.notes)
+    product = fake_medusa.by_external_id(PID)
+    assert option_values_of(product) == {"Variant": ["Tee Black-S", "Tee Black-M", "Tee White-M"]}
 
 
 async def test_with_stock_sync_the_variants_manage_inventory_without_backorders(

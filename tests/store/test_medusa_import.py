@@ -50,7 +50,9 @@ def medusa_import(store: Store, *args: str, env: dict[str, str] | None = None) -
 
 
 def imported(store: Store, pid: str) -> list[dict[str, Any]]:
-    fields = "id,title,external_id,*variants,*variants.prices,*options,*options.values"
+    fields = (
+        "id,title,external_id,*variants,*variants.prices,*variants.options,*options,*options.values"
+    )
     answer = store.admin("GET", f"/admin/products?external_id={pid}&fields={fields}")
     return list(answer["products"])
 
@@ -77,15 +79,30 @@ def test_imported_once_updated_on_the_second_run_and_bought_through_cj(store: St
         [jpy] = [p for p in variant["prices"] if p["currency_code"] == "jpy"]
         assert Decimal(str(jpy["amount"])) == Decimal(str(jpy["amount"])).to_integral_value()
 
-    # The merchant deleted a variant and its option value: the next run brings them back.
+    # CJ's options (productKeyEn "Color-Size", variantKey "Grey-M") are Medusa's.
+    options = {o["title"]: o for o in product["options"]}
+    assert {t: sorted(v["value"] for v in o["values"]) for t, o in options.items()} == {
+        "Color": ["Grey"],
+        "Size": ["L", "M"],
+    }
+    titles = {o["id"]: t for t, o in options.items()}
+    assert {
+        sku: {titles[o["option_id"]]: o["value"] for o in v["options"]}
+        for sku, v in variants.items()
+    } == {
+        "CJ-HOODIE-GREY-L": {"Color": "Grey", "Size": "L"},
+        "CJ-HOODIE-GREY-M": {"Color": "Grey", "Size": "M"},
+    }
+
+    # The merchant deleted a variant and its size: the next run brings them back.
     gone_sku, gone = sorted(variants.items())[-1]
     store.admin("DELETE", f"/admin/products/{product['id']}/variants/{gone['id']}")
-    [option] = product["options"]
-    [value] = [v["id"] for v in option["values"] if v["value"] == gone["title"]]
+    size = options["Size"]
+    [value] = [v["id"] for v in size["values"] if v["value"] == gone_sku.rsplit("-", 1)[1]]
     store.admin(
         "POST",
         f"/admin/products/{product['id']}/options/batch",
-        {"update": [{"product_option_id": option["id"], "remove": [value]}]},
+        {"update": [{"product_option_id": size["id"], "remove": [value]}]},
     )
 
     out = medusa_import(store, pid, "--markup", "80")

@@ -74,6 +74,10 @@ def test_an_out_of_stock_cj_variant_cannot_be_bought_until_cj_restocks_it(store:
     [product] = imported(store, tee["pid"])
     variants = {v["sku"]: v for v in product["variants"]}
     assert all(v["manage_inventory"] and not v["allow_backorder"] for v in variants.values())
+    assert {o["title"]: sorted(v["value"] for v in o["values"]) for o in product["options"]} == {
+        "Color": ["Blue", "Green"],
+        "Size": ["L", "M"],
+    }
     assert {sku: level(store, sku) for sku in variants} == stored
 
     status, answer = add_to_cart(store, variants[SOLD_OUT]["id"])

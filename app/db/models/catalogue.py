@@ -20,6 +20,8 @@ class CatalogueProduct(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(String(500))
     product_sku: Mapped[str | None] = mapped_column(String(128))
+    # CJ's option names, "-"-joined (product/query's productKeyEn, e.g. "Color-Size").
+    option_key: Mapped[str | None] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text)
     images: Mapped[list[str]] = mapped_column(JSONType, default=list)
     listed: Mapped[bool] = mapped_column(Boolean, default=True)

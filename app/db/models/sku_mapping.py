@@ -25,6 +25,9 @@ class SkuMapping(TimestampMixin, Base):
     pid: Mapped[str | None] = mapped_column(String(64), index=True)
     cj_sku: Mapped[str | None] = mapped_column(String(128))
     variant_name: Mapped[str | None] = mapped_column(String(255))
+    # The variant's option values, "-"-joined in its product's option_key order (CJ's
+    # variantKey, e.g. "Black-XL").
+    variant_key: Mapped[str | None] = mapped_column(String(255))
     # Countries of the CJ warehouses holding the variant, from CJ's inventory.
     ship_from: Mapped[list[str] | None] = mapped_column(JSONType)
     weight_g: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
