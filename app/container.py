@@ -21,6 +21,7 @@ from app.core.chat_targets import parse_target
 from app.core.config import Settings
 from app.core.encryption import TokenCipher
 from app.core.redis import create_redis
+from app.db.inbox_writer import InboxWriter
 from app.db.session import create_engine, create_sessionmaker
 from app.db.token_store import DatabaseTokenStore
 from app.services.cancellation import CancellationService
@@ -222,7 +223,11 @@ class Container:
                 give_up_after=timedelta(seconds=settings.dispute_give_up_seconds),
             ),
             payments=PaymentRetrier(sessionmaker, cj, settings, changes=changes),
-            webhooks=WebhookIntake(verify=settings.cj_webhook_verify, open_id=cj.tokens.open_id),
+            webhooks=WebhookIntake(
+                InboxWriter(engine),
+                verify=settings.cj_webhook_verify,
+                open_id=cj.tokens.open_id,
+            ),
             webhook_applier=WebhookApplier(sessionmaker, tracking),
             outbox=outbox,
             outbox_dispatcher=OutboxDispatcher(

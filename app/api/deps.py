@@ -13,7 +13,7 @@ from app.container import Container
 from app.core.config import Environment
 from app.core.errors import Unauthorized
 from app.core.security import api_key_matches
-from app.db.session import autocommit_scope, session_scope
+from app.db.session import session_scope
 
 
 def container_of(request: Request) -> Container:
@@ -39,14 +39,6 @@ async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
 # can never follow a 2xx the caller already received.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
-
-async def get_autocommit_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
-    async for session in autocommit_scope(container.sessionmaker):
-        yield session
-
-
-# For a route that writes one statement: it is committed when it returns.
-AutocommitSessionDep = Annotated[AsyncSession, Depends(get_autocommit_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="One of SERVICE_API_KEYS")
 

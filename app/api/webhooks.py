@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import AutocommitSessionDep, ContainerDep
+from app.api.deps import ContainerDep
 from app.api.problems import problem_responses
 from app.cj.webhooks import ACK
 from app.core.errors import DatabaseUnavailable, InvalidRequest, NotFound, PayloadTooLarge
@@ -48,12 +48,11 @@ SignHeader = Annotated[
 async def cj_webhook(
     request: Request,
     container: ContainerDep,
-    session: AutocommitSessionDep,
     sign: SignHeader = None,
 ) -> JSONResponse:
     if container.settings.webhook_path_tokens:
         raise UnknownPathToken(f"No resource at {request.url.path}.")
-    return await _receive(request, container, session, sign, path_token_valid=False)
+    return await _receive(request, container, sign, path_token_valid=False)
 
 
 @router.post(
@@ -63,19 +62,17 @@ async def cj_webhook_with_token(
     token: str,
     request: Request,
     container: ContainerDep,
-    session: AutocommitSessionDep,
     sign: SignHeader = None,
 ) -> JSONResponse:
     accepted = container.settings.webhook_path_tokens
     if not accepted or not api_key_matches(token, accepted):
         raise UnknownPathToken("No resource at /webhooks/cj/{token} for this token.")
-    return await _receive(request, container, session, sign, path_token_valid=True)
+    return await _receive(request, container, sign, path_token_valid=True)
 
 
 async def _receive(
     request: Request,
     container: ContainerDep,
-    session: AutocommitSessionDep,
     sign: str | None,
     *,
     path_token_valid: bool,
@@ -84,5 +81,5 @@ async def _receive(
     raw = await request.body()
     if len(raw) > limit:
         raise WebhookTooLarge(f"A CJ webhook body may be at most {limit} bytes.")
-    await container.webhooks.receive(session, raw, sign, path_token_valid=path_token_valid)
+    await container.webhooks.receive(raw, sign, path_token_valid=path_token_valid)
     return JSONResponse(ACK)

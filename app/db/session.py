@@ -98,16 +98,6 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
             raise
 
 
-async def autocommit_scope(
-    factory: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """A unit of work of one statement, which commits as it runs: no BEGIN and COMMIT
-    round trips around it (the webhook intake stores one row and nothing else)."""
-    async with factory() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        yield session
-
-
 @asynccontextmanager
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A unit of work for services that decide their own: commits when the block ends,

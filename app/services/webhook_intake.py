@@ -1,7 +1,8 @@
 """Receiving CJ's webhooks: verify and store, nothing else, well inside CJ's 3 seconds.
 
 A message that passes the signature check is stored raw in `webhook_inbox` (unique by
-`messageId`, one insert) with what the request proved: a valid `sign`, and whether it
+`messageId`; the deliveries arriving together share one insert, db.inbox_writer) with
+what the request proved: a valid `sign`, and whether it
 came on the secret path token. The worker applies it later (services.webhook_applier),
 so the answer never waits for the fulfillment's lock, CJ or the store. Duplicates, topics
 we do not use and bodies we cannot read are answered 200 too (the unreadable ones stored
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cj.catalogue_webhooks import CATALOGUE_TOPICS
 from app.cj.webhooks import (
@@ -31,8 +32,7 @@ from app.core.clock import utcnow
 from app.core.config import WebhookVerify
 from app.core.errors import Unauthorized
 from app.core.metrics import WEBHOOKS
-from app.db.models import WebhookInboxMessage
-from app.db.repositories.webhook_inbox import WebhookInboxRepository
+from app.db.inbox_writer import InboxWriter, Row
 
 log = structlog.get_logger(__name__)
 
@@ -58,28 +58,32 @@ class Received:
 
 class WebhookIntake:
     def __init__(
-        self, *, verify: WebhookVerify, open_id: Callable[[], Awaitable[str | None]]
+        self,
+        inbox: InboxWriter,
+        *,
+        verify: WebhookVerify,
+        open_id: Callable[[], Awaitable[str | None]],
     ) -> None:
+        self._inbox = inbox
         self._verify = verify
         self._open_id = open_id
 
-    async def receive(
-        self, session: AsyncSession, raw: bytes, sign: str | None, *, path_token_valid: bool
-    ) -> Received:
+    async def receive(self, raw: bytes, sign: str | None, *, path_token_valid: bool) -> Received:
         signature_valid = await self._check_signature(raw, sign)
-        inbox = WebhookInboxRepository(session)
+        now = utcnow()
         try:
             envelope = read_envelope(raw)
         except MalformedWebhook as exc:
-            await inbox.add(
-                WebhookInboxMessage(
+            await self._inbox.store(
+                _row(
                     message_id=message_id_of(raw),
-                    raw_body=_as_text(raw),
+                    raw=raw,
                     signature_valid=signature_valid,
                     path_token_valid=path_token_valid,
                     status=WebhookOutcome.malformed.value,
                     error=str(exc),
-                    processed_at=utcnow(),
+                    received_at=now,
+                    processed_at=now,
                 )
             )
             WEBHOOKS.labels(topic="unknown", outcome=WebhookOutcome.malformed.value).inc()
@@ -88,16 +92,17 @@ class WebhookIntake:
 
         topic = envelope.type.upper()
         applied = topic in APPLIED_TOPICS
-        stored = await inbox.add(
-            WebhookInboxMessage(
+        stored = await self._inbox.store(
+            _row(
                 message_id=envelope.message_id,
                 topic=topic,
                 message_type=envelope.message_type,
-                raw_body=_as_text(raw),
+                raw=raw,
                 signature_valid=signature_valid,
                 path_token_valid=path_token_valid,
                 status="received" if applied else WebhookOutcome.ignored.value,
-                processed_at=None if applied else utcnow(),
+                received_at=now,
+                processed_at=None if applied else now,
             )
         )
         if not stored:
@@ -132,6 +137,34 @@ class WebhookIntake:
         if not valid:
             log.warning("cj_webhook_signature_mismatch", signed=bool(sign))
         return valid
+
+
+def _row(
+    *,
+    raw: bytes,
+    message_id: str | None,
+    signature_valid: bool,
+    path_token_valid: bool,
+    status: str,
+    received_at: datetime,
+    processed_at: datetime | None,
+    topic: str | None = None,
+    message_type: str | None = None,
+    error: str | None = None,
+) -> Row:
+    return {
+        "message_id": message_id,
+        "topic": topic,
+        "message_type": message_type,
+        "raw_body": _as_text(raw),
+        "signature_valid": signature_valid,
+        "path_token_valid": path_token_valid,
+        "status": status,
+        "error": error,
+        "attempts": 0,
+        "received_at": received_at,
+        "processed_at": processed_at,
+    }
 
 
 def _as_text(raw: bytes) -> str:

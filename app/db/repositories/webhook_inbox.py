@@ -1,15 +1,12 @@
-"""Every query on `webhook_inbox`: CJ's webhooks, stored raw, unique by `messageId`.
-Flushes, never commits."""
+"""The worker's queries on `webhook_inbox`: CJ's webhooks, stored raw, unique by
+`messageId` (the intake stores them through db.inbox_writer). Flushes, never commits."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, delete, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,22 +27,6 @@ def _due(status: str, now: datetime) -> tuple[ColumnElement[bool], ...]:
 class WebhookInboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def add(self, message: WebhookInboxMessage) -> bool:
-        """Store `message` in one statement; False when one with the same `message_id` is
-        already there.
-
-        Insert-or-nothing is atomic, so two deliveries of one message racing each other
-        store it once and neither fails. A Core statement built once, with the message's
-        values as parameters: the intake's hot path (the ORM's insert costs twice as much).
-        """
-        values = {
-            column.key: getattr(message, column.key)
-            for column in _INBOX.columns
-            if getattr(message, column.key) is not None
-        }
-        statement = _STORE[self._session.get_bind().dialect.name]
-        return (await self._session.execute(statement, values)).scalar_one_or_none() is not None
 
     async def due(self, status: str, *, now: datetime, limit: int) -> Sequence[WebhookInboxMessage]:
         """Messages in `status` whose next attempt is due, oldest first; on Postgres they
@@ -104,12 +85,3 @@ class WebhookInboxRepository:
             delete(WebhookInboxMessage).where(WebhookInboxMessage.id.in_(oldest.scalar_subquery()))
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-_INBOX = cast(Table, WebhookInboxMessage.__table__)  # a Table: the ORM's insert path is skipped
-_STORE = {
-    dialect: insert(_INBOX)
-    .on_conflict_do_nothing(index_elements=["message_id"])
-    .returning(_INBOX.c.id)
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
