@@ -4,17 +4,14 @@ import { ContainerRegistrationKeys, MedusaError } from "@medusajs/framework/util
 import { isCjProvider } from "../../../../../lib/cj-data"
 import { CJ_SERVICE_MODULE } from "../../../../../modules/cj-service"
 import type CjServiceModuleService from "../../../../../modules/cj-service/service"
-import type { OrderCjView, ServiceEvent, ServiceFulfillment } from "../../../../../lib/views"
+import type { CjFulfillmentView, OrderCjView, ServiceEvent, ServiceFulfillment } from "../../../../../lib/views"
 
-interface MedusaFulfillment {
-  id: string
+/** Medusa's fulfillment as the query below reads it: the view's fields, where Medusa may
+ * have null for those the view always has. */
+type MedusaFulfillment = Pick<CjFulfillmentView, "id" | "created_at" | "shipped_at" | "delivered_at" | "canceled_at"> & {
   provider_id: string | null
-  data: Record<string, unknown> | null
-  created_at: string
-  shipped_at: string | null
-  delivered_at: string | null
-  canceled_at: string | null
-  labels: { tracking_number: string; tracking_url: string }[] | null
+  data: CjFulfillmentView["data"] | null
+  labels: CjFulfillmentView["labels"] | null
 }
 
 /**
