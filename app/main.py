@@ -75,10 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
+    # First: a router tries its routes in order, and CJ's webhooks are the busiest path
+    # (matching every /v1 route before them cost a webhook more than its signature check).
+    app.include_router(webhooks_router)
     app.include_router(health_router)
     app.include_router(docs_router)
     app.include_router(v1_router)
-    app.include_router(webhooks_router)
     install_middleware(
         app,
         max_body_bytes=settings.max_body_bytes,
