@@ -132,6 +132,11 @@ class LatencyEstimate:
         """Seconds within which `operation` usually answers (0 until one was seen)."""
         return self._mean.get(operation, 0.0) + 2 * self._deviation.get(operation, 0.0)
 
+    def fastest_within(self, operation: str) -> float:
+        """Seconds within which `operation`'s quickest answers come (0 until one was seen):
+        a call that leaves later than this before a deadline has no chance to make it."""
+        return max(self._mean.get(operation, 0.0) - 2 * self._deviation.get(operation, 0.0), 0.0)
+
 
 class CJTransport:
     def __init__(
@@ -235,13 +240,15 @@ class CJTransport:
                 duration_ms=round(elapsed * 1000, 1),
             )
 
-    async def refuse_fast(self, slot_deadline: float) -> None:
-        """Raise now what a fail-fast, point-costing `send` with this slot deadline would
-        raise before sending, as far as this process knows (points gone, breaker open, no
-        slot in time); return when it cannot tell without asking for a slot."""
+    async def refuse_fast(
+        self, slot_deadline: float, priority: Priority = Priority.checkout
+    ) -> None:
+        """Raise now what a fail-fast, point-costing `send` of `priority` with this slot
+        deadline would raise before sending, as far as this process knows (points gone,
+        breaker open, no slot in time); return when it cannot tell without asking."""
         await self.points.check()
         self.breaker.check()
-        if self._limiter.refuses_at_once(slot_deadline):
+        if self._limiter.refuses_at_once(slot_deadline, priority):
             raise CJThrottled("CJ's request queue is longer than the deadline")
 
     async def _exchange(

@@ -6,6 +6,9 @@ and its cart is counted here. The warmer then spends the free CJ requests on the
 wanted carts first. In Redis (a sorted set by count, shared by every process) or in this
 process; bounded either way. The Redis list is written in batches, at most every
 FLUSH_SECONDS: a checkout answered from the fallback makes no round trip to Redis for it.
+Each process also knows, without asking, about how long the list is (`backlog`: as Redis
+last said on a write or a read, plus what it holds back), so that checkouts stop spending
+CJ's requests on their own carts while more-asked-for ones wait.
 """
 
 from __future__ import annotations
@@ -42,10 +45,14 @@ def _loads(raw: str | bytes) -> FreightKey:
 
 
 class QuoteDemand(Protocol):
-    async def want(self, key: FreightKey) -> None: ...
+    async def want(self, key: FreightKey, times: int = 1) -> None:
+        """Count `times` more asks for `key` (a cart put back keeps the count it had)."""
 
-    async def most_wanted(self) -> FreightKey | None:
-        """Take the most asked-for cart off the list (None when it is empty)."""
+    async def most_wanted(self) -> tuple[FreightKey, int] | None:
+        """Take the most asked-for cart off the list, with its count (None when empty)."""
+
+    def backlog(self) -> int:
+        """About how many carts are on the list, as this process knows without asking."""
 
     async def aclose(self) -> None:
         """Write what is still held back."""
@@ -56,21 +63,24 @@ class LocalQuoteDemand:
         self._counts: Counter[str] = Counter()
         self._carts: dict[str, FreightKey] = {}
 
-    async def want(self, key: FreightKey) -> None:
+    async def want(self, key: FreightKey, times: int = 1) -> None:
         digest = key.digest
-        self._counts[digest] += 1
+        self._counts[digest] += times
         self._carts[digest] = key
         if len(self._counts) > MAX_WANTED:
             least, _ = self._counts.most_common()[-1]
             del self._counts[least]
             del self._carts[least]
 
-    async def most_wanted(self) -> FreightKey | None:
+    async def most_wanted(self) -> tuple[FreightKey, int] | None:
         if not self._counts:
             return None
-        digest, _ = self._counts.most_common(1)[0]
+        digest, count = self._counts.most_common(1)[0]
         del self._counts[digest]
-        return self._carts.pop(digest)
+        return self._carts.pop(digest), count
+
+    def backlog(self) -> int:
+        return len(self._counts)
 
     async def aclose(self) -> None:
         return None
@@ -85,10 +95,14 @@ class RedisQuoteDemand:
         self._pending: Counter[str] = Counter()
         self._carts: dict[str, FreightKey] = {}
         self._flush: asyncio.Task[None] | None = None
+        self._listed = 0  # carts on the shared list when Redis last said
 
-    async def want(self, key: FreightKey) -> None:
+    def backlog(self) -> int:
+        return self._listed + len(self._pending)
+
+    async def want(self, key: FreightKey, times: int = 1) -> None:
         digest = key.digest
-        self._pending[digest] += 1
+        self._pending[digest] += times
         self._carts[digest] = key
         if self._flush is None:
             self._flush = asyncio.get_running_loop().create_task(self._flush_soon())
@@ -110,8 +124,9 @@ class RedisQuoteDemand:
         pipe.zremrangebyrank(WANTED_KEY, 0, -(MAX_WANTED + 1))
         pipe.expire(WANTED_KEY, FORGET_SECONDS)
         pipe.expire(CARTS_KEY, FORGET_SECONDS)
+        pipe.zcard(WANTED_KEY)
         try:
-            await pipe.execute()
+            self._listed = int((await pipe.execute())[-1])
         except RedisError as exc:
             log.warning("rates_demand_write_failed", error=type(exc).__name__)
 
@@ -120,18 +135,21 @@ class RedisQuoteDemand:
             await self._flush
         await self._write()
 
-    async def most_wanted(self) -> FreightKey | None:
+    async def most_wanted(self) -> tuple[FreightKey, int] | None:
         await self._write()
         try:
             while True:
-                popped = await self._redis.zpopmax(WANTED_KEY)
+                pipe = self._redis.pipeline(transaction=True)
+                pipe.zpopmax(WANTED_KEY)
+                pipe.zcard(WANTED_KEY)
+                popped, self._listed = await pipe.execute()
                 if not popped:
                     return None
-                digest = popped[0][0]
+                digest, count = popped[0]
                 raw = await self._redis.hget(CARTS_KEY, digest)
                 await self._redis.hdel(CARTS_KEY, digest)
                 if raw is not None:  # trimmed carts leave no body behind: skip them
-                    return _loads(raw)
+                    return _loads(raw), int(count)
         except RedisError as exc:
             log.warning("rates_demand_read_failed", error=type(exc).__name__)
             return None

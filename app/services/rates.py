@@ -6,7 +6,10 @@ answer within RATES_BUDGET_MS (slow, breaker open, no QPS slot, points gone), th
 comes from the last quote (stale, up to RATES_STALE_TTL) or the option's static table.
 When CJ's queue is already too long for the budget, that answer comes at once, without
 waiting, and the cart goes on the warmer's list: a background task spends CJ's free
-requests on the most asked-for missing quotes.
+requests on the most asked-for missing quotes. While that list holds more carts than CJ
+quotes in a few seconds, CJ's requests are all spoken for: a checkout missing its quote
+does not ask CJ, nor wait for a call in flight, but answers from the fallback at once and
+adds its cart to the list (the carts most asked for are quoted first, as they should be).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import structlog
 from app.cj.client import CJClient
 from app.cj.errors import CJError, CJRejected, CJThrottled, CJVariantNotFound
 from app.cj.models import FreightProduct, FreightRequest, Priority
+from app.cj.ratelimit import interval_seconds
 from app.core.config import Settings
 from app.core.errors import Unprocessable
 from app.core.metrics import (
@@ -50,7 +54,12 @@ FALLBACK_VALIDITY = timedelta(seconds=60)
 # Kept back from the budget to build the answer once the wait for CJ is over.
 ANSWER_RESERVE_SECONDS = 0.05
 WARMER_IDLE_SECONDS = 0.2
-WARMER_SLOT_WAIT_SECONDS = 0.25
+# Past one CJ interval, how long the warmer waits in CJ's queue for a request: it is there
+# whenever a request is free, and a checkout (ahead of it) seldom finds it in the way.
+WARMER_SLOT_MARGIN_SECONDS = 0.25
+# Wanted carts beyond which checkouts leave CJ's requests to the warmer: about five seconds
+# of CJ's requests at 1/s. A store's few checkouts a second stay under it, and ask CJ.
+BACKLOG_CARTS = 4
 WARMER_BACKOFF_SECONDS = 1.0
 STOP_GRACE_SECONDS = 2.0
 _ANSWERS = {source: RATES_ANSWERS.labels(source=source) for source in get_args(Source)}
@@ -137,6 +146,7 @@ class RateService:
         self._budget = settings.rates_budget_ms / 1000
         self._call_timeout = settings.cj_timeout_seconds
         self._cache_enabled = settings.rates_cache_enabled
+        self._warmer_slot_wait = interval_seconds(settings.cj_qps) + WARMER_SLOT_MARGIN_SECONDS
 
     async def quote(self, query: RateQuery) -> list[PricedRate]:
         started = time.monotonic()
@@ -207,6 +217,8 @@ class RateService:
         if cached is not None and cached.is_fresh(self._ttl, datetime.now(UTC)):
             RATES_CJ_CALLS_SAVED.inc()
             return _Lookup(cached, "cache")
+        if self._cache_enabled and self._demand.backlog() >= BACKLOG_CARTS:
+            return await self._defer(key, cached)
         remaining = deadline - ANSWER_RESERVE_SECONDS - time.monotonic()
         try:
             if not self._cache_enabled:
@@ -240,10 +252,19 @@ class RateService:
             RATES_CJ_CALLS_SAVED.inc()
         return _Lookup(flight.quotes, "live")
 
+    async def _defer(self, key: FreightKey, cached: QuoteSet | None) -> _Lookup:
+        """CJ's requests go to the carts most asked for: this checkout is answered from
+        the fallback now, and its cart counted (unless it is being fetched already)."""
+        RATES_DEFERRED.inc()
+        if not self._flights.in_flight(key):
+            await self._demand.want(key)
+        return self._fallback(cached)
+
     def _checkout_slot_deadline(self, deadline: float) -> float:
-        """The last moment a checkout's CJ call may leave: its answer must arrive by the
-        deadline, not just the call leave."""
-        return deadline - self._cj.transport.latency.likely_within("freightCalculate")
+        """The last moment a checkout's CJ call may leave and CJ's quickest answers still
+        arrive by the deadline. A slower answer comes after it, and fills the cache for the
+        next view of the cart (as the warmer would have, with the same request)."""
+        return deadline - self._cj.transport.latency.fastest_within("freightCalculate")
 
     async def _refuse_fast(self, key: FreightKey, deadline: float) -> None:
         """Meet the refusal the fetch would meet before calling CJ (points gone, breaker
@@ -280,8 +301,9 @@ class RateService:
             )
         except CJThrottled:
             # No CJ request in time: the warmer fetches the most asked-for of these carts
-            # whenever CJ has a request to spare.
-            await self._demand.want(key)
+            # whenever CJ has a request to spare (it puts back the carts it took itself).
+            if priority is Priority.checkout:
+                await self._demand.want(key)
             raise
         entry = QuoteSet.from_cj(quotes, datetime.now(UTC))
         if self._cache_enabled:
@@ -355,16 +377,20 @@ class RateService:
             )
 
     async def warm_once(self) -> bool:
-        """Fetch the most wanted missing quote; False when nothing is wanted."""
-        key = await self._demand.most_wanted()
-        if key is None:
+        """Fetch the most wanted missing quote; False when nothing is wanted, or CJ has no
+        request for it within about one interval (then nothing is taken off the list)."""
+        until = time.monotonic() + self._warmer_slot_wait
+        try:
+            await self._cj.transport.refuse_fast(until, Priority.warming)
+        except CJThrottled:
             return False
+        wanted = await self._demand.most_wanted()
+        if wanted is None:
+            return False
+        key, count = wanted
         cached = await self._store.get(key)
         if cached is not None and cached.is_fresh(self._ttl, datetime.now(UTC)):
             return True
-        # Only a request CJ has free right now: a checkout that joins this fetch must not
-        # wait behind a long queue.
-        until = time.monotonic() + WARMER_SLOT_WAIT_SECONDS
         task, _ = self._flights.join(
             key,
             lambda: self._fetch(key, until, Priority.warming),
@@ -374,11 +400,12 @@ class RateService:
         try:
             await asyncio.shield(task)
         except CJThrottled:
-            return False  # put back on the list by the fetch; CJ has no request to spare
+            await self._demand.want(key, count)  # back in its place; CJ has no request free
+            return False
         except CJError as exc:
             RATES_WARMED.labels(outcome=type(exc).__name__).inc()
             if not isinstance(exc, CJRejected):
-                await self._demand.want(key)  # still wanted; CJ is busy or away
+                await self._demand.want(key, count)  # still wanted; CJ is busy or away
                 raise
             return True
         RATES_WARMED.labels(outcome="ok").inc()
