@@ -16,7 +16,8 @@ v1_router = APIRouter(
         UnreadableBody, ApiKeyRefused, RequestTimeout, PayloadTooLarge, InvalidRequest
     ),
 )
-v1_router.include_router(options.router)
+# Rates first: checkout asks for them on every cart refresh (a router tries routes in order).
 v1_router.include_router(rates.router)
+v1_router.include_router(options.router)
 v1_router.include_router(fulfillments.router)
 v1_router.include_router(products.router)
