@@ -23,7 +23,8 @@ DETAIL = "/shopping/order/getOrderDetail"
 async def test_upstream_failures_open_it_and_it_fails_fast(
     build_client: BuildClient, cj_api: respx.MockRouter
 ) -> None:
-    client = build_client(breaker=CJBreaker(fail_max=3, reset_timeout=0.3))
+    # Open for 1 s: long enough that a loaded host still makes the calls below within it.
+    client = build_client(breaker=CJBreaker(fail_max=3, reset_timeout=1))
     route = cj_api.get(DETAIL).respond(503)
     with pytest.raises((CJUpstreamError, CJCircuitOpen)):
         await client.get_order_detail("1")
@@ -36,7 +37,7 @@ async def test_upstream_failures_open_it_and_it_fails_fast(
         await client.get_order_detail("1")
     assert route.call_count == calls, "no request while the breaker is open"
 
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(1.05)
     route.respond(json=ok({"orderId": "1", "orderStatus": "CREATED"}))
     detail = await client.get_order_detail("1")
     assert detail.order_id == "1"
@@ -98,7 +99,7 @@ async def test_the_deployments_settings_set_when_it_opens_and_for_how_long(
         cj_timeout_seconds=0.5,
         cj_qps=1000,
         cj_breaker_fail_max=1,
-        cj_breaker_open_seconds=0.3,
+        cj_breaker_open_seconds=1,  # long enough for a loaded host to fail fast within it
     )
     client = build_cj_client(settings, async_sessionmaker(clean_db, expire_on_commit=False), None)
     try:
@@ -112,7 +113,7 @@ async def test_the_deployments_settings_set_when_it_opens_and_for_how_long(
         with pytest.raises(CJCircuitOpen):
             await client.get_order_detail("1")
         assert route.call_count == calls
-        await asyncio.sleep(0.35)  # CJ_BREAKER_OPEN_SECONDS=0.3, not the default 30
+        await asyncio.sleep(1.05)  # CJ_BREAKER_OPEN_SECONDS=1, not the default 30
         route.respond(json=ok({"orderId": "1", "orderStatus": "CREATED"}))
         assert (await client.get_order_detail("1")).order_id == "1"
         assert client.breaker_state == "closed"
