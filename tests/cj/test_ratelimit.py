@@ -15,7 +15,8 @@ from app.cj.errors import CJThrottled
 from app.cj.models import Priority
 from app.cj.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 
-QPS = Decimal(10)  # one slot every 0.125 s
+# One slot every 0.625 s: the three callers below queue within it even on a loaded host.
+QPS = Decimal(2)
 
 
 @pytest.fixture(params=["local", "redis"])
@@ -47,7 +48,7 @@ async def test_priorities_and_spacing(limiter: RateLimiter) -> None:
     )
     assert order == ["checkout", "orders", "polling"]
     gaps = [later - earlier for earlier, later in itertools.pairwise(granted)]
-    assert all(gap >= 0.1 for gap in gaps), gaps
+    assert all(gap >= 0.5 for gap in gaps), gaps
 
 
 async def test_no_slot_before_the_deadline_is_throttled(limiter: RateLimiter) -> None:
@@ -81,8 +82,10 @@ async def test_fail_fast_refuses_to_queue_for_a_slot_that_comes_too_late(
         asyncio.create_task(limiter.acquire(Priority.polling, time.monotonic() + 10))
         for _ in range(2)
     ]
-    await asyncio.sleep(0.1)
     try:
+        async with asyncio.timeout(5):  # until both pollers are queued
+            while not limiter.refuses_at_once(time.monotonic() + 2, Priority.polling):
+                await asyncio.sleep(0.01)
         # Two pollers ahead: a poller's slot is 3 intervals away, past its 2 s.
         with pytest.raises(CJThrottled):
             await limiter.acquire(Priority.polling, time.monotonic() + 2, fail_fast=True)
