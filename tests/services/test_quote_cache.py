@@ -28,12 +28,14 @@ def quotes(price: str, minutes_ago: int = 0) -> QuoteSet:
     return QuoteSet((QuotedLogistic("USPS+", Decimal(price), (5, 7)),), fetched)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 3.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("not within the time")
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    """Until `check` holds: Redis's pub/sub takes milliseconds, a loaded host far longer."""
+    try:
+        async with asyncio.timeout(seconds):
+            while not await check():
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"not within {seconds:g} s") from None
 
 
 async def until(check: Callable[[], bool]) -> None:

@@ -222,7 +222,7 @@ class TestThroughTheOutboxWorker:
         stop = asyncio.Event()
         worker = asyncio.create_task(OutboxWorker(dispatcher, poll_seconds=30).run(stop))
         try:
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(25):  # below one poll wait (30 s), whatever the load
                 while len(fake_inventory.writes) < len(skus):
                     await asyncio.sleep(0.02)
         finally:
