@@ -54,7 +54,7 @@ async def cj_dispute_id(sim: httpx.AsyncClient, order_number: str) -> str:
 
 
 async def until(
-    client: httpx.AsyncClient, fulfillment_id: str, field: str, value: str, timeout: float = 20
+    client: httpx.AsyncClient, fulfillment_id: str, field: str, value: str, timeout: float = 60
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
