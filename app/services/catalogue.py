@@ -154,18 +154,18 @@ class ProductCatalogue:
         async with transaction(self._sessionmaker) as session:
             repository = CatalogueRepository(session)
             product = read.product
-            await repository.save_product(
-                product.pid,
-                {
-                    "name": product.name or product.product_sku or product.pid,
-                    "url": ref if ref.startswith("http") else None,
-                    "product_sku": product.product_sku,
-                    "option_key": (product.option_key or "")[:255] or None,
-                    "description": product.description,
-                    "images": product.images or ([product.image] if product.image else []),
-                    "listed": True,
-                },
-            )
+            values: dict[str, object] = {
+                "name": product.name or product.product_sku or product.pid,
+                "product_sku": product.product_sku,
+                "option_key": (product.option_key or "")[:255] or None,
+                "description": product.description,
+                "images": product.images or ([product.image] if product.image else []),
+                "listed": True,
+            }
+            if ref.startswith("http"):
+                # Added again by pid, a product keeps the link it was first added from.
+                values["url"] = ref
+            await repository.save_product(product.pid, values)
             before = {m.sku: m for m in await repository.mappings_of([product.pid])}
             mapped = []
             for variant in read.variants:

@@ -91,6 +91,18 @@ class TestAdd:
         assert [v["sku"] for v in again.json()["variants"]] == [hoodie["variants"][0]["sku"]]
         assert await counts(clean_db) == (1, 1, 1)
 
+    async def test_adding_again_by_pid_keeps_the_link(
+        self, client: httpx.AsyncClient, sim: httpx.AsyncClient
+    ) -> None:
+        hoodie = await sim_product(sim, "CJ-HOODIE")
+        assert (
+            await client.post("/v1/products", json={"product": hoodie["url"]})
+        ).status_code == 201
+        again = await client.post("/v1/products", json={"product": hoodie["pid"]})
+        assert again.status_code == 201, again.text
+        assert again.json()["url"] == hoodie["url"]
+        assert (await client.get(f"/v1/products/{hoodie['pid']}")).json()["url"] == hoodie["url"]
+
 
 class TestRefusals:
     @pytest.mark.parametrize(
