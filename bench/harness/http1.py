@@ -5,8 +5,9 @@ client spent 300-800 µs of CPU per webhook, as much as the service's intake its
 one does only what the benchmark needs, for a fraction of that: one request at a time
 per connection (no pipelining, as CJ sends), a body of known length, answers framed by
 `Content-Length` (as uvicorn sends them; a chunked answer is refused, not misread), the
-connection kept unless the server says `Connection: close`. An idle connection is reused;
-with none idle a new one is opened (the caller bounds how many are in flight).
+connection kept unless the server says `Connection: close`. An idle connection is reused
+unless the server has closed it meanwhile; with none idle a new one is opened (the caller
+bounds how many are in flight).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class _Connection(asyncio.Protocol):
     async def exchange(self, request: bytes) -> tuple[int, bool]:
         """Send `request`; the answer's status and whether the connection stays open."""
         assert self._transport is not None
+        if self.closed or self._transport.is_closing():
+            raise ConnectionResetError("closed by the server before the request was sent")
         self._answer = asyncio.get_running_loop().create_future()
         self._transport.write(request)
         return await self._answer
@@ -103,7 +106,7 @@ class Http1Client:
                 body,
             )
         )
-        connection = self._idle.pop() if self._idle else await self._connect()
+        connection = self._idle_connection() or await self._connect()
         try:
             status, keep = await connection.exchange(request)
         except BaseException:
@@ -114,6 +117,16 @@ class Http1Client:
         else:
             self._drop(connection)
         return status
+
+    def _idle_connection(self) -> _Connection | None:
+        """An idle connection the server has not closed meanwhile (uvicorn closes one left
+        idle past its keep-alive timeout, e.g. between two levels)."""
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed:
+                return connection
+            self._drop(connection)
+        return None
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()

@@ -38,7 +38,7 @@ class Server:
                     break  # close without answering
                 writer.write(answer)
                 await writer.drain()
-                if b"Connection: close" in answer:
+                if b"Connection: close" in answer or b"X-Then-Idle-Close" in answer:
                     break
         except asyncio.IncompleteReadError:
             pass
@@ -99,3 +99,18 @@ async def test_no_answer_or_an_unframed_one_is_an_error(serve: Serve) -> None:
     with pytest.raises(UnframedAnswer):
         await client.post(b"{}", {})
     client.close()
+
+
+async def test_an_idle_connection_the_server_closed_is_not_reused(serve: Serve) -> None:
+    """uvicorn closes a connection left idle past its keep-alive timeout without saying
+    so in an answer: the next post opens a new connection instead of writing to it."""
+    server, url = await serve([answer(200, b"{}", "X-Then-Idle-Close: 1"), answer(200)])
+    client = Http1Client(url)
+    assert await client.post(b"{}", {}) == 200
+    async with asyncio.timeout(5):
+        while server.connections == 1 and not client._idle[0].closed:
+            await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):  # written to the closed one, it would wait for ever
+        assert await client.post(b"{}", {}) == 200
+    client.close()
+    assert server.connections == 2
