@@ -70,6 +70,7 @@ from redis import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from app.db.models import Fulfillment, FulfillmentItem
+from app.workers import liveness
 
 LEVELS = (50, 100, 200, 500, 1000)
 SECONDS_PER_LEVEL = 10.0
@@ -199,8 +200,24 @@ def start_service(children: Children) -> tuple[ChildProcess, ChildProcess, str]:
     service = children.start("service", argv, env)
     base_url = f"http://{HOST}:{port}"
     service.wait_for_http(f"{base_url}/health/ready")
-    worker = children.start("worker", (sys.executable, "-m", "app.workers"), env)
+    metrics_port = free_port()
+    worker_env = {**env, "WORKER_METRICS_HOST": HOST, "WORKER_METRICS_PORT": str(metrics_port)}
+    worker = children.start("worker", (sys.executable, "-m", "app.workers"), worker_env)
+    wait_for_heartbeat(worker, f"http://{HOST}:{metrics_port}/metrics")
     return service, worker, base_url
+
+
+def wait_for_heartbeat(worker: ChildProcess, url: str, timeout: float = 60.0) -> None:
+    """Return once the worker's loop beats: a level must not start while it still imports
+    (its first level's lag would be its start-up, and its CPU the compiler's)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {worker.proc.returncode}:\n{worker.log_tail()}")
+        if liveness.check(url)[0]:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the worker did not beat at {url} within {timeout:g} s")
 
 
 @dataclass(frozen=True)
