@@ -164,8 +164,11 @@ class TokenManager:
         """The account's openId: the secret CJ signs webhooks with."""
         if self._open_id_override is not None:
             return self._open_id_override.get_secret_value()
-        state = self._cached or await self._store.load(self._account)
-        return state.open_id if state else None
+        if self._cached is None:
+            # Another process bought the token: keep what it stored, or every webhook
+            # would read the token store until this process uses CJ itself.
+            self._cached = await self._store.load(self._account)
+        return self._cached.open_id if self._cached else None
 
     async def access_token(self) -> str:
         now = datetime.now(UTC)

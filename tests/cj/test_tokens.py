@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import respx
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cj.client import CJClient
@@ -54,6 +54,27 @@ async def test_bought_with_the_api_key_alone_once_and_stored_encrypted(
     assert REFRESH not in row.refresh_token_encrypted
     assert row.open_id == str(OPEN_ID)
     assert await client.tokens.open_id() == str(OPEN_ID)
+
+
+async def test_open_id_stored_by_another_process_is_read_once(
+    build_client: BuildClient, cj_api: respx.MockRouter, clean_db: AsyncEngine
+) -> None:
+    cj_api.get("/setting/get").respond(json=ok({}))
+    await build_client().get_account_settings()  # another process buys and stores the token
+    webhooks = build_client()  # a web process that has not called CJ yet
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "cj_tokens" in statement:
+            reads.append(statement)
+
+    event.listen(clean_db.sync_engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            assert await webhooks.tokens.open_id() == str(OPEN_ID)
+    finally:
+        event.remove(clean_db.sync_engine, "before_cursor_execute", count)
+    assert len(reads) == 1
 
 
 async def test_another_process_uses_the_stored_token(
