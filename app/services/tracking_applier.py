@@ -169,8 +169,11 @@ class TrackingApplier:
         source: str,
     ) -> list[str]:
         """Apply `report` to the (locked) fulfillment; returns what changed, by name."""
-        # First: a flush below (an event, a notification) then writes the row once.
-        fulfillment.last_synced_at = utcnow()
+        # First: a flush below (an event, a notification) then writes the row once. The
+        # row's updated_at is set here, as its onupdate would at that flush, so a
+        # notification's snapshot needs no flush to carry it (a batch of the webhook
+        # applier flushes once).
+        fulfillment.last_synced_at = fulfillment.updated_at = utcnow()
         changed: list[str] = []
         if report.cj_order_id and fulfillment.cj_order_id is None:
             # Callers pass CJ's own word here (an answer to our call, or a confirmed claim).

@@ -88,7 +88,13 @@ class StatusChanges:
     ) -> None:
         """Queue `event` about the (held) fulfillment, in the caller's transaction;
         `source` (what made the change) goes into the payload's `change_source`."""
-        await self._outbox.enqueue(repository.session, fulfillment, event, source=source)
+        await self._outbox.enqueue(
+            repository.session,
+            fulfillment,
+            event,
+            source=source,
+            flush=not repository.batch_writes,
+        )
 
     async def annotate(
         self,

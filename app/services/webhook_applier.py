@@ -127,7 +127,9 @@ class WebhookApplier:
         if not rows:
             return
         messages = [_parse(row) for row in rows]
-        repository = FulfillmentRepository(session)
+        # One flush for the batch's events and notifications: its commit inserts them
+        # together, in the order they were added.
+        repository = FulfillmentRepository(session, batch_writes=True)
         reports = [m.report for m in messages if m.report is not None]
         fulfillments = await repository.lock_matching(
             order_numbers=sorted({n for r in reports for n in r.order_numbers}),

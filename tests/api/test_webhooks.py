@@ -273,8 +273,9 @@ async def test_a_batch_loads_its_fulfillments_items_once_and_writes_each_row_onc
     app: FastAPI, client: httpx.AsyncClient, clean_db: AsyncEngine
 ) -> None:
     """The worker's cost is its round trips: one query for every fulfillment's items (the
-    notifications carry them), one UPDATE of a fulfillment per message that moved it, and
-    the stored messages' new statuses in one statement."""
+    notifications carry them), and one statement each for the batch's fulfillment changes,
+    their events, their notifications and the stored messages' new statuses (the unit of
+    work flushes once per batch, not per change)."""
     numbers = [f"cjf-batch-{n}" for n in range(3)]
     async with async_sessionmaker(clean_db).begin() as session:
         for n, number in enumerate(numbers):
@@ -301,7 +302,9 @@ async def test_a_batch_loads_its_fulfillments_items_once_and_writes_each_row_onc
         assert await apply(app) == 3
     starts = [" ".join(query.split()[:3]) for query in executed]
     assert sum(1 for q in executed if "FROM fulfillment_items" in q) == 1
-    assert starts.count("UPDATE fulfillments SET") == 3
+    assert starts.count("UPDATE fulfillments SET") == 1
+    assert starts.count("INSERT INTO fulfillment_events") == 1
+    assert starts.count("INSERT INTO outbox") == 1
     assert starts.count("UPDATE webhook_inbox SET") == 1  # the batch's rows together
     assert await queued_for_the_store(clean_db) == ["shipped"] * 3
 

@@ -15,8 +15,14 @@ _NOT_LIVE = ("cancelled", "failed")
 
 
 class FulfillmentRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    """`batch_writes`: the status changes' events and notifications are only added to the
+    session, for the caller's unit of work to insert together (the webhook applier flushes
+    once per batch, not per change); a write that fails then fails the caller's flush or
+    commit instead of the change itself. The caller holds the rows it changes (locked)."""
+
+    def __init__(self, session: AsyncSession, *, batch_writes: bool = False) -> None:
         self.session = session
+        self.batch_writes = batch_writes
 
     @property
     def _skip_locked(self) -> bool:
@@ -161,7 +167,8 @@ class FulfillmentRepository:
 
     async def add_event(self, event: FulfillmentEvent) -> None:
         self.session.add(event)
-        await self.session.flush()
+        if not self.batch_writes:
+            await self.session.flush()
 
     async def claim(self, fulfillment_id: str, *, now: datetime, until: datetime) -> bool | None:
         """Take the lease on one pending, unclaimed row and mark it as possibly at CJ

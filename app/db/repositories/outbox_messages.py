@@ -39,10 +39,12 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, messages: Sequence[OutboxMessage]) -> None:
-        """Insert in the given order (ids grow with it: delivery follows ids)."""
+    async def add(self, messages: Sequence[OutboxMessage], *, flush: bool = True) -> None:
+        """Insert in the given order (ids grow with it: delivery follows ids); without
+        `flush`, at the session's next flush (the unit of work keeps the order)."""
         self._session.add_all(messages)
-        await self._session.flush()
+        if flush:
+            await self._session.flush()
 
     async def items_of(self, fulfillment_id: str) -> list[FulfillmentItem]:
         """A fulfillment's line items, for the snapshot a notification carries."""

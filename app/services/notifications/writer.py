@@ -36,6 +36,7 @@ class OutboxWriter:
         *,
         occurred_at: datetime | None = None,
         source: str | None = None,
+        flush: bool = True,
     ) -> list[OutboxMessage]:
         """Queue `event` for every sink that wants it, with the fulfillment as it is now.
 
@@ -43,13 +44,16 @@ class OutboxWriter:
         row (an UPDATE of it does): rows are delivered per fulfillment in id order, so
         changes must be queued in the order they are committed. Flushes; never commits.
         `occurred_at` (default now) is the payload's `timestamp`, `source` its
-        `change_source`.
+        `change_source`. Without `flush` the rows are inserted at the session's next flush,
+        and the session is flushed first only when the snapshot needs it (see
+        `_unflushed_defaults`): the caller already holds the row (locked).
         """
         event = NotificationEvent(event)  # an unknown event is a ValueError, at the caller
         sinks = [name for name, events in sorted(self._routes.items()) if event in events]
         if not sinks:
             return []
-        await session.flush()  # fills timestamps and defaults of a new or changed row
+        if flush or _unflushed_defaults(fulfillment):
+            await session.flush()  # fills timestamps and defaults of a new or changed row
         now = datetime.now(UTC)
         notification = build_notification(
             fulfillment,
@@ -71,8 +75,17 @@ class OutboxWriter:
             )
             for sink in sinks
         ]
-        await OutboxRepository(session).add(messages)
+        await OutboxRepository(session).add(messages, flush=flush)
         return messages
+
+
+def _unflushed_defaults(fulfillment: Fulfillment) -> bool:
+    """Whether a flush would change what the snapshot reads: a new row gets its defaults,
+    a changed one its `updated_at` (onupdate) unless the change set it."""
+    state = inspect(fulfillment)
+    if not state.persistent:
+        return True
+    return state.modified and not state.attrs.updated_at.history.has_changes()
 
 
 async def _items_of(session: AsyncSession, fulfillment: Fulfillment) -> list[FulfillmentItem]:
