@@ -124,6 +124,13 @@ OUTBOX_DEAD_LETTERS = Gauge(
     ["sink"],
     registry=REGISTRY,
 )
+OUTBOX_SINK_PAUSED = Gauge(
+    "outbox_sink_paused",
+    "1 while a sink is paused after failing as a whole (unreachable, 5xx, credentials "
+    "refused): its messages wait and one probes it when the pause ends; else 0.",
+    ["sink"],
+    registry=REGISTRY,
+)
 READINESS = Gauge(
     "readiness_ok",
     "1 when the last /health/ready answered 200 (the database is reachable), else 0; set "

@@ -27,7 +27,9 @@ class DeliveryError(Exception):
 
     `permanent`: retrying cannot help (give up now). `auth`: the sink refused our
     credentials, a configuration error that is retried (it may be fixed) and reported.
-    `server_error`: the sink answered 5xx.
+    `server_error`: the sink answered 5xx. `transport`: no answer (connection refused,
+    timeout). `sink_down` says the failure is the sink's, not the message's: the dispatcher
+    pauses the whole sink instead of trying each of its messages.
     """
 
     def __init__(
@@ -37,12 +39,20 @@ class DeliveryError(Exception):
         permanent: bool = False,
         auth: bool = False,
         server_error: bool = False,
+        transport: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.auth = auth
         self.server_error = server_error
+        self.transport = transport
+
+    @property
+    def sink_down(self) -> bool:
+        """Every message of the sink would fail the same way: unreachable, 5xx, or our
+        credentials refused."""
+        return not self.permanent and (self.transport or self.server_error or self.auth)
 
 
 @dataclass(frozen=True)
@@ -87,4 +97,6 @@ def response_reason(response: httpx.Response) -> str:
 def transport_failure(exc: httpx.HTTPError) -> DeliveryError:
     """A timeout or connection failure: always worth another attempt."""
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-    return DeliveryError(f"request {kind}: {type(exc).__name__}: {exc}"[:_REASON_LENGTH])
+    return DeliveryError(
+        f"request {kind}: {type(exc).__name__}: {exc}"[:_REASON_LENGTH], transport=True
+    )

@@ -4,7 +4,9 @@ Headers: `webhook-id` (the event's id, the same on every retry, for deduplicatio
 `webhook-timestamp` (Unix seconds of this attempt) and `webhook-signature`
 (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed as `webhook_signing_key` says).
 Any 2xx is success. Everything else is retried, since a generic receiver's 4xx may be a
-fault it fixes; a 401/403 is also reported as `auth_error` (the secrets disagree).
+fault it fixes; a 401/403 is also reported as `auth_error` (the secrets disagree). A
+timeout, a refused connection, a 5xx or a 401/403 pauses the whole sink (the dispatcher
+probes it with one message), any other 4xx is the message's own failure.
 """
 
 from __future__ import annotations
@@ -62,4 +64,4 @@ class WebhookSink:
         reason = response_reason(response)
         if response.status_code in (401, 403):
             raise DeliveryError(f"the receiver refused the signature: {reason}", auth=True)
-        raise DeliveryError(reason)
+        raise DeliveryError(reason, server_error=response.status_code >= 500)

@@ -16,7 +16,8 @@ from app.db.models import FulfillmentItem, OutboxMessage
 
 @dataclass(frozen=True)
 class ClaimedMessage:
-    """A message taken for one delivery attempt; `attempts` counts this one."""
+    """A message taken for one delivery attempt; `attempts` counts this one, `due_at` is
+    when it was due before the claim pushed it to the lease."""
 
     id: int
     fulfillment_id: str | None
@@ -25,6 +26,7 @@ class ClaimedMessage:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    due_at: datetime
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,8 @@ class OutboxRepository:
         older = aliased(OutboxMessage)
         # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT … FOR UPDATE): Postgres
         # may rescan such a subquery and so claim more than `limit` rows.
-        due = await self._session.scalars(
-            select(OutboxMessage.id)
+        due = await self._session.execute(
+            select(OutboxMessage.id, OutboxMessage.next_attempt_at)
             .where(
                 OutboxMessage.status == "pending",
                 OutboxMessage.next_attempt_at <= now,
@@ -91,7 +93,8 @@ class OutboxRepository:
             .limit(limit)
             .with_for_update(skip_locked=True, of=OutboxMessage)
         )
-        ids = list(due)
+        due_at: dict[int, datetime] = dict(due.all())
+        ids = list(due_at)
         if not ids:
             return []
         rows = await self._session.execute(
@@ -113,7 +116,7 @@ class OutboxRepository:
             )
             .execution_options(synchronize_session=False)
         )
-        claimed = [ClaimedMessage(*row) for row in rows.all()]
+        claimed = [ClaimedMessage(**row._asdict(), due_at=due_at[row.id]) for row in rows.all()]
         return sorted(claimed, key=lambda message: message.id)
 
     async def mark_delivered(self, message_id: int, at: datetime) -> None:
@@ -124,6 +127,21 @@ class OutboxRepository:
             .values(status="delivered", delivered_at=at, last_error=None)
             .execution_options(synchronize_session=False)
         )
+
+    async def release(self, messages: Collection[ClaimedMessage]) -> None:
+        """Undo the claims of messages that were not sent: due again when they were due
+        before, their attempt not counted (the fence of `mark_failed`)."""
+        for message in messages:
+            await self._session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.attempts == message.attempts,
+                )
+                .values(next_attempt_at=message.due_at, attempts=OutboxMessage.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
 
     async def mark_failed(
         self, message: ClaimedMessage, error: str, *, retry_at: datetime | None

@@ -7,6 +7,13 @@ hosts) can run at once: a row is claimed by one of them at a time, so it is sent
 in normal operation. A crash between sending and recording sends it again once the
 lease has run out, so sinks must tolerate a repeat (they do: the webhook carries a
 stable `webhook-id`, and Medusa's "already" answers count as done).
+
+A sink that is down (no answer, a 5xx, our credentials refused: `DeliveryError.sink_down`)
+is paused as a whole instead of being tried once per message: while paused none of its
+messages is claimed (none burns an attempt), then one message probes it; a success, or
+any answer that is the message's own failure, resumes it, a failure pauses it again for
+longer (30 s, 60 s … up to `RetryPolicy.pause_max`). The pause is this process's: several
+dispatchers each probe on their own.
 """
 
 from __future__ import annotations
@@ -27,8 +34,10 @@ from app.core.metrics import (
     OUTBOX_DEAD_LETTERS,
     OUTBOX_DELIVERIES,
     OUTBOX_OLDEST_AGE,
+    OUTBOX_SINK_PAUSED,
 )
 from app.db.repositories.outbox_messages import ClaimedMessage, OutboxRepository
+from app.services.backoff import retry_delay
 from app.sinks.base import Delivery, DeliveryError, DeliveryOutcome, Sink
 from app.sinks.catalogue_event import is_catalogue_event
 from app.sinks.notification import NotificationEvent
@@ -46,7 +55,9 @@ class RetryPolicy:
     The wait grows 30 s, 60 s, 120 s … up to an hour, plus up to 30 s of jitter so
     messages that failed together (a receiver outage) do not all come back together.
     A message is given up (`dead`) at its first failure `give_up_after` its creation;
-    the last retry is moved up to that moment.
+    the last retry is moved up to that moment. A sink that is down is paused
+    `pause_initial` seconds, doubling with each failed probe up to `pause_max`, with up to
+    `pause_initial` of jitter.
     """
 
     wait: wait_base = field(
@@ -54,11 +65,24 @@ class RetryPolicy:
     )
     give_up_after: timedelta = timedelta(days=3)
     lease: timedelta = timedelta(minutes=5)
+    pause_initial: float = 30.0
+    pause_max: timedelta = timedelta(minutes=5)
 
     @classmethod
     def starting_at(cls, seconds: float) -> RetryPolicy:
-        """Waits of `seconds`, doubling up to an hour, plus up to `seconds` of jitter."""
-        return cls(wait=wait_exponential(multiplier=seconds, max=3600) + wait_random(0, seconds))
+        """Waits of `seconds`, doubling up to an hour, plus up to `seconds` of jitter; sink
+        pauses from `seconds` too."""
+        return cls(
+            wait=wait_exponential(multiplier=seconds, max=3600) + wait_random(0, seconds),
+            pause_initial=seconds,
+        )
+
+    def pause(self, failures: int) -> timedelta:
+        """How long a sink stays paused after `failures` failed attempts in a row."""
+        seconds = retry_delay(
+            failures, initial=self.pause_initial, maximum=self.pause_max.total_seconds()
+        )
+        return timedelta(seconds=seconds)
 
     def delay(self, attempt: int) -> timedelta:
         """The wait after the `attempt`-th failed attempt (1 = the first)."""
@@ -67,14 +91,33 @@ class RetryPolicy:
         return timedelta(seconds=self.wait(state))
 
 
+class _NoAnswer(DeliveryError):
+    """A failure before or inside the sink's code, not the sink's answer: says nothing
+    about whether the sink is up."""
+
+
 @dataclass
 class DeliveryReport:
-    """What one `deliver_due` call did; `claimed == limit` means more may be due."""
+    """What one `deliver_due` call did; `claimed == limit` means more may be due.
+
+    `held`: claimed, then put back untried, their sink paused by another message of the
+    batch meanwhile.
+    """
 
     claimed: int = 0
     delivered: int = 0
     retried: int = 0
     dead: int = 0
+    held: int = 0
+
+
+@dataclass
+class SinkPause:
+    """A sink found down: not tried before `until`; `failures` failed attempts in a row."""
+
+    failures: int
+    until: datetime
+    since: datetime
 
 
 class OutboxDispatcher:
@@ -90,10 +133,16 @@ class OutboxDispatcher:
         self._sinks = {sink.name: sink for sink in sinks}
         self._policy = policy or RetryPolicy()
         self._concurrency = concurrency
+        self._pauses: dict[str, SinkPause] = {}
 
     @property
     def sinks(self) -> list[str]:
         return sorted(self._sinks)
+
+    def paused_until(self, sink: str) -> datetime | None:
+        """When the paused `sink` is probed next; None when it is not paused."""
+        pause = self._pauses.get(sink)
+        return pause.until if pause else None
 
     async def aclose(self) -> None:
         for sink in self._sinks.values():
@@ -103,22 +152,36 @@ class OutboxDispatcher:
         """Send up to `limit` due messages of the configured sinks and record each outcome.
 
         A message waits while an older pending one of the same fulfillment and sink
-        exists, so a `delivered` never overtakes its `shipped`. Also refreshes the
-        backlog gauges.
+        exists, so a `delivered` never overtakes its `shipped`. A paused sink has none of
+        its messages claimed until its pause is over, then one (the probe). Also
+        refreshes the backlog gauges.
         """
         now = now or datetime.now(UTC)
-        async with self._sessionmaker.begin() as session:
-            claimed = await OutboxRepository(session).claim_due(
-                now=now,
-                sinks=list(self._sinks),
-                limit=limit,
-                lease_until=now + self._policy.lease,
-            )
+        open_sinks = [name for name in self._sinks if name not in self._pauses]
+        probed = [name for name, pause in self._pauses.items() if pause.until <= now]
+        lease_until = now + self._policy.lease
+        claimed: list[ClaimedMessage] = []
+        if open_sinks or probed:
+            async with self._sessionmaker.begin() as session:
+                repository = OutboxRepository(session)
+                if open_sinks:
+                    claimed += await repository.claim_due(
+                        now=now, sinks=open_sinks, limit=limit, lease_until=lease_until
+                    )
+                for sink in probed:
+                    claimed += await repository.claim_due(
+                        now=now, sinks=[sink], limit=1, lease_until=lease_until
+                    )
         report = DeliveryReport(claimed=len(claimed))
         slots = asyncio.Semaphore(self._concurrency)
+        held: list[ClaimedMessage] = []
 
         async def attempt(message: ClaimedMessage) -> str:
             async with slots:
+                pause = self._pauses.get(message.sink)
+                if pause and pause.until > now:
+                    held.append(message)
+                    return "held"
                 return await self._attempt(message, now)
 
         for result in await asyncio.gather(*(attempt(message) for message in claimed)):
@@ -126,8 +189,13 @@ class OutboxDispatcher:
                 report.delivered += 1
             elif result == "dead":
                 report.dead += 1
+            elif result == "held":
+                report.held += 1
             else:
                 report.retried += 1
+        if held:
+            async with self._sessionmaker.begin() as session:
+                await OutboxRepository(session).release(held)
         await self.refresh_metrics(now)
         return report
 
@@ -145,6 +213,7 @@ class OutboxDispatcher:
                 max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
             )
             OUTBOX_DEAD_LETTERS.labels(sink=sink).set(backlog.dead if backlog else 0)
+            OUTBOX_SINK_PAUSED.labels(sink=sink).set(1 if sink in self._pauses else 0)
 
     async def _attempt(self, message: ClaimedMessage, now: datetime) -> str:
         """Send one message and record what happened: delivered, retry or dead."""
@@ -152,6 +221,7 @@ class OutboxDispatcher:
             outcome = await self._send(message)
         except DeliveryError as failure:
             return await self._record_failure(message, failure, now)
+        self._sink_answered(message.sink, now)
         async with self._sessionmaker.begin() as session:
             await OutboxRepository(session).mark_delivered(message.id, now)
         OUTBOX_DELIVERIES.labels(sink=message.sink, outcome=outcome.value).inc()
@@ -176,20 +246,26 @@ class OutboxDispatcher:
             return await sink.deliver(delivery)
         except (ValueError, ValidationError) as exc:
             # The row itself is unusable (unknown event, payload of another shape).
-            raise DeliveryError(f"unreadable message: {exc}"[:300], permanent=True) from exc
+            raise _NoAnswer(f"unreadable message: {exc}"[:300], permanent=True) from exc
         except DeliveryError:
             raise
         except Exception as exc:
             # A defect in a sink must not stop the dispatcher: retried, and logged in full.
             log.exception("outbox_sink_crashed", sink=message.sink, message_id=message.id)
-            raise DeliveryError(f"sink error: {type(exc).__name__}") from exc
+            raise _NoAnswer(f"sink error: {type(exc).__name__}") from exc
 
     async def _record_failure(
         self, message: ClaimedMessage, failure: DeliveryError, now: datetime
     ) -> str:
         deadline = message.created_at + self._policy.give_up_after
         dead = failure.permanent or now >= deadline
-        retry_at = None if dead else min(now + self._policy.delay(message.attempts), deadline)
+        retry_at = None if dead else now + self._policy.delay(message.attempts)
+        if failure.sink_down:
+            paused_until = self._sink_down(message.sink, failure, now)
+            retry_at = retry_at and max(retry_at, paused_until)
+        elif not isinstance(failure, _NoAnswer):
+            self._sink_answered(message.sink, now)
+        retry_at = retry_at and min(retry_at, deadline)
         async with self._sessionmaker.begin() as session:
             recorded = await OutboxRepository(session).mark_failed(
                 message, failure.reason, retry_at=retry_at
@@ -208,3 +284,35 @@ class OutboxDispatcher:
             recorded=recorded,
         )
         return "dead" if dead else "retry"
+
+    def _sink_down(self, sink: str, failure: DeliveryError, now: datetime) -> datetime:
+        """Pause `sink` (longer than its last pause), unless a message of the same batch
+        did already: when it is probed next."""
+        pause = self._pauses.get(sink)
+        if pause and pause.until > now:
+            return pause.until
+        failures = pause.failures + 1 if pause else 1
+        until = now + self._policy.pause(failures)
+        self._pauses[sink] = SinkPause(failures, until, pause.since if pause else now)
+        OUTBOX_SINK_PAUSED.labels(sink=sink).set(1)
+        log.warning(
+            "outbox_sink_paused",
+            sink=sink,
+            failures=failures,
+            until=until.isoformat(),
+            error=failure.reason,
+        )
+        return until
+
+    def _sink_answered(self, sink: str, now: datetime) -> None:
+        """The sink took a message, or refused that message alone: it is up."""
+        pause = self._pauses.pop(sink, None)
+        if pause is None:
+            return
+        OUTBOX_SINK_PAUSED.labels(sink=sink).set(0)
+        log.info(
+            "outbox_sink_resumed",
+            sink=sink,
+            failures=pause.failures,
+            down_seconds=round((now - pause.since).total_seconds(), 1),
+        )

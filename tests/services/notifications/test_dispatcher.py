@@ -11,14 +11,17 @@ from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from app.core.config import LogFormat
+from app.core.logging import configure_logging
 from app.core.metrics import REGISTRY
 from app.db.models import OutboxMessage
 from app.db.repositories.outbox_messages import OutboxRepository
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
+from app.sinks.medusa import MedusaAdminSink
 from app.sinks.notification import NotificationEvent
 from app.sinks.webhook import WebhookSink
 from tests.fixtures.notifications import DispatcherOf, outbox_rows, queue, stored_fulfillment
-from tests.fixtures.receiver import Receiver
+from tests.fixtures.receiver import Receiver, running_receiver, unused_port
 
 SECRET = SecretStr("receiver-shared-secret")
 WRITER = OutboxWriter({"webhook": WebhookSink.events})
@@ -171,7 +174,8 @@ class TestDelivery:
         created = now - timedelta(days=3) + timedelta(seconds=10)
         async with sessionmaker.begin() as session:
             await session.execute(update(OutboxMessage).values(created_at=created))
-        receiver.respond(500, times=2)
+        # The message's own failure (a 5xx would pause the whole sink, past the 3 days).
+        receiver.respond(400, times=2)
 
         await dispatcher.deliver_due(now)
         row = await single_row(sessionmaker)
@@ -356,6 +360,166 @@ class TestClaims:
             assert await repository.mark_failed(new, "HTTP 502", retry_at=now) is True
         row = await single_row(sessionmaker)
         assert (row.status, row.attempts, row.last_error) == ("pending", 2, "HTTP 502")
+
+
+def logged(text: str) -> list[str]:
+    return [json.loads(line)["event"] for line in text.splitlines() if line.startswith("{")]
+
+
+async def total_attempts(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    return sum(row.attempts for row in await outbox_rows(sessionmaker))
+
+
+class TestSinkDown:
+    """A sink that is down is paused as a whole: its messages wait untried, one probes."""
+
+    async def test_new_messages_cost_no_attempt_while_down_and_all_arrive_once_up(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher_of: DispatcherOf,
+        capfd: pytest.CaptureFixture[str],
+    ) -> None:
+        port = unused_port()  # the receiver is down: connections are refused
+        dispatcher = dispatcher_of(WebhookSink(f"http://127.0.0.1:{port}/hooks", SECRET))
+        configure_logging(LogFormat.json)
+        capfd.readouterr()
+        first = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, first, NotificationEvent.shipped)
+        start = datetime.now(UTC)
+
+        report = await dispatcher.deliver_due(start)
+        assert (report.claimed, report.retried) == (1, 1)
+
+        # Twenty new messages (ten of them due) while the worker passes every 3 s.
+        later = [await stored_fulfillment(sessionmaker) for _ in range(10)]
+        for fulfillment in later:
+            await notify(
+                sessionmaker, fulfillment, NotificationEvent.shipped, NotificationEvent.delivered
+            )
+        for step in range(1, 10):
+            report = await dispatcher.deliver_due(start + timedelta(seconds=3 * step))
+            assert report.claimed == 0, "a paused sink's messages are not tried"
+        assert await total_attempts(sessionmaker) == 1
+        paused = dispatcher.paused_until("webhook")
+        assert paused is not None
+        assert 30 <= (paused - start).total_seconds() <= 60
+        assert sample("outbox_sink_paused", sink="webhook") == 1
+
+        # The pause over, one message probes; the receiver still down, a longer pause.
+        report = await dispatcher.deliver_due(paused)
+        assert (report.claimed, report.retried) == (1, 1)
+        again = dispatcher.paused_until("webhook")
+        assert again is not None
+        assert again - paused >= paused - start
+        assert await total_attempts(sessionmaker) == 2
+        events = logged(capfd.readouterr().err)
+        assert events.count("outbox_sink_paused") == 2, "logged once per pause"
+        assert events.count("outbox_delivery_failed") == 2
+
+        async with running_receiver(port) as receiver:
+            report = await dispatcher.deliver_due(again)
+            assert (report.claimed, report.delivered) == (1, 1)
+            assert dispatcher.paused_until("webhook") is None
+            assert sample("outbox_sink_paused", sink="webhook") == 0
+            now = again
+            for _ in range(20):
+                pending = [r for r in await outbox_rows(sessionmaker) if r.status == "pending"]
+                if not pending:
+                    break
+                if (await dispatcher.deliver_due(now)).claimed == 0:
+                    now = max(row.next_attempt_at for row in pending)
+        assert logged(capfd.readouterr().err).count("outbox_sink_resumed") == 1
+
+        rows = await outbox_rows(sessionmaker)
+        assert len(rows) == 21
+        assert {row.status for row in rows} == {"delivered"}
+        assert await total_attempts(sessionmaker) == 21 + 2, "each sent once, plus 2 probes"
+        ids = Counter(request.headers["webhook-id"] for request in receiver.requests)
+        assert len(ids) == 21
+        assert set(ids.values()) == {1}, "none twice"
+        events_received = received_events(receiver)
+        assert [event for fid, event in events_received if fid == first.id] == ["shipped"]
+        for fulfillment in later:
+            mine = [event for fid, event in events_received if fid == fulfillment.id]
+            assert mine == ["shipped", "delivered"]
+
+    async def test_messages_claimed_with_the_one_that_found_the_sink_down_are_put_back(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher_of: DispatcherOf,
+    ) -> None:
+        port = unused_port()
+        sink = WebhookSink(f"http://127.0.0.1:{port}/hooks", SECRET)
+        dispatcher = OutboxDispatcher(sessionmaker, [sink], concurrency=1)
+        try:
+            for _ in range(5):
+                await notify(
+                    sessionmaker, await stored_fulfillment(sessionmaker), NotificationEvent.shipped
+                )
+            before = {row.id: row.next_attempt_at for row in await outbox_rows(sessionmaker)}
+            now = datetime.now(UTC)
+
+            report = await dispatcher.deliver_due(now)
+
+            assert (report.claimed, report.retried, report.held) == (5, 1, 4)
+            rows = await outbox_rows(sessionmaker)
+            assert [row.attempts for row in rows] == [1, 0, 0, 0, 0]
+            # Due again when they were due: the usual order once the sink is back.
+            assert [row.next_attempt_at for row in rows[1:]] == list(before.values())[1:]
+        finally:
+            await dispatcher.aclose()
+
+    async def test_the_pause_is_capped(self) -> None:
+        policy = RetryPolicy()
+        for failures, low in ((1, 30), (2, 60), (3, 120), (4, 240)):
+            assert low <= policy.pause(failures).total_seconds() <= min(low + 30, 300)
+        assert policy.pause(40) == timedelta(minutes=5)
+
+    async def test_a_message_s_own_failure_does_not_pause_the_sink(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher: OutboxDispatcher,
+        receiver: Receiver,
+    ) -> None:
+        """A 4xx is that message's: it is retried on its own, the next ones go on."""
+        fulfillments = [await stored_fulfillment(sessionmaker) for _ in range(3)]
+        for fulfillment in fulfillments:
+            await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+        receiver.respond(422, {"message": "no such order here"})
+
+        report = await dispatcher.deliver_due(limit=1)
+        assert (report.claimed, report.retried) == (1, 1)
+        assert dispatcher.paused_until("webhook") is None
+        assert (await dispatcher.deliver_due()).delivered == 2
+
+    async def test_a_probe_refused_for_good_is_dead_and_resumes_the_sink(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher_of: DispatcherOf,
+        receiver: Receiver,
+    ) -> None:
+        """Medusa down, then up but refusing the probe's order (404): that one is dead,
+        the others are delivered."""
+        dispatcher = dispatcher_of(MedusaAdminSink(receiver.url, SecretStr("sk_test")))
+        writer = OutboxWriter({"medusa": MedusaAdminSink.events})
+        fulfillments = [await stored_fulfillment(sessionmaker) for _ in range(3)]
+        for fulfillment in fulfillments:
+            await queue(sessionmaker, fulfillment, NotificationEvent.shipped, writer=writer)
+        receiver.respond(503, {"message": "down"}, times=2)  # the shipment, then the order
+        now = datetime.now(UTC)
+
+        report = await dispatcher.deliver_due(now, limit=1)
+        assert (report.claimed, report.retried) == (1, 1)
+        paused = dispatcher.paused_until("medusa")
+        assert paused is not None
+
+        receiver.respond(404, {"message": "Order was not found"})
+        report = await dispatcher.deliver_due(paused)
+        assert (report.claimed, report.dead) == (1, 1)
+        assert dispatcher.paused_until("medusa") is None
+        assert (await dispatcher.deliver_due(paused + timedelta(minutes=2))).delivered == 2
+        statuses = sorted(row.status for row in await outbox_rows(sessionmaker))
+        assert statuses == ["dead", "delivered", "delivered"]
 
 
 class TestRetryPolicy:
