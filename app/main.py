@@ -14,6 +14,7 @@ from app.api.docs import router as docs_router
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
 from app.api.middleware.stack import install_middleware
+from app.api.raw_webhooks import ServiceApp
 from app.api.router import v1_router
 from app.api.webhooks import router as webhooks_router
 from app.container import Container
@@ -60,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await container.close()
             log.info("service_stopped")
 
-    app = FastAPI(
+    # CJ's webhooks are served before FastAPI's own layers (see app.api.raw_webhooks).
+    app = ServiceApp(
         title="cj-fulfillment",
         version="0.1.0",
         summary="CJ Dropshipping as a fulfillment provider for Medusa stores.",

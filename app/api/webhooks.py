@@ -3,6 +3,10 @@
 Not under /v1: CJ does not send our API key. It signs the body instead (see
 app/services/webhook_intake.py); the secret path token is the second factor that makes a
 message CJ's own word (services.webhook_applier). Storing is all that happens here.
+
+A request is served by app.api.raw_webhooks, before FastAPI's layers, through the same
+`path_token_valid` and `store`; the routes are declared here for the OpenAPI document and
+as the reference its answers are compared with.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ _SIGN_HEADER: dict[str, Any] = {
         }
     ]
 }
-_ACK_BODY = json.dumps(ACK, separators=(",", ":")).encode()
+ACK_BODY = json.dumps(ACK, separators=(",", ":")).encode()
+ACK_HEADERS = tuple(Response(ACK_BODY, media_type="application/json").raw_headers)
 
 
 @router.post(
@@ -68,9 +73,10 @@ _ACK_BODY = json.dumps(ACK, separators=(",", ":")).encode()
 )
 async def cj_webhook(request: Request) -> Response:
     container = _container(request)
-    if container.settings.webhook_path_tokens:
-        raise UnknownPathToken(f"No resource at {request.url.path}.")
-    return await _receive(request, container, path_token_valid=False)
+    valid = path_token_valid(container, None, request.url.path)
+    raw = await request.body()
+    await store(container, raw, request.headers.get("sign"), path_token_valid=valid)
+    return Response(ACK_BODY, media_type="application/json")
 
 
 @router.post(
@@ -81,10 +87,10 @@ async def cj_webhook(request: Request) -> Response:
 )
 async def cj_webhook_with_token(token: str, request: Request) -> Response:
     container = _container(request)
-    accepted = container.settings.webhook_path_tokens
-    if not accepted or not api_key_matches(token, accepted):
-        raise UnknownPathToken("No resource at /webhooks/cj/{token} for this token.")
-    return await _receive(request, container, path_token_valid=True)
+    valid = path_token_valid(container, token, request.url.path)
+    raw = await request.body()
+    await store(container, raw, request.headers.get("sign"), path_token_valid=valid)
+    return Response(ACK_BODY, media_type="application/json")
 
 
 def _container(request: Request) -> Container:
@@ -92,11 +98,24 @@ def _container(request: Request) -> Container:
     return container
 
 
-async def _receive(request: Request, container: Container, *, path_token_valid: bool) -> Response:
+def path_token_valid(container: Container, token: str | None, path: str) -> bool:
+    """Whether the message came on a secret path token (`token` is None on `/webhooks/cj`);
+    `UnknownPathToken` when this path is not one the settings serve."""
+    accepted = container.settings.webhook_path_tokens
+    if token is None:
+        if accepted:
+            raise UnknownPathToken(f"No resource at {path}.")
+        return False
+    if not accepted or not api_key_matches(token, accepted):
+        raise UnknownPathToken("No resource at /webhooks/cj/{token} for this token.")
+    return True
+
+
+async def store(
+    container: Container, raw: bytes, sign: str | None, *, path_token_valid: bool
+) -> None:
+    """The body handed to the intake; `WebhookTooLarge` over `WEBHOOK_MAX_BODY_BYTES`."""
     limit = container.settings.webhook_max_body_bytes
-    raw = await request.body()
     if len(raw) > limit:
         raise WebhookTooLarge(f"A CJ webhook body may be at most {limit} bytes.")
-    sign = request.headers.get("sign")
     await container.webhooks.receive(raw, sign, path_token_valid=path_token_valid)
-    return Response(_ACK_BODY, media_type="application/json")

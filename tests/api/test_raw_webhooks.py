@@ -1,0 +1,240 @@
+"""CJ's webhooks served before FastAPI's layers (app.api.raw_webhooks) answer exactly what
+FastAPI's declared routes answer: the same request sent both ways gets the same status,
+the same headers in the same order and the same body bytes, for the ack and for every
+problem (401, 404, 413, 408, 503); the metrics and the access line are the same too."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Receive, Scope, Send
+
+from app.core.config import Settings
+from app.core.metrics import REGISTRY
+from app.main import create_app
+from tests.api.test_webhooks import OPEN_ID, PATH, TOKEN, order_message, sign
+from tests.fixtures.app import make_settings
+
+Request = Callable[[], httpx.Request]
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, clean_db: AsyncEngine, redis_url: str) -> Settings:
+    marker = request.node.get_closest_marker("settings")
+    overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    values: dict[str, Any] = {
+        "database_url": clean_db.url.render_as_string(False),
+        "redis_url": redis_url,
+        "cj_open_id": OPEN_ID,
+        "cj_webhook_verify": "enforce",
+        "cj_webhook_path_token": TOKEN,
+    }
+    return make_settings(**(values | overrides))
+
+
+class Both:
+    """One app, served two ways: as uvicorn calls it, and through FastAPI's own stack (its
+    declared routes); the scope of each request is kept."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.scopes: list[Scope] = []
+
+        async def raw(scope: Scope, receive: Receive, send: Send) -> None:
+            self.scopes.append(scope)
+            await app(scope, receive, send)
+
+        async def declared(scope: Scope, receive: Receive, send: Send) -> None:
+            self.scopes.append(scope)
+            await FastAPI.__call__(app, scope, receive, send)
+
+        self.raw = httpx.AsyncClient(transport=httpx.ASGITransport(app=raw), base_url="http://t")
+        self.declared = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=declared), base_url="http://t"
+        )
+
+    async def send(self, make: Request) -> tuple[httpx.Response, httpx.Response]:
+        raw = await self.raw.send(make())
+        assert "router" not in self.scopes[-1], "served by FastAPI's router, not the raw path"
+        declared = await self.declared.send(make())
+        return raw, declared
+
+
+async def served(app: FastAPI) -> AsyncIterator[Both]:
+    async with app.router.lifespan_context(app):
+        both = Both(app)
+        async with both.raw, both.declared:
+            yield both
+
+
+@pytest.fixture
+async def both(app: FastAPI) -> AsyncIterator[Both]:
+    async for b in served(app):
+        yield b
+
+
+def answer(response: httpx.Response) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    return response.status_code, list(response.headers.raw), response.content
+
+
+def post(
+    body: bytes | None = None,
+    *,
+    path: str = PATH,
+    signed: bool = True,
+    headers: dict[str, str | bytes] | None = None,
+    stream: Callable[[], AsyncIterator[bytes]] | None = None,
+) -> Request:
+    """A request made afresh for each way (a new messageId unless `body` is given; a
+    `stream` is sent chunked instead of the body)."""
+
+    def make() -> httpx.Request:
+        raw = body if body is not None else order_message("cjf-raw-1", "UNSHIPPED")
+        sent: dict[str, str | bytes] = {
+            "Content-Type": "application/json",
+            "X-Request-Id": "same-id-both-ways",
+        }
+        if signed:
+            sent["sign"] = sign(raw)
+        sent |= headers or {}
+        content = stream() if stream is not None else raw
+        return httpx.Request("POST", f"http://t{path}", content=content, headers=sent)
+
+    return make
+
+
+async def assert_same(both: Both, make: Request, status: int) -> httpx.Response:
+    raw, declared = await both.send(make)
+    assert answer(raw) == answer(declared)
+    assert raw.status_code == status, raw.text
+    return raw
+
+
+DUPLICATE = order_message("cjf-raw-dup", "SHIPPED")
+
+
+async def chunked_over_the_limit() -> AsyncIterator[bytes]:
+    for _ in range(2):
+        yield b"x" * 3_000
+
+
+async def stalling() -> AsyncIterator[bytes]:
+    yield b'{"messageId":'
+    await asyncio.sleep(5)
+
+
+@pytest.mark.parametrize(
+    ("make", "status"),
+    [
+        (post(), 200),
+        (post(DUPLICATE), 200),  # stored by the first way, a duplicate for the second
+        (post(signed=False), 401),
+        (post(headers={"sign": "bm90IHRoZSByaWdodCBzaWduYXR1cmU="}), 401),
+        (post(headers={"sign": b"\xff"}), 401),
+        (post(path="/webhooks/cj/wrong-token"), 404),
+        (post(path="/webhooks/cj"), 404),  # a path token is configured
+        (post(b"x" * 2_000), 413),  # WEBHOOK_MAX_BODY_BYTES
+        (post(b"x" * 5_000), 413),  # MAX_BODY_BYTES, from Content-Length
+        (post(stream=chunked_over_the_limit), 413),
+    ],
+    ids=[
+        "ack",
+        "duplicate",
+        "unsigned",
+        "forged",
+        "undecodable sign",
+        "wrong path token",
+        "no path token",
+        "over the webhook limit",
+        "over the body limit",
+        "chunked over the body limit",
+    ],
+)
+@pytest.mark.settings(webhook_max_body_bytes=1_000, max_body_bytes=4_000)
+async def test_each_answer_is_the_declared_routes_byte_for_byte(
+    both: Both, make: Request, status: int
+) -> None:
+    response = await assert_same(both, make, status)
+    assert response.headers["x-request-id"] == "same-id-both-ways"
+
+
+async def test_a_made_request_id_is_the_only_difference(both: Both) -> None:
+    def make() -> httpx.Request:
+        request = post()()
+        del request.headers["x-request-id"]
+        return request
+
+    raw, declared = await both.send(make)
+    assert raw.headers["x-request-id"] != declared.headers["x-request-id"]
+
+    def without_id(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+        return [(k, v) for k, v in response.headers.raw if k.lower() != b"x-request-id"]
+
+    assert (raw.status_code, without_id(raw), raw.content) == (
+        declared.status_code,
+        without_id(declared),
+        declared.content,
+    )
+
+
+@pytest.mark.settings(cj_webhook_path_token="")
+@pytest.mark.parametrize(
+    ("path", "status"), [("/webhooks/cj", 200), (f"/webhooks/cj/{TOKEN}", 404)]
+)
+async def test_without_a_path_token_both_ways_agree(both: Both, path: str, status: int) -> None:
+    await assert_same(both, post(path=path), status)
+
+
+@pytest.mark.settings(body_timeout_seconds=0.2)
+async def test_a_body_that_stalls_is_the_same_408(both: Both) -> None:
+    response = await assert_same(both, post(stream=stalling), 408)
+    assert response.headers["connection"] == "close"
+
+
+async def test_an_unreachable_database_is_the_same_503() -> None:
+    settings = make_settings(
+        database_url="postgresql+asyncpg://postgres@127.0.0.1:1/nothing",
+        redis_url="",
+        cj_open_id=OPEN_ID,
+        cj_webhook_verify="enforce",
+        cj_webhook_path_token=TOKEN,
+    )
+    async for b in served(create_app(settings)):
+        response = await assert_same(b, post(), 503)
+    assert response.headers["retry-after"] == "5"
+
+
+def counted(route: str) -> float:
+    labels = {"method": "POST", "route": route, "status": "200"}
+    return REGISTRY.get_sample_value("http_requests_total", labels) or 0.0
+
+
+async def test_the_metrics_and_the_access_line_are_the_same(
+    settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    template = "/webhooks/cj/{token}"
+    before = counted(template)
+    # Built here, so that its log handler writes where capfd reads.
+    async for b in served(create_app(settings)):
+        capfd.readouterr()
+        await assert_same(b, post(), 200)
+    assert counted(template) == before + 2
+    logged = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line[:1] == "{"]
+    raw, declared = [
+        {k: v for k, v in line.items() if k not in {"timestamp", "duration_ms"}}
+        for line in logged
+        if line["event"] == "http_request"
+    ]
+    assert raw == declared
+    assert (raw["route"], raw["path"], raw["request_id"]) == (
+        template,
+        PATH,
+        "same-id-both-ways",
+    )
