@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from app.core.clock import utcnow
 from app.db.models import Fulfillment
 from app.services.notifications import OutboxWriter
 from app.sinks.medusa import MedusaAdminSink
@@ -163,6 +164,43 @@ class TestEnqueue:
         assert [r.event_type for r in rows] == ["tracking_updated", "shipped", "delivered"]
         assert [r.id for r in rows] == sorted(r.id for r in rows)
         assert len({r.payload["id"] for r in rows}) == 3
+
+    async def test_without_flush_the_rows_wait_for_the_unit_of_work_in_order(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        stored = await stored_fulfillment(sessionmaker, status="unshipped")
+        writer = OutboxWriter({"webhook": WebhookSink.events})
+        async with sessionmaker.begin() as session:
+            fulfillment = await load(session, stored.id, with_items=False)
+            queued = []
+            for status, event in (
+                ("shipped", NotificationEvent.shipped),
+                ("delivered", NotificationEvent.delivered),
+            ):
+                fulfillment.status, fulfillment.updated_at = status, utcnow()
+                queued += await writer.enqueue(session, fulfillment, event, flush=False)
+            # Nothing was flushed: the commit writes the row and both messages.
+            assert fulfillment in session.dirty
+            assert all(message in session.new for message in queued)
+        rows = await outbox_rows(sessionmaker)
+        assert [r.event_type for r in rows] == ["shipped", "delivered"]
+        assert [r.id for r in rows] == sorted(r.id for r in rows)
+        assert [r.payload["data"]["status"] for r in rows] == ["shipped", "delivered"]
+
+    async def test_without_flush_the_snapshot_still_carries_what_a_flush_fills(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        stored = await stored_fulfillment(sessionmaker, status="unshipped")
+        async with sessionmaker.begin() as session:
+            fulfillment = await load(session, stored.id, with_items=False)
+            fulfillment.status = "shipped"  # updated_at is left to its onupdate
+            await BOTH.enqueue(session, fulfillment, NotificationEvent.shipped, flush=False)
+        [medusa, _webhook] = await outbox_rows(sessionmaker)
+        async with sessionmaker() as session:
+            reloaded = await session.get(Fulfillment, stored.id)
+        assert reloaded is not None
+        assert datetime.fromisoformat(medusa.payload["data"]["updated_at"]) == (reloaded.updated_at)
+        assert reloaded.updated_at > stored.updated_at
 
     async def test_events_may_be_named_and_unknown_ones_are_refused(
         self, sessionmaker: async_sessionmaker[AsyncSession]
