@@ -7,7 +7,8 @@ In one run, all on 127.0.0.1:
   id), written directly: no CJ is needed. Redis db 8, flushed.
 - the service on `uvicorn --workers 2`, verifying signatures (`CJ_WEBHOOK_VERIFY=enforce`,
   `CJ_OPEN_ID` set) on its secret path token: the intake only stores. One worker process
-  (`python -m app.workers`) applies what was stored, with a notification sink configured
+  (`python -m app.workers`, at `WORKER_NICENESS=10` as README advises where web and worker
+  share cores) applies what was stored, with a notification sink configured
   (its outbox rows are written; nothing listens at its URL).
 - signed ORDER and LOGISTIC messages shaped as CJ sends them (harness/webhook_traffic.py)
   posted open-loop (harness/openloop.py) at each level's rate: each level has orders of
@@ -195,6 +196,8 @@ def start_service(children: Children) -> tuple[ChildProcess, ChildProcess, str]:
         "NOTIFY_SECRET": f"bench-notify-{uuid.uuid4().hex}",
         "MEDUSA_URL": "",
         "RUN_WORKER_IN_PROCESS": "false",
+        # The worker shares the two cores with the intake: README's setting for that.
+        "WORKER_NICENESS": "10",
     }
     argv = (*UVICORN, "--port", str(port), *QUIET, "app.main:app")
     service = children.start("service", argv, env)

@@ -173,6 +173,14 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         default=9102, ge=0, le=65535, description="the worker's /metrics port (0: none)"
     )
+    worker_niceness: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="CPU niceness the worker process takes at start (os.nice): where web and "
+        "worker share cores, 10 leaves the webhook intake, which CJ wants answered within 3 s, "
+        "the CPU first; the worker's work can lag",
+    )
     webhook_apply_batch: int = Field(
         default=200, gt=0, description="stored webhooks one worker applies per transaction"
     )

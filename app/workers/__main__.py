@@ -1,6 +1,10 @@
 """`python -m app.workers`: the worker process. SIGTERM or SIGINT stops it cleanly: no new
 work is claimed, and what is in flight finishes (or is left to its lease).
 
+With WORKER_NICENESS it first lowers its own CPU priority: on a host it shares with the web
+process, what CJ waits for (the webhook intake's 200) goes before what can lag (applying,
+polling, placing orders), which matters only while the cores are all busy.
+
 It serves its own Prometheus metrics (heartbeat, loops, the ops gauges, its CJ calls) on
 WORKER_METRICS_HOST:WORKER_METRICS_PORT, in a thread of prometheus_client's.
 """
@@ -8,6 +12,7 @@ WORKER_METRICS_HOST:WORKER_METRICS_PORT, in a thread of prometheus_client's.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from wsgiref.simple_server import WSGIServer
 
@@ -43,6 +48,11 @@ def _serve_metrics(settings: Settings) -> WSGIServer | None:
     return server
 
 
+def _lower_priority(settings: Settings) -> None:
+    if settings.worker_niceness:
+        os.nice(settings.worker_niceness)
+
+
 async def serve(settings: Settings) -> None:
     container = Container.build(settings, process="worker")
     container.start()
@@ -71,6 +81,7 @@ def main() -> int:
     except SettingsError as exc:
         raise SystemExit(f"configuration error:\n{exc}") from None
     configure_logging(settings.log_format, settings.log_level)
+    _lower_priority(settings)
     asyncio.run(serve(settings))
     return 0
 
