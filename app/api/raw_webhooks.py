@@ -1,6 +1,7 @@
 """CJ's webhooks served without FastAPI's layers: `POST /webhooks/cj` and
 `POST /webhooks/cj/<token>` go from uvicorn through our own middleware straight to the
-intake; everything else (lifespan included) is FastAPI's, unchanged.
+intake; `POST /v1/rates` likewise when it is the plain case (app.api.raw_rates);
+everything else (lifespan included) is FastAPI's, unchanged.
 
 Why: with bench/webhooks.py at 300 messages/s, py-spy on a web worker showed a stored
 message costing the web process ~2,000 µs of CPU, and the layers between uvicorn and the
@@ -26,6 +27,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api import raw_rates
 from app.api.problems import error_response
 from app.api.webhooks import (
     ACK_BODY,
@@ -45,13 +47,18 @@ _SIGN = b"sign"
 
 
 class ServiceApp(FastAPI):
-    """FastAPI, with CJ's webhooks taken before its own layers."""
+    """FastAPI, with CJ's webhooks and checkout's rates (app.api.raw_rates) taken before
+    its own layers."""
 
     _webhooks: ASGIApp | None = None
+    _rates: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
             path: str = scope["path"]
+            if path == raw_rates.PATH:
+                await self._serve_rates(scope, receive, send)
+                return
             if path == PATH:
                 await self._serve_webhook(scope, receive, send, 0, {})
                 return
@@ -66,16 +73,27 @@ class ServiceApp(FastAPI):
         self, scope: Scope, receive: Receive, send: Send, route: int, params: dict[str, Any]
     ) -> None:
         if self._webhooks is None:
-            # Built on first use, as Starlette builds its stack: from the same middleware
-            # list, so these requests pass the very chain (and config) FastAPI's do.
-            webhooks: ASGIApp = _receive_webhook
-            for cls, args, kwargs in reversed(self.user_middleware):
-                webhooks = cls(webhooks, *args, **kwargs)
-            self._webhooks = webhooks
+            self._webhooks = self._in_our_middleware(_receive_webhook)
         scope["app"] = self
         scope["route"] = _ROUTES[route]
         scope["path_params"] = params
         await self._webhooks(scope, receive, send)
+
+    async def _serve_rates(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._rates is None:
+            inside = raw_rates.fastapi_inside(self)
+            self._rates = self._in_our_middleware(raw_rates.rates_handler(inside))
+        scope["app"] = self
+        scope["route"] = raw_rates.ROUTE
+        scope["path_params"] = {}
+        await self._rates(scope, receive, send)
+
+    def _in_our_middleware(self, handler: ASGIApp) -> ASGIApp:
+        """Built on first use, as Starlette builds its stack: from the same middleware list,
+        so these requests pass the very chain (and config) FastAPI's do."""
+        for cls, args, kwargs in reversed(self.user_middleware):
+            handler = cls(handler, *args, **kwargs)
+        return handler
 
 
 def _declared_routes() -> tuple[APIRoute, APIRoute]:
