@@ -123,7 +123,13 @@ def test_ctrl_c_is_one_line_and_130_and_saves_nothing_half_done(
         # host lets this test accept its connection: it never gives up on CJ by itself.
         "CJ_TIMEOUT_SECONDS": "600",
     }
-    code = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
+    # As a terminal's shell starts it, with SIGINT at its default: a shell script's
+    # background job inherits SIGINT ignored (POSIX), Python keeps it ignored, and the
+    # command would then rightly never see the Ctrl-C this test sends.
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from app.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
     command = [sys.executable, "-c", code, "skus", "import", csv_file(tmp_path, FIRST_IMPORT)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
