@@ -8,35 +8,23 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Receive, Scope, Send
 
 from app.core.config import Settings
 from app.core.metrics import REGISTRY
 from app.main import create_app
+from tests.api import test_webhooks
 from tests.api.test_webhooks import OPEN_ID, PATH, TOKEN, order_message, sign
 from tests.fixtures.app import make_settings
 
 Request = Callable[[], httpx.Request]
 
-
-@pytest.fixture
-def settings(request: pytest.FixtureRequest, clean_db: AsyncEngine, redis_url: str) -> Settings:
-    marker = request.node.get_closest_marker("settings")
-    overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    values: dict[str, Any] = {
-        "database_url": clean_db.url.render_as_string(False),
-        "redis_url": redis_url,
-        "cj_open_id": OPEN_ID,
-        "cj_webhook_verify": "enforce",
-        "cj_webhook_path_token": TOKEN,
-    }
-    return make_settings(**(values | overrides))
+# The same app settings as the declared routes' tests (the `settings` marker over them).
+settings = test_webhooks.settings
 
 
 class Both:
