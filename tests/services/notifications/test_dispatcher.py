@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from app.core.config import LogFormat
 from app.core.logging import configure_logging
 from app.core.metrics import REGISTRY
-from app.db.models import OutboxMessage
+from app.db.models import Fulfillment, OutboxMessage
 from app.db.repositories.outbox_messages import OutboxRepository
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
 from app.sinks.medusa import MedusaAdminSink
@@ -47,6 +47,30 @@ def sample(name: str, **labels: str) -> float:
 async def single_row(sessionmaker: async_sessionmaker[AsyncSession]) -> OutboxMessage:
     [row] = await outbox_rows(sessionmaker)
     return row
+
+
+async def shipped_and_delivered(
+    sessionmaker: async_sessionmaker[AsyncSession], count: int
+) -> list[Fulfillment]:
+    """`count` stored fulfillments, each with its shipped and delivered queued."""
+    fulfillments = [await stored_fulfillment(sessionmaker) for _ in range(count)]
+    for fulfillment in fulfillments:
+        await notify(
+            sessionmaker, fulfillment, NotificationEvent.shipped, NotificationEvent.delivered
+        )
+    return fulfillments
+
+
+def assert_each_sent_once(receiver: Receiver, count: int, fulfillments: list[Fulfillment]) -> None:
+    """The receiver got `count` messages, none twice, and each of `fulfillments` (from
+    `shipped_and_delivered`) its shipped then its delivered."""
+    ids = Counter(request.headers["webhook-id"] for request in receiver.requests)
+    assert len(ids) == count
+    assert set(ids.values()) == {1}, "none twice"
+    events = received_events(receiver)
+    for fulfillment in fulfillments:
+        mine = [event for fid, event in events if fid == fulfillment.id]
+        assert mine == ["shipped", "delivered"]
 
 
 class TestDelivery:
@@ -271,11 +295,7 @@ class TestClaims:
         receiver: Receiver,
         database_url: str,
     ) -> None:
-        fulfillments = [await stored_fulfillment(sessionmaker) for _ in range(30)]
-        for fulfillment in fulfillments:
-            await notify(
-                sessionmaker, fulfillment, NotificationEvent.shipped, NotificationEvent.delivered
-            )
+        fulfillments = await shipped_and_delivered(sessionmaker, 30)
         receiver.delay_seconds = 0.01
         # Each dispatcher with its own engine, as two worker processes would have.
         engines = [create_async_engine(database_url) for _ in range(2)]
@@ -309,14 +329,8 @@ class TestClaims:
             for engine in engines:
                 await engine.dispose()
 
-        ids = Counter(request.headers["webhook-id"] for request in receiver.requests)
-        assert len(ids) == 60
-        assert set(ids.values()) == {1}
+        assert_each_sent_once(receiver, 60, fulfillments)
         assert sum(totals) == 60
-        events = received_events(receiver)
-        for fulfillment in fulfillments:
-            mine = [event for fid, event in events if fid == fulfillment.id]
-            assert mine == ["shipped", "delivered"]
 
     async def test_a_claim_whose_dispatcher_died_is_sent_after_the_lease(
         self,
@@ -391,11 +405,7 @@ class TestSinkDown:
         assert (report.claimed, report.retried) == (1, 1)
 
         # Twenty new messages (ten of them due) while the worker passes every 3 s.
-        later = [await stored_fulfillment(sessionmaker) for _ in range(10)]
-        for fulfillment in later:
-            await notify(
-                sessionmaker, fulfillment, NotificationEvent.shipped, NotificationEvent.delivered
-            )
+        later = await shipped_and_delivered(sessionmaker, 10)
         for step in range(1, 10):
             report = await dispatcher.deliver_due(start + timedelta(seconds=3 * step))
             assert report.claimed == 0, "a paused sink's messages are not tried"
@@ -434,14 +444,8 @@ class TestSinkDown:
         assert len(rows) == 21
         assert {row.status for row in rows} == {"delivered"}
         assert await total_attempts(sessionmaker) == 21 + 2, "each sent once, plus 2 probes"
-        ids = Counter(request.headers["webhook-id"] for request in receiver.requests)
-        assert len(ids) == 21
-        assert set(ids.values()) == {1}, "none twice"
-        events_received = received_events(receiver)
-        assert [event for fid, event in events_received if fid == first.id] == ["shipped"]
-        for fulfillment in later:
-            mine = [event for fid, event in events_received if fid == fulfillment.id]
-            assert mine == ["shipped", "delivered"]
+        assert_each_sent_once(receiver, 21, later)
+        assert [event for fid, event in received_events(receiver) if fid == first.id] == ["shipped"]
 
     async def test_messages_claimed_with_the_one_that_found_the_sink_down_are_put_back(
         self,
