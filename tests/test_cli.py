@@ -706,3 +706,65 @@ class TestMedusaImport:
         monkeypatch.setenv("MEDUSA_URL", "")
         assert main(["products", "medusa-import"]) == 2
         assert "set MEDUSA_URL and MEDUSA_SECRET_KEY" in capsys.readouterr().err
+
+    def test_an_unknown_stock_location_is_a_clear_error(
+        self,
+        cj_env: str,
+        fake_medusa_thread: FakeMedusa,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
+        monkeypatch.setenv("MEDUSA_SECRET_KEY", MEDUSA_SECRET_KEY)
+        monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", "sloc_01NOPE")
+        assert main(["products", "medusa-import"]) == 1
+        assert capsys.readouterr().err == (
+            "cannot import: Medusa has no stock location sloc_01NOPE (MEDUSA_STOCK_LOCATION_ID)\n"
+        )
+        assert fake_medusa_thread.products == {}
+
+
+class TestMedusaStock:
+    def test_a_refused_secret_key_is_a_clear_error(
+        self,
+        cj_env: str,
+        fake_medusa_thread: FakeMedusa,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
+        monkeypatch.setenv("MEDUSA_SECRET_KEY", "sk_revoked")
+        monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", "sloc_01CJWAREHOUSE")
+        assert main(["products", "medusa-stock"]) == 1
+        assert capsys.readouterr().err == (
+            "cannot set stock: Medusa answered 401: Unauthorized; run it again\n"
+        )
+
+    def test_an_unknown_stock_location_is_a_clear_error(
+        self,
+        cj_env: str,
+        fake_medusa_thread: FakeMedusa,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
+        monkeypatch.setenv("MEDUSA_SECRET_KEY", MEDUSA_SECRET_KEY)
+        monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", "sloc_01NOPE")
+        assert main(["products", "medusa-stock"]) == 1
+        assert capsys.readouterr().err == (
+            "cannot set stock: Medusa has no stock location sloc_01NOPE "
+            "(MEDUSA_STOCK_LOCATION_ID)\n"
+        )
+
+    def test_without_medusa_settings_is_exit_2_naming_them_in_order(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("MEDUSA_URL", "")
+        monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", "")
+        assert main(["products", "medusa-stock"]) == 2
+        assert "set MEDUSA_URL and MEDUSA_SECRET_KEY" in capsys.readouterr().err
+        monkeypatch.setenv("MEDUSA_URL", "http://127.0.0.1:9")
+        monkeypatch.setenv("MEDUSA_SECRET_KEY", MEDUSA_SECRET_KEY)
+        get_settings.cache_clear()
+        assert main(["products", "medusa-stock"]) == 2
+        assert "set MEDUSA_STOCK_LOCATION_ID" in capsys.readouterr().err
