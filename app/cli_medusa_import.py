@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 
+from app.cli_medusa_admin import WithContainer, failing_as, medusa_admin_command
 from app.cli_medusa_stock import check_location, push_stock
 from app.cli_progress import Progress
 from app.container import Container
 from app.core.config import get_settings
-from app.core.errors import AppError
-from app.core.logging import configure_logging
 from app.medusa.admin import MedusaProductsApi, MedusaRefused
 from app.services.catalogue import StoredProduct
 from app.services.medusa_import import ImportOutcome, MedusaImport
 from app.services.medusa_stock_resync import MedusaStockResync
 from app.services.money import ExchangeRates
-
-WithContainer = Callable[[Callable[[Container], Awaitable[int]]], int]
 
 
 def _markup(text: str) -> Decimal:
@@ -36,13 +32,8 @@ def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> in
     """0: every product created, updated or unchanged (and, with MEDUSA_STOCK_LOCATION_ID,
     its stock set in Medusa); 1: some failed; 2: not configured."""
     settings = get_settings()
-    if not settings.medusa_url or settings.medusa_secret_key is None:
-        print("set MEDUSA_URL and MEDUSA_SECRET_KEY (a secret API key, sk_…)", file=sys.stderr)
-        return 2
-    secret_key = settings.medusa_secret_key
     location_id = settings.medusa_stock_location_id
     markup = args.markup if args.markup is not None else settings.medusa_import_markup_percent
-    configure_logging(settings.log_format, "WARNING")
 
     async def run(api: MedusaProductsApi, products: list[StoredProduct], cj: Container) -> int:
         rates = ExchangeRates(cj.options.exchange_rates)
@@ -55,19 +46,12 @@ def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> in
                 print(f"  {change}", flush=True)
 
         resync = MedusaStockResync(api, location_id) if location_id else None
-        try:
+        with failing_as("cannot import", "nothing written", key_hint=True):
             if resync is not None:
                 await check_location(resync)
             outcomes = await MedusaImport(
                 api, rates, markup, manage_inventory=resync is not None
             ).run(products, dry_run=args.dry_run, each=each)
-        except AppError as exc:
-            print(f"cannot import: {exc.detail}", file=sys.stderr)
-            return 1
-        except MedusaRefused as exc:
-            hint = " (check MEDUSA_SECRET_KEY)" if exc.status in (401, 403) else ""
-            print(f"cannot import: {exc}{hint}; nothing written", file=sys.stderr)
-            return 1
         counts = {
             kind: sum(o.outcome == kind for o in outcomes)
             for kind in ("created", "updated", "unchanged", "failed")
@@ -90,7 +74,7 @@ def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> in
                 stock = 1
         return 1 if counts["failed"] or stock else 0
 
-    async def work(container: Container) -> int:
+    async def work(container: Container, api: MedusaProductsApi) -> int:
         products = await container.catalogue.list()
         if args.products:
             wanted = set(args.products)
@@ -99,13 +83,9 @@ def medusa_import(args: argparse.Namespace, with_container: WithContainer) -> in
             if missing:
                 print(f"not in the catalogue: {', '.join(sorted(missing))}", file=sys.stderr)
                 return 2
-        api = MedusaProductsApi(settings.medusa_url, secret_key)
-        try:
-            return await run(api, products, container)
-        finally:
-            await api.aclose()
+        return await run(api, products, container)
 
-    return with_container(work)
+    return medusa_admin_command(with_container, work)
 
 
 def add_medusa_import_command(

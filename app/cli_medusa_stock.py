@@ -4,19 +4,14 @@ inventory levels at MEDUSA_STOCK_LOCATION_ID; also the last part of `products me
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Awaitable, Callable
 
+from app.cli_medusa_admin import WithContainer, failing_as, medusa_admin_command
 from app.cli_progress import CountsRequests, Progress
 from app.container import Container
 from app.core.config import get_settings
-from app.core.errors import AppError
-from app.core.logging import configure_logging
-from app.medusa.admin import MedusaProductsApi, MedusaRefused
+from app.medusa.admin import MedusaProductsApi
 from app.services.catalogue import StoredProduct
 from app.services.medusa_stock_resync import MedusaStockResync, ResyncStep
-
-WithContainer = Callable[[Callable[[Container], Awaitable[int]]], int]
 
 
 async def check_location(resync: MedusaStockResync) -> None:
@@ -56,36 +51,18 @@ async def push_stock(
 
 def medusa_stock(args: argparse.Namespace, with_container: WithContainer) -> int:
     """0 done; 1 some SKUs have no inventory item, or Medusa refused; 2 not configured."""
-    settings = get_settings()
-    if not settings.medusa_url or settings.medusa_secret_key is None:
-        print("set MEDUSA_URL and MEDUSA_SECRET_KEY (a secret API key, sk_…)", file=sys.stderr)
-        return 2
-    if not settings.medusa_stock_location_id:
-        print("set MEDUSA_STOCK_LOCATION_ID (the Medusa stock location, sloc_…)", file=sys.stderr)
-        return 2
-    secret_key = settings.medusa_secret_key
-    location_id = settings.medusa_stock_location_id
-    configure_logging(settings.log_format, "WARNING")
+    location_id = get_settings().medusa_stock_location_id
 
-    async def work(container: Container) -> int:
+    async def work(container: Container, api: MedusaProductsApi) -> int:
         products = await container.catalogue.list()
         if args.products:
             products = [p for p in products if p.product.pid in set(args.products)]
-        api = MedusaProductsApi(settings.medusa_url, secret_key)
         resync = MedusaStockResync(api, location_id)
-        try:
+        with failing_as("cannot set stock", "run it again"):
             await check_location(resync)
             return await push_stock(resync, products, container.cj.transport)
-        except AppError as exc:
-            print(f"cannot set stock: {exc.detail}", file=sys.stderr)
-            return 1
-        except MedusaRefused as exc:
-            print(f"cannot set stock: {exc}; run it again", file=sys.stderr)
-            return 1
-        finally:
-            await api.aclose()
 
-    return with_container(work)
+    return medusa_admin_command(with_container, work, needs_location=True)
 
 
 def add_medusa_stock_command(
