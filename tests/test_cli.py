@@ -685,21 +685,6 @@ class TestMedusaImport:
         assert ": unchanged" in capsys.readouterr().out
         assert len(fake_medusa_thread.products) == 1
 
-    def test_a_refused_secret_key_is_a_clear_error(
-        self,
-        cj_env: str,
-        fake_medusa_thread: FakeMedusa,
-        monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str],
-    ) -> None:
-        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
-        monkeypatch.setenv("MEDUSA_SECRET_KEY", "sk_revoked")
-        assert main(["products", "medusa-import"]) == 1
-        assert capsys.readouterr().err == (
-            "cannot import: Medusa answered 401: Unauthorized (check MEDUSA_SECRET_KEY); "
-            "nothing written\n"
-        )
-
     def test_without_medusa_settings_is_exit_2(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -707,55 +692,8 @@ class TestMedusaImport:
         assert main(["products", "medusa-import"]) == 2
         assert "set MEDUSA_URL and MEDUSA_SECRET_KEY" in capsys.readouterr().err
 
-    def test_an_unknown_stock_location_is_a_clear_error(
-        self,
-        cj_env: str,
-        fake_medusa_thread: FakeMedusa,
-        monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str],
-    ) -> None:
-        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
-        monkeypatch.setenv("MEDUSA_SECRET_KEY", MEDUSA_SECRET_KEY)
-        monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", "sloc_01NOPE")
-        assert main(["products", "medusa-import"]) == 1
-        assert capsys.readouterr().err == (
-            "cannot import: Medusa has no stock location sloc_01NOPE (MEDUSA_STOCK_LOCATION_ID)\n"
-        )
-        assert fake_medusa_thread.products == {}
-
 
 class TestMedusaStock:
-    def test_a_refused_secret_key_is_a_clear_error(
-        self,
-        cj_env: str,
-        fake_medusa_thread: FakeMedusa,
-        monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str],
-    ) -> None:
-        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
-        monkeypatch.setenv("MEDUSA_SECRET_KEY", "sk_revoked")
-        monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", "sloc_01CJWAREHOUSE")
-        assert main(["products", "medusa-stock"]) == 1
-        assert capsys.readouterr().err == (
-            "cannot set stock: Medusa answered 401: Unauthorized; run it again\n"
-        )
-
-    def test_an_unknown_stock_location_is_a_clear_error(
-        self,
-        cj_env: str,
-        fake_medusa_thread: FakeMedusa,
-        monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str],
-    ) -> None:
-        monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
-        monkeypatch.setenv("MEDUSA_SECRET_KEY", MEDUSA_SECRET_KEY)
-        monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", "sloc_01NOPE")
-        assert main(["products", "medusa-stock"]) == 1
-        assert capsys.readouterr().err == (
-            "cannot set stock: Medusa has no stock location sloc_01NOPE "
-            "(MEDUSA_STOCK_LOCATION_ID)\n"
-        )
-
     def test_without_medusa_settings_is_exit_2_naming_them_in_order(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -768,3 +706,57 @@ class TestMedusaStock:
         get_settings.cache_clear()
         assert main(["products", "medusa-stock"]) == 2
         assert "set MEDUSA_STOCK_LOCATION_ID" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "location", "said"),
+    [
+        (
+            "medusa-import",
+            "",
+            "cannot import: Medusa answered 401: Unauthorized (check MEDUSA_SECRET_KEY); "
+            "nothing written\n",
+        ),
+        (
+            "medusa-stock",
+            "sloc_01CJWAREHOUSE",
+            "cannot set stock: Medusa answered 401: Unauthorized; run it again\n",
+        ),
+    ],
+)
+def test_a_refused_secret_key_is_a_clear_error(
+    command: str,
+    location: str,
+    said: str,
+    cj_env: str,
+    fake_medusa_thread: FakeMedusa,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
+    monkeypatch.setenv("MEDUSA_SECRET_KEY", "sk_revoked")
+    monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", location)
+    assert main(["products", command]) == 1
+    assert capsys.readouterr().err == said
+
+
+@pytest.mark.parametrize(
+    ("command", "failed"),
+    [("medusa-import", "cannot import"), ("medusa-stock", "cannot set stock")],
+)
+def test_an_unknown_stock_location_is_a_clear_error_before_anything_is_written(
+    command: str,
+    failed: str,
+    cj_env: str,
+    fake_medusa_thread: FakeMedusa,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MEDUSA_URL", fake_medusa_thread.url)
+    monkeypatch.setenv("MEDUSA_SECRET_KEY", MEDUSA_SECRET_KEY)
+    monkeypatch.setenv("MEDUSA_STOCK_LOCATION_ID", "sloc_01NOPE")
+    assert main(["products", command]) == 1
+    assert capsys.readouterr().err == (
+        f"{failed}: Medusa has no stock location sloc_01NOPE (MEDUSA_STOCK_LOCATION_ID)\n"
+    )
+    assert fake_medusa_thread.products == {}
