@@ -127,6 +127,7 @@ class TokenManager:
         self._redis = redis
         self._open_id_override = open_id_override
         self._cached: TokenState | None = None
+        self._open_id: str | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -164,11 +165,13 @@ class TokenManager:
         """The account's openId: the secret CJ signs webhooks with."""
         if self._open_id_override is not None:
             return self._open_id_override.get_secret_value()
-        if self._cached is None:
-            # Another process bought the token: keep what it stored, or every webhook
-            # would read the token store until this process uses CJ itself.
-            self._cached = await self._store.load(self._account)
-        return self._cached.open_id if self._cached else None
+        known = self._cached.open_id if self._cached else None
+        if known is None and self._open_id is None:
+            # Another process bought the token: keep the openId it stored, or every webhook
+            # would read the token store. Until one is stored, every webhook reads again.
+            stored = await self._store.load(self._account)
+            self._open_id = stored.open_id if stored else None
+        return known or self._open_id
 
     async def access_token(self) -> str:
         now = datetime.now(UTC)

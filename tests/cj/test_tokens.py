@@ -77,6 +77,21 @@ async def test_open_id_stored_by_another_process_is_read_once(
     assert len(reads) == 1
 
 
+async def test_open_id_not_stored_yet_is_read_again_until_it_is(
+    build_client: BuildClient, cj_api: respx.MockRouter, clean_db: AsyncEngine
+) -> None:
+    """A token stored without an openId (the field is optional in CJ's answer) is not
+    kept as the answer: once another process stores the openId, webhooks verify."""
+    cj_api.routes["auth"].respond(json=ok({**token_data(), "openId": None}))
+    cj_api.get("/setting/get").respond(json=ok({}))
+    await build_client().get_account_settings()
+    webhooks = build_client()
+    assert await webhooks.tokens.open_id() is None
+    async with clean_db.begin() as conn:
+        await conn.execute(update(CJToken).values(open_id=str(OPEN_ID)))
+    assert await webhooks.tokens.open_id() == str(OPEN_ID)
+
+
 async def test_another_process_uses_the_stored_token(
     build_client: BuildClient, cj_api: respx.MockRouter
 ) -> None:
