@@ -23,6 +23,17 @@ _HEADER_BYTES = REQUEST_ID_HEADER.encode()
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+_SECRET_PATH_PREFIX = "/webhooks/cj/"
+
+
+def loggable_path(path: str) -> str:
+    """The path as log lines show it. What follows `/webhooks/cj/` is the secret path
+    token (CJ_WEBHOOK_PATH_TOKEN, or a guess at it): it is never written."""
+    if path.startswith(_SECRET_PATH_PREFIX):
+        return _SECRET_PATH_PREFIX + "{token}"
+    return path
+
+
 class _Ids:
     """Made ids: 32 hex digits, a random half per process and a counter (unique without
     asking the OS for randomness per request, as uuid4 does)."""
@@ -67,7 +78,7 @@ class RequestIdMiddleware(HTTPMiddleware):
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        token = bind_request(request_id, scope["method"], scope["path"])
+        token = bind_request(request_id, scope["method"], loggable_path(scope["path"]))
         try:
             await self.app(scope, receive, send_with_id)
         finally:
