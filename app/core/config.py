@@ -177,7 +177,8 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         le=19,
-        description="CPU niceness the worker process takes at start (os.nice): where web and "
+        description="CPU niceness the worker process adds to its own at start (os.nice, so it "
+        "stays that far below a web process started alike): where web and "
         "worker share cores, 10 leaves the webhook intake, which CJ wants answered within 3 s, "
         "the CPU first; the worker's work can lag",
     )
