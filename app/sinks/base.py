@@ -14,6 +14,8 @@ from app.sinks.notification import FulfillmentNotification, NotificationEvent
 # One attempt's budget; the outbox retries, so a slow sink never holds a claim for long.
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _REASON_LENGTH = 300
+# A proxy's or an overloaded server's answers: about the sink, never about one message.
+_UNAVAILABLE = frozenset({502, 503, 504})
 
 
 class DeliveryOutcome(StrEnum):
@@ -27,9 +29,9 @@ class DeliveryError(Exception):
 
     `permanent`: retrying cannot help (give up now). `auth`: the sink refused our
     credentials, a configuration error that is retried (it may be fixed) and reported.
-    `server_error`: the sink answered 5xx. `transport`: no answer (connection refused,
-    timeout). `sink_down` says the failure is the sink's, not the message's: the dispatcher
-    pauses the whole sink instead of trying each of its messages.
+    `status`: the sink's HTTP status, when it answered. `transport`: no answer
+    (connection refused, timeout). `sink_down` says the failure is the sink's, not the
+    message's: the dispatcher pauses the whole sink instead of trying each of its messages.
     """
 
     def __init__(
@@ -38,21 +40,27 @@ class DeliveryError(Exception):
         *,
         permanent: bool = False,
         auth: bool = False,
-        server_error: bool = False,
+        status: int | None = None,
         transport: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.auth = auth
-        self.server_error = server_error
+        self.status = status
         self.transport = transport
 
     @property
+    def server_error(self) -> bool:
+        return self.status is not None and self.status >= 500
+
+    @property
     def sink_down(self) -> bool:
-        """Every message of the sink would fail the same way: unreachable, 5xx, or our
-        credentials refused."""
-        return not self.permanent and (self.transport or self.server_error or self.auth)
+        """Every message of the sink would fail the same way: unreachable, a gateway's or
+        an overloaded server's 502/503/504, or our credentials refused. Another 5xx (a
+        500) may be that message's alone, such as a store's bug on one order: the
+        dispatcher takes it as the sink's only when it keeps coming for other messages."""
+        return not self.permanent and (self.transport or self.auth or self.status in _UNAVAILABLE)
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ class ChatSink:
             raise DeliveryError(reason, auth=True)
         retried = status in _RETRIED or status >= 500 or response.is_success
         generic = self.target.platform is Platform.json
-        raise DeliveryError(reason, permanent=not (retried or generic), server_error=status >= 500)
+        raise DeliveryError(reason, permanent=not (retried or generic), status=status)
 
     def _accepted(self, response: httpx.Response) -> bool:
         if self.target.platform is not Platform.telegram:

@@ -174,7 +174,7 @@ def refusal(response: httpx.Response, reason: str) -> DeliveryError:
     if status in (401, 403):
         return DeliveryError(f"Medusa refused MEDUSA_SECRET_KEY: {reason}", auth=True)
     permanent = 400 <= status < 500 and status not in _RETRIED
-    return DeliveryError(reason, permanent=permanent, server_error=status >= 500)
+    return DeliveryError(reason, permanent=permanent, status=status)
 
 
 class MedusaSink:

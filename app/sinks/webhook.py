@@ -64,4 +64,4 @@ class WebhookSink:
         reason = response_reason(response)
         if response.status_code in (401, 403):
             raise DeliveryError(f"the receiver refused the signature: {reason}", auth=True)
-        raise DeliveryError(reason, server_error=response.status_code >= 500)
+        raise DeliveryError(reason, status=response.status_code)

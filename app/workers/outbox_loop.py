@@ -30,9 +30,10 @@ class OutboxWorker:
             again = False
             try:
                 report = await self._dispatcher.deliver_due(limit=BATCH)
-                # A full batch, or one that delivered: the next message of a queue (a
-                # fulfillment's, or the one catalogue queue per sink) is due now.
-                again = report.claimed == BATCH or report.delivered > 0
+                # A full batch (or more: a paused sink's probe comes on top), or one that
+                # delivered: the next message of a queue (a fulfillment's, or the one
+                # catalogue queue per sink) is due now.
+                again = report.claimed >= BATCH or report.delivered > 0
             except Exception:
                 log.exception("outbox_pass_failed")
             WORKER_LOOP_PASS.labels(loop="outbox").set(time.time())

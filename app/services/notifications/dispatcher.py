@@ -8,12 +8,14 @@ in normal operation. A crash between sending and recording sends it again once t
 lease has run out, so sinks must tolerate a repeat (they do: the webhook carries a
 stable `webhook-id`, and Medusa's "already" answers count as done).
 
-A sink that is down (no answer, a 5xx, our credentials refused: `DeliveryError.sink_down`)
-is paused as a whole instead of being tried once per message: while paused none of its
-messages is claimed (none burns an attempt), then one message probes it; a success, or
-any answer that is the message's own failure, resumes it, a failure pauses it again for
-longer (30 s, 60 s … up to `RetryPolicy.pause_max`). The pause is this process's: several
-dispatchers each probe on their own.
+A sink that is down (no answer, a 502/503/504, our credentials refused:
+`DeliveryError.sink_down`; or a 500 for `SERVER_ERRORS_TO_PAUSE` different messages in a
+row, since one 500 may be that message's alone) is paused as a whole instead of being
+tried once per message: while paused none of its messages is claimed (none burns an
+attempt), then one message probes it; a success, or any answer that is the message's own
+failure, resumes it, a failure pauses it again for longer (30 s, 60 s … up to
+`RetryPolicy.pause_max`), and a probe that finds nothing due ends the pause. The pause is
+this process's: several dispatchers each probe on their own.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class SinkPause:
     since: datetime
 
 
+SERVER_ERRORS_TO_PAUSE = 3
+
+
 class OutboxDispatcher:
     def __init__(
         self,
@@ -134,6 +139,8 @@ class OutboxDispatcher:
         self._policy = policy or RetryPolicy()
         self._concurrency = concurrency
         self._pauses: dict[str, SinkPause] = {}
+        # Per sink: the messages that got a 500 since it last answered otherwise.
+        self._server_errors: dict[str, set[int]] = {}
 
     @property
     def sinks(self) -> list[str]:
@@ -172,6 +179,8 @@ class OutboxDispatcher:
                     claimed += await repository.claim_due(
                         now=now, sinks=[sink], limit=1, lease_until=lease_until
                     )
+        for sink in set(probed) - {message.sink for message in claimed}:
+            self._resume(sink, now, probe="nothing due")
         report = DeliveryReport(claimed=len(claimed))
         slots = asyncio.Semaphore(self._concurrency)
         held: list[ClaimedMessage] = []
@@ -260,10 +269,10 @@ class OutboxDispatcher:
         deadline = message.created_at + self._policy.give_up_after
         dead = failure.permanent or now >= deadline
         retry_at = None if dead else now + self._policy.delay(message.attempts)
-        if failure.sink_down:
+        if failure.sink_down or self._server_errors_in_a_row(message, failure):
             paused_until = self._sink_down(message.sink, failure, now)
             retry_at = retry_at and max(retry_at, paused_until)
-        elif not isinstance(failure, _NoAnswer):
+        elif not (failure.server_error or isinstance(failure, _NoAnswer)):
             self._sink_answered(message.sink, now)
         retry_at = retry_at and min(retry_at, deadline)
         async with self._sessionmaker.begin() as session:
@@ -285,12 +294,24 @@ class OutboxDispatcher:
         )
         return "dead" if dead else "retry"
 
+    def _server_errors_in_a_row(self, message: ClaimedMessage, failure: DeliveryError) -> bool:
+        """A 500 is the sink's when it answers a probe, or when it is the
+        `SERVER_ERRORS_TO_PAUSE`th message in a row to get one; else that message's."""
+        if not failure.server_error or failure.permanent:
+            return False
+        if message.sink in self._pauses:
+            return True
+        failed = self._server_errors.setdefault(message.sink, set())
+        failed.add(message.id)
+        return len(failed) >= SERVER_ERRORS_TO_PAUSE
+
     def _sink_down(self, sink: str, failure: DeliveryError, now: datetime) -> datetime:
         """Pause `sink` (longer than its last pause), unless a message of the same batch
         did already: when it is probed next."""
         pause = self._pauses.get(sink)
         if pause and pause.until > now:
             return pause.until
+        self._server_errors.pop(sink, None)
         failures = pause.failures + 1 if pause else 1
         until = now + self._policy.pause(failures)
         self._pauses[sink] = SinkPause(failures, until, pause.since if pause else now)
@@ -306,6 +327,10 @@ class OutboxDispatcher:
 
     def _sink_answered(self, sink: str, now: datetime) -> None:
         """The sink took a message, or refused that message alone: it is up."""
+        self._server_errors.pop(sink, None)
+        self._resume(sink, now, probe="answered")
+
+    def _resume(self, sink: str, now: datetime, *, probe: str) -> None:
         pause = self._pauses.pop(sink, None)
         if pause is None:
             return
@@ -313,6 +338,7 @@ class OutboxDispatcher:
         log.info(
             "outbox_sink_resumed",
             sink=sink,
+            probe=probe,
             failures=pause.failures,
             down_seconds=round((now - pause.since).total_seconds(), 1),
         )

@@ -17,6 +17,7 @@ from app.core.metrics import REGISTRY
 from app.db.models import Fulfillment, OutboxMessage
 from app.db.repositories.outbox_messages import OutboxRepository
 from app.services.notifications import OutboxDispatcher, OutboxWriter, RetryPolicy
+from app.services.notifications.dispatcher import SERVER_ERRORS_TO_PAUSE
 from app.sinks.medusa import MedusaAdminSink
 from app.sinks.notification import NotificationEvent
 from app.sinks.webhook import WebhookSink
@@ -495,6 +496,63 @@ class TestSinkDown:
         assert (report.claimed, report.retried) == (1, 1)
         assert dispatcher.paused_until("webhook") is None
         assert (await dispatcher.deliver_due()).delivered == 2
+
+    async def test_a_500_for_one_message_is_that_message_s_and_the_others_go_on(
+        self, sessionmaker: async_sessionmaker[AsyncSession], receiver: Receiver
+    ) -> None:
+        """A store's bug on one order (500) must not hold every other update back."""
+        sink = WebhookSink(f"{receiver.url}/hooks", SECRET)
+        dispatcher = OutboxDispatcher(sessionmaker, [sink], concurrency=1)
+        try:
+            for _ in range(3):
+                fulfillment = await stored_fulfillment(sessionmaker)
+                await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+            receiver.respond(500, {"message": "cannot read properties of undefined"})
+
+            report = await dispatcher.deliver_due()
+            assert (report.retried, report.delivered, report.held) == (1, 2, 0)
+            assert dispatcher.paused_until("webhook") is None
+        finally:
+            await dispatcher.aclose()
+
+    async def test_500s_for_several_messages_in_a_row_pause_the_sink(
+        self, sessionmaker: async_sessionmaker[AsyncSession], receiver: Receiver
+    ) -> None:
+        sink = WebhookSink(f"{receiver.url}/hooks", SECRET)
+        dispatcher = OutboxDispatcher(sessionmaker, [sink], concurrency=1)
+        try:
+            for _ in range(SERVER_ERRORS_TO_PAUSE + 2):
+                fulfillment = await stored_fulfillment(sessionmaker)
+                await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+            receiver.respond(500, {"message": "broken"}, times=10)
+
+            report = await dispatcher.deliver_due()
+            assert (report.retried, report.held) == (SERVER_ERRORS_TO_PAUSE, 2)
+            assert dispatcher.paused_until("webhook") is not None
+        finally:
+            await dispatcher.aclose()
+
+    async def test_a_probe_that_finds_nothing_due_ends_the_pause(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dispatcher_of: DispatcherOf,
+        receiver: Receiver,
+    ) -> None:
+        """Another process delivered what waited: the gauge must not say paused for ever."""
+        ours = dispatcher_of(WebhookSink(f"{receiver.url}/hooks", SECRET))
+        other = dispatcher_of(WebhookSink(f"{receiver.url}/hooks", SECRET))
+        fulfillment = await stored_fulfillment(sessionmaker)
+        await notify(sessionmaker, fulfillment, NotificationEvent.shipped)
+        receiver.respond(503, {"message": "down"})
+        assert (await ours.deliver_due()).retried == 1
+        paused = ours.paused_until("webhook")
+        assert paused is not None
+        later = max(paused, (await single_row(sessionmaker)).next_attempt_at)
+        assert (await other.deliver_due(later)).delivered == 1
+
+        assert (await ours.deliver_due(later)).claimed == 0
+        assert ours.paused_until("webhook") is None
+        assert sample("outbox_sink_paused", sink="webhook") == 0
 
     async def test_a_probe_refused_for_good_is_dead_and_resumes_the_sink(
         self,
