@@ -189,6 +189,7 @@ class CJTransport:
         if costs_points:
             await self.points.check()
         self.breaker.check()
+        asked = time.monotonic()
         await self._limiter.acquire(
             priority,
             deadline if slot_deadline is None else min(slot_deadline, deadline),
@@ -238,6 +239,8 @@ class CJTransport:
                 outcome=outcome,
                 cj_request_id=request_id,
                 duration_ms=round(elapsed * 1000, 1),
+                slot_wait_ms=round((started - asked) * 1000, 1),
+                priority=priority.name,
             )
 
     async def refuse_fast(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -147,6 +148,9 @@ class RateService:
         self._call_timeout = settings.cj_timeout_seconds
         self._cache_enabled = settings.rates_cache_enabled
         self._warmer_slot_wait = interval_seconds(settings.cj_qps) + WARMER_SLOT_MARGIN_SECONDS
+        # Why a checkout got its fallback at once is logged at INFO only (a busy store's
+        # deferred answers are most of them: below INFO they cost no call).
+        self._log_fallbacks = logging.getLogger(__name__).isEnabledFor(logging.INFO)
 
     async def quote(self, query: RateQuery) -> list[PricedRate]:
         started = time.monotonic()
@@ -242,6 +246,8 @@ class RateService:
             # CJ's queue would answer too late: answer now (the fetch has put the cart on
             # the warmer's list).
             RATES_DEFERRED.inc()
+            if self._log_fallbacks:
+                log.info("rates_deferred", reason="no_slot_in_time")
             return self._fallback(cached)
         except CJVariantNotFound as exc:
             raise UnknownVariant(exc.message) from exc
@@ -256,6 +262,8 @@ class RateService:
         """CJ's requests go to the carts most asked for: this checkout is answered from
         the fallback now, and its cart counted (unless it is being fetched already)."""
         RATES_DEFERRED.inc()
+        if self._log_fallbacks:
+            log.info("rates_deferred", reason="backlog", backlog=self._demand.backlog())
         if not self._flights.in_flight(key):
             await self._demand.want(key)
         return self._fallback(cached)

@@ -4,6 +4,7 @@ the breaker, CJ's limits, single flight in one process, and the 422s."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.container import Container
-from app.core.config import Settings
+from app.core.config import LogFormat, Settings
+from app.core.logging import configure_logging
 from app.core.metrics import REGISTRY
 from app.main import create_app
 from app.services.quote_cache import KEY_PREFIX, FreightKey, QuotedLogistic, QuoteSet
@@ -262,6 +264,26 @@ async def test_no_wait_when_cjs_queue_is_too_long_and_the_warmer_fetches_it_late
     assert rates[0]["source"] == "cache"
     assert rates[0]["amount"] == str(cj_price("US", "US", "10001", [(TEE, 2)], "USPS+"))
     assert metric("rates_warmed_total", outcome="ok") >= 1
+
+
+@pytest.mark.settings(cj_qps="0.2", log_level="INFO")
+async def test_a_checkout_answered_at_once_for_want_of_a_cj_request_says_why_at_info(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The realistic store's diagnosis (bench/harness/store_diagnosis.py) reads this line
+    to tell an answer CJ had no request for from one whose CJ call came too late."""
+    await container(app).cj.tokens.refresh_now()  # takes CJ's slot for 5.5 s
+    configure_logging(LogFormat.json, "INFO")  # onto the output capfd reads
+    capfd.readouterr()
+    rates = await post_rates(client, auth)
+    assert rates[0]["source"] == "static"
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line[:1] == "{"]
+    deferred = [line for line in lines if line["event"] == "rates_deferred"]
+    assert [line["reason"] for line in deferred] == ["no_slot_in_time"]
+    assert deferred[0]["path"] == "/v1/rates"
 
 
 async def test_while_more_carts_wait_than_cj_quotes_soon_a_checkout_leaves_cj_to_them(

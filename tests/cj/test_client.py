@@ -27,7 +27,15 @@ from app.cj.errors import (
     CJUpstreamError,
     CJVariantNotFound,
 )
-from app.cj.models import CreateOrderRequest, DisputeProduct, FreightRequest, OrderProduct
+from app.cj.models import (
+    CreateOrderRequest,
+    DisputeProduct,
+    FreightRequest,
+    OrderProduct,
+    Priority,
+)
+from app.core.config import LogFormat
+from app.core.logging import configure_logging
 from tests.cj.conftest import ACCESS, BASE, BuildClient, fail, ok
 
 FREIGHT = FreightRequest(
@@ -482,3 +490,21 @@ class TestSlotDeadline:
         # Without a slot deadline the same call waits for the next slot and is sent.
         assert await client.freight_calculate(FREIGHT, deadline=time.monotonic() + 5) == []
         assert route.call_count == 2
+
+
+async def test_each_call_logs_its_priority_and_its_wait_for_a_rate_limit_slot(
+    build_client: BuildClient, cj_api: respx.MockRouter, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """What the realistic store's diagnosis reads (bench/harness/store_diagnosis.py): which
+    queue a call stood in and how long, beside CJ's own answer time."""
+    client = build_client(qps=Decimal(1000))
+    cj_api.post("/logistic/freightCalculate").respond(json=ok([]))
+    configure_logging(LogFormat.json)
+    capfd.readouterr()
+    await client.freight_calculate(FREIGHT, priority=Priority.warming)
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    [call] = [line for line in lines if line.get("operation") == "freightCalculate"]
+    assert call["event"] == "cj_call"
+    assert call["priority"] == "warming"
+    assert isinstance(call["slot_wait_ms"], float)
+    assert call["slot_wait_ms"] >= 0
