@@ -168,13 +168,19 @@ def flush_redis() -> None:
 
 
 def start_service(
-    children: Children, name: str, sim: Simulator, skus_csv: Path, *, cache: bool
+    children: Children,
+    name: str,
+    sim: Simulator,
+    skus_csv: Path,
+    *,
+    cache: bool,
+    log_level: str = "WARNING",
 ) -> tuple[ChildProcess, str]:
     port = free_port()
     env = {
         "PORT": str(port),
         "LOG_FORMAT": "json",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": log_level,
         "DATABASE_URL": fresh_stores(children.log_dir, skus_csv),
         "REDIS_URL": REDIS_URL,
         "SERVICE_API_KEYS": SERVICE_KEY,
@@ -299,6 +305,8 @@ def drive_store(
     cpu.start()
     result = uvloop.run(run_store(f"{base_url}/v1/rates", SERVICE_KEY, plan, mix))
     usage = cpu.stop()
+    with (child.log_path.parent / "store-answers.jsonl").open("w") as out:
+        out.writelines(json.dumps(d, separators=(",", ":")) + "\n" for d in result.details)
     log(
         f"  store    {mix.rate:g} req/s offered: {result.requests} requests in "
         f"{result.seconds:.0f} s, p99 {result.latency_ms(0.99):.1f} ms, errors {result.errors}; "
@@ -421,6 +429,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the realistic store's level (0: skip it)",
     )
     parser.add_argument(
+        "--only-store",
+        action="store_true",
+        help="run only the realistic store's level (no bare, service or naive levels)",
+    )
+    parser.add_argument(
+        "--store-log-level",
+        default="WARNING",
+        help="the store's service LOG_LEVEL (INFO logs each CJ call and fallback, for "
+        "diagnosis; its answers are in store-answers.jsonl beside the logs either way)",
+    )
+    parser.add_argument(
         "--store-rate", type=float, default=StoreMix.rate, help="its requests per second"
     )
     return parser.parse_args(argv)
@@ -473,30 +492,39 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{workload.pairs} (cart, destination) pairs"
         )
 
-        bare, url = start_bare(children)
-        runs["bare"] = drive("bare", bare, url, BARE_KEY, workload.bodies, args)
-        rss["bare"] = peak_rss(bare)
-        children.stop(bare)
+        if not args.only_store:
+            bare, url = start_bare(children)
+            runs["bare"] = drive("bare", bare, url, BARE_KEY, workload.bodies, args)
+            rss["bare"] = peak_rss(bare)
+            children.stop(bare)
 
-        for target, cache in (("service", True), ("naive", False)):
-            sim.reset()
-            service, url = start_service(children, target, sim, skus_csv, cache=cache)
-            runs[target] = drive(
-                target, service, url, SERVICE_KEY, workload.bodies, args, runs["bare"]
-            )
-            rss[target] = peak_rss(service)
-            cj_stats[target] = sim.stats()
-            children.stop(service)
+            for target, cache in (("service", True), ("naive", False)):
+                sim.reset()
+                service, url = start_service(children, target, sim, skus_csv, cache=cache)
+                runs[target] = drive(
+                    target, service, url, SERVICE_KEY, workload.bodies, args, runs["bare"]
+                )
+                rss[target] = peak_rss(service)
+                cj_stats[target] = sim.stats()
+                children.stop(service)
 
         store: tuple[StoreMix, StoreResult, Usage] | None = None
-        if args.store_seconds > 0:
+        if args.store_seconds > 0 or args.only_store:
             sim.reset()
-            service, url = start_service(children, "store", sim, skus_csv, cache=True)
+            service, url = start_service(
+                children, "store", sim, skus_csv, cache=True, log_level=args.store_log_level
+            )
             store = drive_store(service, url, catalog, args)
             rss["store"] = peak_rss(service)
             cj_stats["store"] = sim.stats()
             children.stop(service)
     flush_redis()
+    if args.only_store:
+        assert store is not None
+        for line in notes({}, cj_stats):
+            log(line)
+        log(f"answers: {log_dir / 'store-answers.jsonl'}, service log: {log_dir / 'store.log'}")
+        return 0
 
     summary = last_line(results_of(runs), cj_stats["service"]["qps_violations"])
     raw = RESULTS / f"rates-{stamp}.json"

@@ -97,6 +97,8 @@ class StoreResult:
     warmup_seconds: float
     answers: list[tuple[float, str]] = field(default_factory=list, repr=False)  # (due, kind)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    # Per answer, for diagnosis: due (s), X-Request-Id sent, kind, latency (ms), body.
+    details: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def requests(self) -> int:
@@ -132,23 +134,35 @@ async def run_store(
         headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
     ) as session:
 
-        async def send(due: Due, at: float) -> None:
+        async def send(due: Due, at: float, request_id: str) -> None:
             try:
-                async with session.post(url, data=due.body) as response:
+                async with session.post(
+                    url, data=due.body, headers={"X-Request-Id": request_id}
+                ) as response:
                     kind = classify(response.status, await response.read())
             except TimeoutError:
                 kind = "error timeout"
             except aiohttp.ClientError as exc:
                 kind = f"error {type(exc).__name__}"
-            result.latencies_ms.append(1000 * (time.perf_counter() - at))
+            latency_ms = 1000 * (time.perf_counter() - at)
+            result.latencies_ms.append(latency_ms)
             result.answers.append((due.at, kind))
+            result.details.append(
+                {
+                    "due": round(due.at, 3),
+                    "request_id": request_id,
+                    "kind": kind,
+                    "latency_ms": round(latency_ms, 1),
+                    "body": json.loads(due.body),
+                }
+            )
 
         started = time.perf_counter()
         tasks = []
-        for due in plan:
+        for n, due in enumerate(plan):
             at = started + due.at
             await asyncio.sleep(max(at - time.perf_counter(), 0))
-            tasks.append(asyncio.create_task(send(due, at)))
+            tasks.append(asyncio.create_task(send(due, at, f"store-{n:05d}")))
         await asyncio.gather(*tasks)
         result.seconds = time.perf_counter() - started
     return result
