@@ -26,6 +26,7 @@ import json
 import math
 import os
 import platform
+import random
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ from harness.charts import levels_chart
 from harness.cpu import CpuWatch, Usage, peak_rss_mb, process_group
 from harness.loadgen import SATURATED_CPU_PCT, LevelResult, RequestStream, run_level
 from harness.processes import HOST, ROOT, ChildProcess, Children, free_port
+from harness.store_bound import CJModel, expected_share
 from harness.store_traffic import StoreMix, StoreResult, plan_store, run_store
 from harness.workload import Mix, Variant, make_workload, options_by_country
 from redis import Redis
@@ -73,6 +75,18 @@ SERVICE_KEY = "bench-service-key"
 BARE_KEY = "bench-bare-key"
 UVICORN = (sys.executable, "-m", "uvicorn", "--host", HOST, "--workers", "2")
 QUIET = ("--no-access-log", "--log-level", "warning")
+
+
+# The service's CJ as harness/store_bound.py models it: CJ_QPS 1 times the limiter's 1.25
+# margin, RATES_BUDGET_MS, cjsim's answer times (CJSIM_CONFIG).
+STORE_MODEL = CJModel(
+    spacing_s=1.25 / CJSIM_CONFIG["qps"],
+    budget_s=1.5,
+    latency_s=(
+        (CJSIM_CONFIG["latency_ms"] - CJSIM_CONFIG["jitter_ms"]) / 1000,
+        (CJSIM_CONFIG["latency_ms"] + CJSIM_CONFIG["jitter_ms"]) / 1000,
+    ),
+)
 
 
 def log(line: str) -> None:
@@ -296,8 +310,10 @@ def drive_store(
     base_url: str,
     catalog: Sequence[Mapping[str, Any]],
     args: argparse.Namespace,
-) -> tuple[StoreMix, StoreResult, Usage]:
-    """The realistic store on a cold service: a few requests a second, open loop."""
+) -> tuple[StoreMix, StoreResult, Usage, float]:
+    """The realistic store on a cold service: a few requests a second, open loop; with the
+    share of CJ-priced answers after the warm-up a scheduler like the service's can expect
+    on its plan (harness/store_bound.py)."""
     mix = StoreMix(rate=args.store_rate)
     variants = [Variant(ref=v["sku"], weight_g=v["weight_g"]) for v in catalog]
     plan = plan_store(variants, options_by_country(OPTIONS_FILE), mix, args.store_seconds)
@@ -307,14 +323,16 @@ def drive_store(
     usage = cpu.stop()
     with (child.log_path.parent / "store-answers.jsonl").open("w") as out:
         out.writelines(json.dumps(d, separators=(",", ":")) + "\n" for d in result.details)
+    expected, chance = expected_share(plan, STORE_MODEL, mix, 1000, random.Random(0))
     log(
         f"  store    {mix.rate:g} req/s offered: {result.requests} requests in "
         f"{result.seconds:.0f} s, p99 {result.latency_ms(0.99):.1f} ms, errors {result.errors}; "
         f"after the first {mix.warmup_seconds:g} s {result.cj_priced_after_warmup_pct:.1f}% of "
-        f"{sum(result.after_warmup().values())} answers carry CJ's price (live or cache); "
-        f"cpu {usage.microseconds_per('target', result.requests):.0f} µs/req"
+        f"{sum(result.after_warmup().values())} answers carry CJ's price (live or cache; "
+        f"expected {expected:.1f}% of the service's scheduling, {100 * chance:.0f}% of runs "
+        f"at 99% or more); cpu {usage.microseconds_per('target', result.requests):.0f} µs/req"
     )
-    return mix, result, usage
+    return mix, result, usage, expected
 
 
 TABLE_COLUMNS: tuple[tuple[str, Callable[[LevelResult], str]], ...] = (
@@ -508,7 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cj_stats[target] = sim.stats()
                 children.stop(service)
 
-        store: tuple[StoreMix, StoreResult, Usage] | None = None
+        store: tuple[StoreMix, StoreResult, Usage, float] | None = None
         if args.store_seconds > 0 or args.only_store:
             sim.reset()
             service, url = start_service(
@@ -554,6 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seconds": round(store[1].seconds, 1),
             "answers_after_warmup": dict(store[1].after_warmup()),
             "cj_priced_after_warmup_pct": round(store[1].cj_priced_after_warmup_pct, 2),
+            "expected_cj_priced_after_warmup_pct": round(store[3], 2),
             "p99_ms": round(store[1].latency_ms(0.99), 1),
             "errors": store[1].errors,
             "cpu_us_per_request": round(store[2].microseconds_per("target", store[1].requests), 1),
