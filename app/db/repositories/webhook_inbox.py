@@ -30,7 +30,8 @@ class WebhookInboxRepository:
 
     async def due(self, status: str, *, now: datetime, limit: int) -> Sequence[WebhookInboxMessage]:
         """Messages in `status` whose next attempt is due, oldest first; on Postgres they
-        stay locked (SKIP LOCKED) until the caller's transaction ends."""
+        stay locked (SKIP LOCKED) until the caller's transaction ends. Read in id order
+        from the pending index (models.webhook_inbox), never through the settled ones."""
         statement = (
             select(WebhookInboxMessage)
             .where(*_due(status, now))
