@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -87,3 +87,39 @@ async def test_every_waiting_delivery_is_answered(clean_db: AsyncEngine, count: 
     outcomes = await asyncio.gather(*(writer.store(row(uuid.uuid4().hex)) for _ in range(count)))
     assert outcomes == [True] * count
     assert len(await stored(clean_db)) == count
+
+
+async def test_a_redelivery_does_not_wait_for_the_worker_holding_its_row(
+    clean_db: AsyncEngine,
+) -> None:
+    """The worker holds the rows of its batch (FOR UPDATE, then their new status) until its
+    commit: CJ's redelivery of one of them is answered as a duplicate meanwhile, without
+    waiting for that transaction (it waited on its transaction id before)."""
+    writer = InboxWriter(clean_db)
+    message_id = uuid.uuid4().hex
+    assert await writer.store(row(message_id)) is True
+    async with clean_db.connect() as worker, clean_db.connect() as observer:
+        held = {"id": message_id}
+        await worker.execute(
+            text("SELECT id FROM webhook_inbox WHERE message_id = :id FOR UPDATE"), held
+        )
+        await worker.execute(
+            text("UPDATE webhook_inbox SET status = 'applied' WHERE message_id = :id"), held
+        )
+        redelivery = asyncio.create_task(writer.store(row(message_id)))
+        try:
+            while not redelivery.done():
+                waiting = await observer.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a "
+                        "ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()"
+                    )
+                )
+                assert waiting == 0, "the redelivery waits for the worker's transaction"
+                await asyncio.sleep(0.01)
+            assert await redelivery is False
+        finally:
+            await worker.rollback()
+            await asyncio.gather(redelivery, return_exceptions=True)
+    [stored_row] = await stored(clean_db)
+    assert (stored_row.message_id, stored_row.status) == (message_id, "received")
