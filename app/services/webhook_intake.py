@@ -11,6 +11,7 @@ as malformed): CJ counts every non-200 toward switching a topic off.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ from app.core.metrics import WEBHOOKS
 from app.db.inbox_writer import InboxWriter, Row
 
 log = structlog.get_logger(__name__)
+_stdlib_log = logging.getLogger(__name__)
 
 APPLIED_TOPICS = frozenset({ORDER, LOGISTIC, ORDERSPLIT, *CATALOGUE_TOPICS})
 
@@ -110,13 +112,14 @@ class WebhookIntake:
         else:
             outcome = WebhookOutcome.stored if applied else WebhookOutcome.ignored
         WEBHOOKS.labels(topic=topic if applied else "other", outcome=outcome.value).inc()
-        log.info(
-            "cj_webhook_received",
-            topic=topic,
-            message_type=envelope.message_type,
-            message_id=envelope.message_id,
-            outcome=outcome.value,
-        )
+        if _stdlib_log.isEnabledFor(logging.INFO):  # below INFO: not even the event built
+            log.info(
+                "cj_webhook_received",
+                topic=topic,
+                message_type=envelope.message_type,
+                message_id=envelope.message_id,
+                outcome=outcome.value,
+            )
         return Received(outcome)
 
     async def _check_signature(self, raw: bytes, sign: str | None) -> bool:
