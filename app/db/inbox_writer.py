@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -68,11 +68,14 @@ _PG_CASTS = {
 # probe of the unique index per row: as a join, the plan a connection caches while the
 # inbox is nearly empty (a new database) is a hash join over the whole table, kept as
 # the table grows (bench: 5x Postgres' CPU for the intake); the probe costs ~20 µs a row.
-_PG_STORE = text(
+# Sent as written (`exec_driver_sql`, asyncpg's $n parameters): nothing to compile or
+# bind per statement, ~90 µs of a web process's CPU less per statement than `text()`
+# (8-row statements: 570 µs median, 483 with it).
+_PG_STORE = (
     f"INSERT INTO webhook_inbox ({', '.join(COLUMNS)}) SELECT "
     + ", ".join(f"CAST({c} AS {_PG_CASTS[c]})" if c in _PG_CASTS else c for c in COLUMNS)
     + " FROM unnest("
-    + ", ".join(f"CAST(:{c} AS text[])" for c in COLUMNS)
+    + ", ".join(f"CAST(${n} AS text[])" for n in range(1, len(COLUMNS) + 1))
     + f") AS batch({', '.join(COLUMNS)}) "
     "WHERE NOT EXISTS (SELECT 1 FROM webhook_inbox AS stored "
     "WHERE stored.message_id = batch.message_id OFFSET 0) "
@@ -148,8 +151,8 @@ class InboxWriter:
         inserting = [row for row, new in zip(rows, fresh, strict=True) if new]
         async with self._engine.connect() as connection:
             if self._postgres:
-                columns = {c: [_as_text(row[c]) for row in inserting] for c in COLUMNS}
-                result = await connection.execute(_PG_STORE, columns)
+                columns = tuple([_as_text(row[c]) for row in inserting] for c in COLUMNS)
+                result = await connection.exec_driver_sql(_PG_STORE, columns)
                 inserted = {message_id for (message_id,) in result.all()}
             else:
                 inserted = set()
