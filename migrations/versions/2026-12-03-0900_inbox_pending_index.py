@@ -33,7 +33,10 @@ PENDING = "status IN ('received', 'awaiting_confirmation')"
 
 
 def upgrade() -> None:
+    concurrently = " CONCURRENTLY" if op.get_bind().dialect.name == "postgresql" else ""
     with op.get_context().autocommit_block():
+        # A concurrent build cut short leaves an invalid index of this name: built anew.
+        op.execute(f"DROP INDEX{concurrently} IF EXISTS {NAME}")
         op.create_index(
             NAME,
             "webhook_inbox",
@@ -41,7 +44,6 @@ def upgrade() -> None:
             postgresql_where=sa.text(PENDING),
             sqlite_where=sa.text(PENDING),
             postgresql_concurrently=True,
-            if_not_exists=True,
         )
 
 
