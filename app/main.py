@@ -12,9 +12,9 @@ from fastapi.routing import APIRoute
 
 from app.api.docs import router as docs_router
 from app.api.errors import install_error_handlers
+from app.api.fast_paths import FastPaths
 from app.api.health import router as health_router
 from app.api.middleware.stack import install_middleware
-from app.api.raw_webhooks import ServiceApp
 from app.api.router import v1_router
 from app.api.webhooks import router as webhooks_router
 from app.container import Container
@@ -61,8 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await container.close()
             log.info("service_stopped")
 
-    # CJ's webhooks are served before FastAPI's own layers (see app.api.raw_webhooks).
-    app = ServiceApp(
+    app = FastAPI(
         title="cj-fulfillment",
         version="0.1.0",
         summary="CJ Dropshipping as a fulfillment provider for Medusa stores.",
@@ -85,6 +84,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1_router)
     app.include_router(health_router)
     app.include_router(docs_router)
+    # Added first, so it is the innermost of our middleware: CJ's webhooks and the plain rate
+    # request are answered there, after our whole chain, without FastAPI's routing and
+    # request handling (see app.api.fast_paths); every other request goes on to FastAPI.
+    app.add_middleware(FastPaths)
     install_middleware(
         app,
         max_body_bytes=settings.max_body_bytes,

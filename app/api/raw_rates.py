@@ -1,24 +1,23 @@
-"""`POST /v1/rates` served without FastAPI's layers when the request is the plain case:
+"""`POST /v1/rates` served without FastAPI's routing and request handling (by
+app.api.fast_paths, the innermost of our middleware) when the request is the plain case:
 the right API key, a JSON body that is a valid `RateRequest`. Anything else (no key, a
-wrong one, another content type, a body that is not JSON or not valid) is handed to
-FastAPI's own stack inside our middleware, so every such answer is FastAPI's, by
-construction, and only the priced answer and the service's errors are written here, as
-the route writes them (app.api.v1.rates).
+wrong one, another content type, a body that is not JSON or not valid) goes on to
+FastAPI's exception handling and router, its body replayed, so every such answer is
+FastAPI's, by construction, and only the priced answer and the service's errors are
+written here, as the route writes them (app.api.v1.rates).
 
-Why: FastAPI's dependency solving (the key), body reading and validation and its layers
-(see app.api.raw_webhooks) were about a fifth of a rate request's time.
+What is re-implemented here is the route's dependencies (the v1 router's API key) and its
+body (JSON, a `RateRequest`); tests/api/test_raw_rates.py pins the route's dependencies
+to those, so one added to the route fails there until it is taught here.
 """
 
 from __future__ import annotations
 
 import json
 
-from fastapi import FastAPI
-from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
-from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,31 +36,22 @@ _JSON = b"application/json"
 ROUTE = next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is quote_rates)
 
 
-def fastapi_inside(app: FastAPI) -> ASGIApp:
-    """FastAPI's stack inside the user middleware (as `FastAPI.build_middleware_stack`
-    builds it): the exception handlers, the exit stack, the router."""
-    handlers = {k: v for k, v in app.exception_handlers.items() if k not in (500, Exception)}
-    return ExceptionMiddleware(
-        AsyncExitStackMiddleware(app.router), handlers=handlers, debug=app.debug
-    )
-
-
-def rates_handler(fastapi: ASGIApp) -> ASGIApp:
-    async def quote(scope: Scope, receive: Receive, send: Send) -> None:
-        container: Container = scope["app"].state.container
-        consumed, raw = await _body(receive)
-        request = None if raw is None else _plain_request(scope, raw, container)
-        if request is None:
-            await fastapi(scope, _replay(consumed, receive), send)
-            return
-        try:
-            rates = await container.rates.quote(request.query())
-        except AppError as exc:
-            await error_response(exc, scope)(scope, receive, send)
-            return
-        await Response(rate_list_json(rates), media_type="application/json")(scope, receive, send)
-
-    return quote
+async def serve(scope: Scope, receive: Receive, send: Send, fastapi: ASGIApp) -> None:
+    """One rate request: priced here when plain, else handed to `fastapi` (FastAPI's own
+    exception handling and router) with the body's messages replayed."""
+    container: Container = scope["app"].state.container
+    consumed, raw = await _body(receive)
+    request = None if raw is None else _plain_request(scope, raw, container)
+    if request is None:
+        await fastapi(scope, _replay(consumed, receive), send)
+        return
+    scope["route"], scope["path_params"] = ROUTE, {}
+    try:
+        rates = await container.rates.quote(request.query())
+    except AppError as exc:
+        await error_response(exc, scope)(scope, receive, send)
+        return
+    await Response(rate_list_json(rates), media_type="application/json")(scope, receive, send)
 
 
 def _plain_request(scope: Scope, raw: bytes, container: Container) -> RateRequest | None:

@@ -1,4 +1,4 @@
-"""`POST /v1/rates` served before FastAPI's layers (app.api.raw_rates) answers exactly what
+"""`POST /v1/rates` served by app.api.fast_paths (app.api.raw_rates) answers exactly what
 FastAPI's declared route answers: the same request sent both ways gets the same status,
 headers in the same order and body bytes. The plain requests (and the service's own
 errors) are answered without FastAPI's router; every other one (no key, a wrong one,
@@ -13,10 +13,24 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
 
+from app.api import raw_rates
+from app.api.deps import _bearer, require_api_key
+from app.api.v1.rates import quote_rates
+from app.core.config import Settings
+from app.main import create_app
+from app.schemas.rates import RateRequest
 from tests.api.test_rates import fast_sim, rate_body, settings
-from tests.api.test_raw_webhooks import Both, Request, answer, served
-from tests.fixtures.app import API_KEY
+from tests.api.test_raw_webhooks import (
+    Both,
+    Request,
+    answer,
+    assert_observed_the_same,
+    served,
+)
+from tests.fixtures.app import API_KEY, make_settings
 
 __all__ = ["fast_sim", "settings"]  # the fixtures of tests/api/test_rates.py
 
@@ -121,3 +135,46 @@ async def test_another_json_content_type_is_fastapis_own_answer(
 
 async def test_the_body_limit_is_the_same_413(both: Both) -> None:
     await assert_same(both, post(raw=b"x" * (1024 * 1024 + 1)), 413, raw_path=True)
+
+
+async def test_the_body_limit_is_unmatched_as_fastapi_labels_it(
+    settings: Settings, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Our body limit answers before any route is matched: `unmatched`, both ways."""
+    too_large = post(raw=b"x" * (1024 * 1024 + 1))
+    await assert_observed_the_same(create_app(settings), capfd, too_large, 413, "unmatched")
+
+
+def shape(dependant: Dependant) -> tuple[object, ...]:
+    """What FastAPI solves for a route: its dependencies (each with its own), its
+    parameters by kind, its body."""
+    return (
+        dependant.call,
+        tuple(shape(d) for d in dependant.dependencies),
+        tuple(p.name for p in dependant.path_params),
+        tuple(p.name for p in dependant.query_params),
+        tuple(p.name for p in dependant.header_params),
+        tuple(p.name for p in dependant.cookie_params),
+        tuple((p.name, p.field_info.annotation) for p in dependant.body_params),
+    )
+
+
+def test_the_fast_path_does_all_the_route_asks_fastapi_for() -> None:
+    """raw_rates re-implements the rates route's dependencies (the v1 API key: a bearer
+    credential, `api_key_matches`) and its body (a JSON `RateRequest`). Another dependency,
+    parameter or body there would be skipped by the fast path for every plain request."""
+    app = create_app(make_settings())
+    [route] = [c for c in iter_route_contexts(app.routes) if c.endpoint is quote_rates]
+    assert (route.path, route.methods, route.original_route) == (
+        raw_rates.PATH,
+        {"POST"},
+        raw_rates.ROUTE,
+    )
+    no_params = ((), (), (), (), ())
+    bearer = (_bearer, (), *no_params)
+    expected = (quote_rates, ((require_api_key, (bearer,), *no_params),), (), (), (), ())
+    assert shape(route.dependant) == (*expected, (("body", RateRequest),)), (
+        "The rates route's dependencies or parameters changed: teach app.api.raw_rates "
+        "(`_plain_request`) to do what they do (or to hand such requests to FastAPI), then "
+        "pin them here."
+    )

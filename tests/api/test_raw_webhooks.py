@@ -1,4 +1,4 @@
-"""CJ's webhooks served before FastAPI's layers (app.api.raw_webhooks) answer exactly what
+"""CJ's webhooks served by app.api.fast_paths (app.api.raw_webhooks) answer exactly what
 FastAPI's declared routes answer: the same request sent both ways gets the same status,
 the same headers in the same order and the same body bytes, for the ack and for every
 problem (401, 404, 413, 408, 503); the metrics and the access line are the same too."""
@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.fast_paths import FastPaths
 from app.core.config import Settings
 from app.core.metrics import REGISTRY
 from app.main import create_app
@@ -27,13 +28,32 @@ Request = Callable[[], httpx.Request]
 settings = test_webhooks.settings
 
 
+def without_fast_paths(app: FastAPI) -> ASGIApp:
+    """The app's whole stack, as FastAPI builds it, but for `FastPaths`: every request goes
+    to the declared routes."""
+    assert app.user_middleware[-1].cls is FastPaths, "FastPaths is the innermost middleware"
+    kept = app.user_middleware
+    app.user_middleware = kept[:-1]
+    try:
+        stack = app.build_middleware_stack()
+    finally:
+        app.user_middleware = kept
+
+    async def declared(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = app
+        await stack(scope, receive, send)
+
+    return declared
+
+
 class Both:
-    """One app, served two ways: as uvicorn calls it, and through FastAPI's own stack (its
+    """One app, served two ways: as uvicorn calls it, and without `FastPaths` (by its
     declared routes); the scope of each request is kept."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, *, root_path: str = "") -> None:
         self.app = app
         self.scopes: list[Scope] = []
+        declared_stack = without_fast_paths(app)
 
         async def raw(scope: Scope, receive: Receive, send: Send) -> None:
             self.scopes.append(scope)
@@ -41,12 +61,14 @@ class Both:
 
         async def declared(scope: Scope, receive: Receive, send: Send) -> None:
             self.scopes.append(scope)
-            await FastAPI.__call__(app, scope, receive, send)
+            await declared_stack(scope, receive, send)
 
-        self.raw = httpx.AsyncClient(transport=httpx.ASGITransport(app=raw), base_url="http://t")
-        self.declared = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=declared), base_url="http://t"
-        )
+        def client(asgi: ASGIApp) -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=asgi, root_path=root_path)
+            return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+        self.raw = client(raw)
+        self.declared = client(declared)
 
     async def send(
         self, make: Request, *, raw_path: bool = True
@@ -58,9 +80,9 @@ class Both:
         return raw, declared
 
 
-async def served(app: FastAPI) -> AsyncIterator[Both]:
+async def served(app: FastAPI, *, root_path: str = "") -> AsyncIterator[Both]:
     async with app.router.lifespan_context(app):
-        both = Both(app)
+        both = Both(app, root_path=root_path)
         async with both.raw, both.declared:
             yield both
 
@@ -202,32 +224,93 @@ async def test_an_unreachable_database_is_the_same_503() -> None:
     assert response.headers["retry-after"] == "5"
 
 
-def counted(route: str) -> float:
-    labels = {"method": "POST", "route": route, "status": "200"}
+def counted(route: str, status: int) -> float:
+    labels = {"method": "POST", "route": route, "status": str(status)}
     return REGISTRY.get_sample_value("http_requests_total", labels) or 0.0
+
+
+async def assert_observed_the_same(
+    app: FastAPI,
+    capfd: pytest.CaptureFixture[str],
+    make: Request,
+    status: int,
+    route: str,
+    *,
+    raw_path: bool = True,
+) -> dict[str, object]:
+    """Both ways counted under `route` and logged the same access line; that line. `app`
+    is built in the test, so that its log handler writes where capfd reads."""
+    before = counted(route, status)
+    async for b in served(app):
+        capfd.readouterr()
+        raw, declared = await b.send(make, raw_path=raw_path)
+        assert answer(raw) == answer(declared)
+        assert raw.status_code == status, raw.text
+    assert counted(route, status) == before + 2
+    logged = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line[:1] == "{"]
+    lines = [
+        {k: v for k, v in line.items() if k not in {"timestamp", "duration_ms"}}
+        for line in logged
+        if line["event"] == "http_request"
+    ]
+    assert len(lines) == 2
+    assert lines[0] == lines[1]
+    assert (lines[0]["route"], lines[0]["status"]) == (route, status)
+    assert TOKEN not in json.dumps(logged)
+    return lines[0]
 
 
 async def test_the_metrics_and_the_access_line_are_the_same(
     settings: Settings, capfd: pytest.CaptureFixture[str]
 ) -> None:
     template = "/webhooks/cj/{token}"
-    before = counted(template)
-    # Built here, so that its log handler writes where capfd reads.
-    async for b in served(create_app(settings)):
-        capfd.readouterr()
-        await assert_same(b, post(), 200)
-    assert counted(template) == before + 2
-    logged = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line[:1] == "{"]
-    raw, declared = [
-        {k: v for k, v in line.items() if k not in {"timestamp", "duration_ms"}}
-        for line in logged
-        if line["event"] == "http_request"
-    ]
-    assert raw == declared
+    line = await assert_observed_the_same(create_app(settings), capfd, post(), 200, template)
     # The path token is a secret: no line shows it, only the route's template.
-    assert (raw["route"], raw["path"], raw["request_id"]) == (
-        template,
-        template,
-        "same-id-both-ways",
-    )
-    assert TOKEN not in json.dumps(logged)
+    assert (line["path"], line["request_id"]) == (template, "same-id-both-ways")
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "route"),
+    [
+        (post(b"x" * 5_000), 413, "unmatched"),  # MAX_BODY_BYTES, from Content-Length
+        (post(stream=chunked_over_the_limit), 413, "unmatched"),
+        (post(stream=stalling), 408, "unmatched"),
+        # The route's own refusals are the route's.
+        (post(b"x" * 2_000), 413, "/webhooks/cj/{token}"),  # WEBHOOK_MAX_BODY_BYTES
+        (post(signed=False), 401, "/webhooks/cj/{token}"),
+        (post(path="/webhooks/cj"), 404, "/webhooks/cj"),
+    ],
+    ids=[
+        "over the body limit",
+        "chunked over the body limit",
+        "stalling",
+        "over the webhook limit",
+        "unsigned",
+        "no path token",
+    ],
+)
+@pytest.mark.settings(webhook_max_body_bytes=1_000, max_body_bytes=4_000, body_timeout_seconds=0.2)
+async def test_our_middlewares_answers_are_unmatched_as_fastapi_labels_them(
+    settings: Settings,
+    capfd: pytest.CaptureFixture[str],
+    make: Request,
+    status: int,
+    route: str,
+) -> None:
+    """A 413 or 408 from the body limits is given before any route is matched: FastAPI
+    labels it `unmatched`, and so do the fast paths."""
+    await assert_observed_the_same(create_app(settings), capfd, make, status, route)
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [(f"/svc/webhooks/cj/{TOKEN}", 200), ("/svc/webhooks/cj", 404), ("/svc/webhooks/cj/x", 404)],
+    ids=["ack", "no path token", "wrong path token"],
+)
+async def test_under_a_root_path_the_fast_path_serves_the_same(
+    app: FastAPI, path: str, status: int
+) -> None:
+    async for b in served(app, root_path="/svc"):
+        raw, declared = await b.send(post(path=path))
+        assert answer(raw) == answer(declared)
+        assert raw.status_code == status, raw.text
