@@ -4,9 +4,9 @@ Not under /v1: CJ does not send our API key. It signs the body instead (see
 app/services/webhook_intake.py); the secret path token is the second factor that makes a
 message CJ's own word (services.webhook_applier). Storing is all that happens here.
 
-A request is served by app.api.raw_webhooks, before FastAPI's layers, through the same
-`path_token_valid` and `store`; the routes are declared here for the OpenAPI document and
-as the reference its answers are compared with.
+A request is served by app.api.raw_webhooks (reached from app.api.fast_paths, without
+FastAPI's routing), through the same `path_token_valid` and `store`; the routes are
+declared here for the OpenAPI document and as the reference its answers are compared with.
 """
 
 from __future__ import annotations
