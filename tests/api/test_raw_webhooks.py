@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.fast_paths import FastPaths
+from app.api.middleware.request_id import loggable_path
 from app.core.config import Settings
 from app.core.metrics import REGISTRY
 from app.main import create_app
@@ -314,3 +315,17 @@ async def test_under_a_root_path_the_fast_path_serves_the_same(
         raw, declared = await b.send(post(path=path))
         assert answer(raw) == answer(declared)
         assert raw.status_code == status, raw.text
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        (PATH, "/webhooks/cj/{token}"),
+        (f"/svc{PATH}", "/svc/webhooks/cj/{token}"),  # under a root path
+        ("/webhooks/cj/a-guess", "/webhooks/cj/{token}"),
+        ("/webhooks/cj", "/webhooks/cj"),
+        ("/v1/rates", "/v1/rates"),
+    ],
+)
+def test_log_lines_never_show_the_path_token(path: str, shown: str) -> None:
+    assert loggable_path(path) == shown

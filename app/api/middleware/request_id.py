@@ -27,11 +27,11 @@ _SECRET_PATH_PREFIX = "/webhooks/cj/"
 
 
 def loggable_path(path: str) -> str:
-    """The path as log lines show it. What follows `/webhooks/cj/` is the secret path
-    token (CJ_WEBHOOK_PATH_TOKEN, or a guess at it): it is never written."""
-    if path.startswith(_SECRET_PATH_PREFIX):
-        return _SECRET_PATH_PREFIX + "{token}"
-    return path
+    """The path as log lines show it. What follows `/webhooks/cj/` (after a root path,
+    if one is set) is the secret path token (CJ_WEBHOOK_PATH_TOKEN, or a guess at it): it
+    is never written."""
+    before, prefix, _token = path.partition(_SECRET_PATH_PREFIX)
+    return f"{before}{prefix}{{token}}" if prefix else path
 
 
 class _Ids:
