@@ -48,6 +48,9 @@ from app.services.skus import ItemRef, ResolvedItem, VariantResolver
 from app.services.stock import OutOfStock, StockGuard, shortfalls_of
 
 log = structlog.get_logger(__name__)
+# Why a checkout got its fallback at once is logged at INFO only (a busy store's deferred
+# answers are most of them: below INFO not even the event is built), as the access line is.
+_stdlib_log = logging.getLogger(__name__)
 
 Source = Literal["live", "cache", "stale", "static"]
 # A stale or static price is worth asking again for soon: CJ may be back.
@@ -148,9 +151,6 @@ class RateService:
         self._call_timeout = settings.cj_timeout_seconds
         self._cache_enabled = settings.rates_cache_enabled
         self._warmer_slot_wait = interval_seconds(settings.cj_qps) + WARMER_SLOT_MARGIN_SECONDS
-        # Why a checkout got its fallback at once is logged at INFO only (a busy store's
-        # deferred answers are most of them: below INFO they cost no call).
-        self._log_fallbacks = logging.getLogger(__name__).isEnabledFor(logging.INFO)
 
     async def quote(self, query: RateQuery) -> list[PricedRate]:
         started = time.monotonic()
@@ -246,7 +246,7 @@ class RateService:
             # CJ's queue would answer too late: answer now (the fetch has put the cart on
             # the warmer's list).
             RATES_DEFERRED.inc()
-            if self._log_fallbacks:
+            if _stdlib_log.isEnabledFor(logging.INFO):
                 log.info("rates_deferred", reason="no_slot_in_time")
             return self._fallback(cached)
         except CJVariantNotFound as exc:
@@ -262,7 +262,7 @@ class RateService:
         """CJ's requests go to the carts most asked for: this checkout is answered from
         the fallback now, and its cart counted (unless it is being fetched already)."""
         RATES_DEFERRED.inc()
-        if self._log_fallbacks:
+        if _stdlib_log.isEnabledFor(logging.INFO):
             log.info("rates_deferred", reason="backlog", backlog=self._demand.backlog())
         if not self._flights.in_flight(key):
             await self._demand.want(key)
