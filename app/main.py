@@ -19,6 +19,7 @@ from app.api.router import v1_router
 from app.api.webhooks import router as webhooks_router
 from app.container import Container
 from app.core.config import Settings, SettingsError, get_settings
+from app.core.heap import freeze_startup_heap, thaw_heap
 from app.core.logging import configure_logging
 from app.workers import run_workers
 
@@ -30,7 +31,9 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> FastAPI:
+    """The service. `freeze_heap`: the app is the process's own (uvicorn's), whose startup
+    heap is kept out of the garbage collector's full collections (app.core.heap)."""
     settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level)
 
@@ -39,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         container = Container.build(settings, process="web")
         app.state.container = container
         container.start()
+        if freeze_heap:
+            freeze_startup_heap()
         stop = asyncio.Event()
         worker = (
             asyncio.create_task(run_workers(container, stop))
@@ -59,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker
             await container.close()
+            if freeze_heap:
+                thaw_heap()
             log.info("service_stopped")
 
     app = FastAPI(
@@ -100,7 +107,7 @@ def __getattr__(name: str) -> FastAPI:
     """`app.main:app` is built on first access, so importing this module reads no settings."""
     if name == "app":
         try:
-            application = create_app()
+            application = create_app(freeze_heap=True)
         except SettingsError as exc:
             # uvicorn prints this and exits 1: one line per refused setting, no traceback.
             raise SystemExit(f"configuration error:\n{exc}") from None
