@@ -48,7 +48,7 @@ from harness.charts import levels_chart
 from harness.cpu import CpuWatch, Usage, peak_rss_mb, process_group
 from harness.loadgen import SATURATED_CPU_PCT, LevelResult, RequestStream, run_level
 from harness.processes import HOST, ROOT, ChildProcess, Children, free_port
-from harness.store_bound import CJModel, expected_share
+from harness.store_bound import SPACING_S, CJModel, expected_share
 from harness.store_traffic import StoreMix, StoreResult, plan_store, run_store
 from harness.workload import Mix, Variant, make_workload, options_by_country
 from redis import Redis
@@ -77,11 +77,10 @@ UVICORN = (sys.executable, "-m", "uvicorn", "--host", HOST, "--workers", "2")
 QUIET = ("--no-access-log", "--log-level", "warning")
 
 
-# The service's CJ as harness/store_bound.py models it: CJ_QPS 1 times the limiter's 1.25
-# margin, RATES_BUDGET_MS, cjsim's answer times (CJSIM_CONFIG).
+# The service's CJ as harness/store_bound.py models it: cjsim's QPS times the limiter's
+# margin, RATES_BUDGET_MS's default, cjsim's answer times (CJSIM_CONFIG).
 STORE_MODEL = CJModel(
-    spacing_s=1.25 / CJSIM_CONFIG["qps"],
-    budget_s=1.5,
+    spacing_s=SPACING_S / CJSIM_CONFIG["qps"],
     latency_s=(
         (CJSIM_CONFIG["latency_ms"] - CJSIM_CONFIG["jitter_ms"]) / 1000,
         (CJSIM_CONFIG["latency_ms"] + CJSIM_CONFIG["jitter_ms"]) / 1000,

@@ -27,16 +27,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from app.cj.ratelimit import SAFETY_FACTOR
+from app.core.config import Settings
 from harness.store_traffic import Due, StoreMix, plan_store
 from harness.workload import Variant, options_by_country
 
 ROOT = Path(__file__).resolve().parents[2]
+# The service's own defaults: CJ_QPS 1 times the limiter's margin, and RATES_BUDGET_MS.
+SPACING_S = float(SAFETY_FACTOR)
+BUDGET_S = Settings.model_fields["rates_budget_ms"].default / 1000
 
 
 @dataclass(frozen=True)
 class CJModel:
-    spacing_s: float = 1.25  # CJ_QPS 1 times SAFETY_FACTOR 1.25 (app/cj/ratelimit.py)
-    budget_s: float = 1.5  # RATES_BUDGET_MS
+    spacing_s: float = SPACING_S
+    budget_s: float = BUDGET_S
     reserve_s: float = 0.05  # ANSWER_RESERVE_SECONDS (app/services/rates.py)
     fastest_s: float = 0.3  # the service's estimate of CJ's quickest answers
     latency_s: tuple[float, float] = (0.3, 0.8)  # cjsim: 550 ± 250 ms
@@ -94,11 +100,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1, help="plans (the bench's seed first)")
     parser.add_argument("--draws", type=int, default=2000, help="per plan")
-    parser.add_argument("--spacing", type=float, nargs="+", default=[1.25])
-    parser.add_argument("--budget", type=float, nargs="+", default=[1.5])
+    parser.add_argument("--spacing", type=float, nargs="+", default=[SPACING_S])
+    parser.add_argument("--budget", type=float, nargs="+", default=[BUDGET_S])
     parser.add_argument("--seconds", type=float, default=180.0)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
     from cjsim import catalog
 
     variants = [Variant(ref=v.sku, weight_g=v.weight_g) for v in catalog.VARIANTS]

@@ -38,9 +38,9 @@ def test_only_a_pairs_first_view_asks_cj_with_all_its_options() -> None:
 def test_a_new_cart_asked_just_after_another_waits_for_cjs_next_request_and_misses() -> None:
     views = [(61.0, 2), (61.05, 2), (90.0, 1)]
     rng = random.Random(0)
-    # The second cart's request comes 1.2 s later: no answer by the budget.
-    assert missed(views, CJModel(spacing_s=1.25), rng, after=60.0) == 2
+    # The second cart's request comes 1.2 s later: no answer by a 1.5 s budget.
+    assert missed(views, CJModel(spacing_s=1.25, budget_s=1.5), rng, after=60.0) == 2
     # Requests as often as wanted: CJ's slowest answer is still in time.
     assert missed(views, CJModel(spacing_s=0.0), rng, after=60.0) == 0
     # Before the warm-up's end nothing is counted.
-    assert missed(views, CJModel(spacing_s=1.25), rng, after=100.0) == 0
+    assert missed(views, CJModel(spacing_s=1.25, budget_s=1.5), rng, after=100.0) == 0

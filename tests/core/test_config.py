@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from app.core.config import Environment, PayType, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def build(**values: object) -> Settings:
@@ -54,3 +59,15 @@ class TestSinkSettings:
         settings = build(notify_url="", notify_secret="", medusa_url="", medusa_secret_key="")
         assert settings.notify_secret is None
         assert settings.medusa_secret_key is None
+
+
+def test_medusas_provider_waits_longer_than_the_rate_budget() -> None:
+    """The provider's own deadline for `POST /v1/rates` (rateTimeoutMs) must outlast the
+    service's budget, or a checkout that waited for CJ is dropped just as it is answered;
+    half a second is left for the answer to be built and travel."""
+    options = ROOT / "integrations" / "medusa" / "src" / "providers" / "cj" / "options.ts"
+    found = re.search(r"DEFAULT_RATE_TIMEOUT_MS = (\d+)", options.read_text())
+    assert found is not None
+    budget_ms = Settings.model_fields["rates_budget_ms"].default
+    assert int(found.group(1)) - budget_ms >= 500
+    assert f"RATES_BUDGET_MS={budget_ms}\n" in (ROOT / ".env.example").read_text()
