@@ -77,8 +77,9 @@ UVICORN = (sys.executable, "-m", "uvicorn", "--host", HOST, "--workers", "2")
 QUIET = ("--no-access-log", "--log-level", "warning")
 
 
-# The service's CJ as harness/store_bound.py models it: cjsim's QPS times the limiter's
-# margin, RATES_BUDGET_MS's default, cjsim's answer times (CJSIM_CONFIG).
+# The service's CJ as harness/store_bound.py models it: the limiter's margin over cjsim's
+# QPS, RATES_BUDGET_MS's default (the service is started with it), cjsim's answer times
+# (CJSIM_CONFIG).
 STORE_MODEL = CJModel(
     spacing_s=SPACING_S / CJSIM_CONFIG["qps"],
     latency_s=(
@@ -204,6 +205,8 @@ def start_service(
         "CJ_OPEN_ID": "",
         "OPTIONS_FILE": str(OPTIONS_FILE),
         "RATES_CACHE_ENABLED": "true" if cache else "false",
+        # The budget the store's model expects, whatever a developer's .env says.
+        "RATES_BUDGET_MS": str(round(STORE_MODEL.budget_s * 1000)),
         "RUN_WORKER_IN_PROCESS": "false",
     }
     argv = (*UVICORN, "--port", str(port), *QUIET, "app.main:app")
