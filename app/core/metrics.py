@@ -12,11 +12,14 @@ HTTP_REQUESTS = Counter(
     ["method", "route", "status"],
     registry=REGISTRY,
 )
+# 2.0 and 2.5: RATES_BUDGET_MS and the Medusa provider's rateTimeoutMs, so that a rate
+# answer within the budget, one past it and one Medusa gave up on fall in different buckets.
+HTTP_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0)
 HTTP_LATENCY = Histogram(
     "http_request_duration_seconds",
     "HTTP request latency by route template and method.",
     ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0, 10.0),
+    buckets=HTTP_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
 CJ_BREAKER_STATE = Gauge(

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.config import Environment, PayType, Settings
+from app.core.metrics import HTTP_LATENCY_BUCKETS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,3 +72,7 @@ def test_medusas_provider_waits_longer_than_the_rate_budget() -> None:
     budget_ms = Settings.model_fields["rates_budget_ms"].default
     assert int(found.group(1)) - budget_ms >= 500
     assert f"RATES_BUDGET_MS={budget_ms}\n" in (ROOT / ".env.example").read_text()
+    # The latency histogram tells an answer within the budget from one past it, and one
+    # past the provider's deadline.
+    assert budget_ms / 1000 in HTTP_LATENCY_BUCKETS
+    assert int(found.group(1)) / 1000 in HTTP_LATENCY_BUCKETS
