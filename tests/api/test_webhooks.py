@@ -30,7 +30,7 @@ from app.db.models import (
 )
 from app.services.tracking_applier import MAX_EVENT_TEXT, MAX_TRACK_EVENTS
 from app.services.webhook_applier import WebhookApplier
-from tests.fixtures.app import make_settings
+from tests.fixtures.app import make_settings, settings_marks
 from tests.fixtures.statements import StatementLog
 
 OPEN_ID = "1234567890123"
@@ -43,8 +43,7 @@ NOTIFYING = {"notify_url": "http://127.0.0.1:9/never-called", "notify_secret": "
 
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, clean_db: AsyncEngine, redis_url: str) -> Settings:
-    marker = request.node.get_closest_marker("settings")
-    overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    overrides = settings_marks(request)
     values: dict[str, Any] = {
         "database_url": clean_db.url.render_as_string(False),
         "redis_url": redis_url,
