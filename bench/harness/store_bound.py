@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from app.cj.ratelimit import SAFETY_FACTOR
 from app.core.config import Settings
+from harness.processes import ROOT
 from harness.store_traffic import Due, StoreMix, plan_store
 from harness.workload import Variant, options_by_country
 
-ROOT = Path(__file__).resolve().parents[2]
 # The service's own defaults: CJ_QPS 1 times the limiter's margin, and RATES_BUDGET_MS.
 SPACING_S = float(SAFETY_FACTOR)
 BUDGET_S = Settings.model_fields["rates_budget_ms"].default / 1000

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import gc
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 
-import app.main
-from app.core.config import Settings, get_settings
+from app.core.config import Settings
 from app.main import create_app
+from tests.fixtures.app import API_KEY, uvicorns_app
 
 # A started web process tracks ~150,000 objects; the test process's own come on top.
 STARTED_PROCESS_OBJECTS = 50_000
@@ -27,21 +26,14 @@ async def frozen_while_serving(application: FastAPI) -> tuple[int, int]:
 async def test_uvicorns_app_freezes_its_startup_heap_and_thaws_it_on_stop(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in {
+    env = {
         "ENVIRONMENT": "test",
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url,
-        "SERVICE_API_KEYS": "test-key-current",
+        "SERVICE_API_KEYS": API_KEY,
         "TOKEN_ENCRYPTION_KEY": "test-encryption-passphrase",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(Path(__file__).parent)  # no .env of the developer's
-    get_settings.cache_clear()
-    try:
-        served = app.main.__getattr__("app")  # what `uvicorn app.main:app` imports
-    finally:
-        get_settings.cache_clear()
-        vars(app.main).pop("app", None)  # the next access builds a new one
+    }
+    served = uvicorns_app(monkeypatch, env)
     assert gc.get_freeze_count() == 0
 
     serving, stopped = await frozen_while_serving(served)

@@ -9,8 +9,8 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-import app.main
 from app.core.config import Environment, Settings, get_settings
+from tests.fixtures.app import uvicorns_app
 
 STRONG_API_KEY = "k" * 16 + "0123456789abcdef"
 STRONG_OPS_KEY = "o" * 16 + "0123456789abcdef"
@@ -101,23 +101,16 @@ def test_every_refusal_is_its_own_line() -> None:
 
 def test_the_service_does_not_start_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     """What uvicorn's import of `app.main:app` meets: an exit with one line per refusal."""
-    for name, value in {
+    env = {
         "ENVIRONMENT": "production",
         "SERVICE_API_KEYS": "dev-key-change-me",
         "TOKEN_ENCRYPTION_KEY": FERNET_KEY,
         "CJ_API_BASE_URL": "https://developers.cjdropshipping.com/api2.0/v1",
         "CJ_WEBHOOK_VERIFY": "enforce",
         "CJ_WEBHOOK_PATH_TOKEN": "b2f1d0c7e6a54c3b9a8f7e6d5c4b3a29",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_dir := Path(__file__).parent)  # no .env of the developer's
-    assert not (tmp_dir / ".env").exists()
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(SystemExit) as exited:
-            app.main.__getattr__("app")
-    finally:
-        get_settings.cache_clear()
+    }
+    with pytest.raises(SystemExit) as exited:
+        uvicorns_app(monkeypatch, env)
     assert str(exited.value).splitlines() == [
         "configuration error:",
         "production mode refuses to start: SERVICE_API_KEYS: key 1 is the development key "
